@@ -1,0 +1,174 @@
+"""Runs Pulumi code under mocks and records every registration: the engine of the render and the tests.
+
+The SDK's ``MockResourceArgs`` carries neither the parent, the dependencies, ``protect`` nor the
+secret outputs, so the monitor itself is wrapped to keep the raw registration request.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import runpy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
+
+__all__ = [
+    "SECRET",
+    "Recording",
+    "Registration",
+    "is_secret",
+    "mocked_runtime",
+    "plain",
+    "run_program",
+]
+
+SECRET = "[secret]"
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: tuple[str, ...]
+    protect: bool
+    secret_outputs: tuple[str, ...]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+@dataclass
+class Recording:
+    registrations: list[Registration] = field(default_factory=list)
+    # Stack outputs: name -> (value, is_secret); filled by run_program.
+    stack_outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+
+class _Mocks(mocks.Mocks):
+    """Echoes inputs back, plus the computed outputs of the random resources in their real shapes.
+
+    The fake values are derived from the resource name, so runs are repeatable and tests can search
+    renders for them to prove no secret leaked.
+    """
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        digest = hashlib.sha256(args.name.encode()).digest()
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            length = int(args.inputs["length"])
+            outputs["result"] = ("Pw" + digest.hex() * 4)[:length]
+        elif args.typ == "random:index/randomId:RandomId":
+            raw = digest[: int(args.inputs["byteLength"])]
+            # terraform-provider-random encodes b64_url with base64.RawURLEncoding: no '=' padding.
+            outputs["b64Url"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            outputs["b64Std"] = base64.b64encode(raw).decode()
+            outputs["hex"] = raw.hex()
+        return f"{args.name}-id", outputs
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(_Mocks())
+        self._recording = recording
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            self._recording.registrations.append(
+                Registration(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=request.custom,
+                    parent=request.parent,
+                    dependencies=tuple(sorted(set(request.dependencies))),
+                    protect=bool(request.protect),
+                    secret_outputs=tuple(sorted(request.additionalSecretOutputs)),
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    outputs=self.resources[urn].state,
+                )
+            )
+        return response
+
+
+@contextlib.contextmanager
+def mocked_runtime(
+    *, project: str = "airflow", stack: str = "dev", config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+) -> Iterator[Recording]:
+    """Installs mocks and config for one run, and leaves the global runtime clean afterwards."""
+    recording = Recording()
+    settings.ROOT.set(None)
+    runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
+    mocks.set_mocks(_Mocks(), project=project, stack=stack, preview=False, monitor=_RecordingMonitor(recording))
+    try:
+        yield recording
+    finally:
+        settings.ROOT.set(None)
+        runtime_config.set_all_config({}, [])
+
+
+def run_program(
+    program: Path, *, stack: str, config: dict[str, str], secret_keys: list[str], project: str = "airflow"
+) -> Recording:
+    """Runs a Pulumi program file under mocks; exceptions the program raises propagate."""
+    with mocked_runtime(project=project, stack=stack, config=config, secret_keys=secret_keys) as recording:
+
+        async def collect_outputs() -> None:
+            root = settings.get_root_resource()
+            for name, value in sorted(root.outputs.items()):
+                output = pulumi.Output.from_input(value)
+                recording.stack_outputs[name] = (await output.future(), await output.is_secret())
+
+        def program_then_outputs() -> Any:
+            runpy.run_path(str(program), run_name="__main__")
+            return collect_outputs()
+
+        mocks.test(program_then_outputs)()
+    return recording
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig
+
+
+def plain(value: Any) -> Any:
+    """A recorded value made printable: secrets become ``[secret]``, whole floats become ints.
+
+    Floats appear because every number crosses the gRPC boundary as a double.
+    """
+    if is_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

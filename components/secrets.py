@@ -1,0 +1,183 @@
+"""Generated credentials, stored as Kubernetes Secrets that the chart reads by name.
+
+Names, not values, go to Helm: a value in the release would be copied into the release's state and
+into Helm's own release Secret, and the chart re-rolls any key it generates itself (the JWT secret on
+every upgrade, which makes running tasks fail their signature checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.settings import StackSettings
+
+__all__ = ["RELEASE_NAME", "AirflowSecrets", "AirflowSecretsArgs", "SecretNames", "secret_names"]
+
+RELEASE_NAME = "airflow"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretNames:
+    """The Secret each chart key points at; ``None`` where the stack does not need one."""
+
+    fernet_key: str
+    api_secret_key: str
+    jwt_secret: str
+    webserver_secret_key: str
+    admin_password: str
+    metadata_connection: str
+    postgres_auth: str | None
+    redis_password: str | None
+    broker_url: str | None
+
+
+def secret_names(settings: StackSettings) -> SecretNames:
+    """Fixed names, distinct from the ones the chart would generate (``airflow-fernet-key``...), so a
+    chart-made Secret can never be mistaken for ours."""
+
+    def name(role: str) -> str:
+        return f"{RELEASE_NAME}-{role}"
+
+    bundled = settings.database.mode == "bundled"
+    return SecretNames(
+        fernet_key=name("fernet"),
+        api_secret_key=name("api-secret"),
+        jwt_secret=name("jwt"),
+        webserver_secret_key=name("webserver-secret"),
+        admin_password=name("admin"),
+        metadata_connection=settings.database.existing_secret_name or name("metadata-db"),
+        postgres_auth=name("postgres-auth") if bundled else None,
+        redis_password=name("redis-auth") if settings.uses_celery else None,
+        broker_url=name("broker") if settings.uses_celery else None,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowSecretsArgs:
+    settings: StackSettings
+    namespace: pulumi.Input[str]
+
+
+class AirflowSecrets(pulumi.ComponentResource):
+    """Generates every credential Airflow needs and writes each into its own Kubernetes Secret.
+
+    The Fernet key and the database password are protected in stacks that protect stateful
+    resources: losing the Fernet key makes every stored connection and variable unreadable, and a new
+    database password does not reach a PostgreSQL volume that was initialised with the old one.
+    """
+
+    names: SecretNames
+    admin_password: pulumi.Output[str]
+    secrets: list[k8s.core.v1.Secret]
+
+    def __init__(
+        self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow:components:AirflowSecrets", name, None, opts)
+        self._name = name
+        self._namespace = args.namespace
+        settings = args.settings
+        self.names = secret_names(settings)
+        self.secrets = []
+        keep = pulumi.ResourceOptions(parent=self, protect=settings.protect_stateful_resources)
+
+        # The keeper is the only input that regenerates the key; issue #5's rotation bumps it.
+        fernet = random.RandomId(f"{name}-fernet-key", byte_length=32, keepers={"rotation": "0"}, opts=keep)
+        self._store("fernet", self.names.fernet_key, {"fernet-key": fernet.b64_url.apply(_pad_base64)}, keep)
+        self._store("api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)})
+        self._store("jwt", self.names.jwt_secret, {"jwt-secret": self._password("jwt", 64)})
+        self._store(
+            "webserver-secret",
+            self.names.webserver_secret_key,
+            {"webserver-secret-key": self._password("webserver-secret", 64)},
+        )
+        self.admin_password = self._password("admin-password", 24)
+        self._store("admin", self.names.admin_password, {"password": self.admin_password})
+
+        if self.names.postgres_auth is not None:
+            db_password = self._password("metadata-db-password", 32, opts=keep)
+            self._store(
+                "postgres-auth",
+                self.names.postgres_auth,
+                {"password": db_password, "postgres-password": self._password("postgres-admin-password", 32, opts=keep)},
+                keep,
+            )
+            self._store(
+                "metadata-db",
+                self.names.metadata_connection,
+                {"connection": _bundled_connection(db_password, args.namespace)},
+                keep,
+            )
+        elif settings.metadata_connection is not None:
+            connection = pulumi.Output.secret(settings.metadata_connection.get_secret_value())
+            self._store("metadata-db", self.names.metadata_connection, {"connection": connection}, keep)
+
+        if self.names.redis_password is not None and self.names.broker_url is not None:
+            redis_password = self._password("redis-password", 32)
+            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
+            broker = pulumi.Output.secret(
+                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
+            )
+            self._store("broker", self.names.broker_url, {"connection": broker})
+
+        self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _password(
+        self, role: str, length: int, opts: pulumi.ResourceOptions | None = None
+    ) -> pulumi.Output[str]:
+        # Letters and digits only: these values land in URLs and shell arguments unescaped.
+        password = random.RandomPassword(
+            f"{self._name}-{role}",
+            length=length,
+            special=False,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=opts or pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(password.result)
+
+    def _store(
+        self,
+        role: str,
+        secret_name: str,
+        data: dict[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        secret = k8s.core.v1.Secret(
+            f"{self._name}-{role}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=secret_name,
+                namespace=self._namespace,
+                labels={
+                    "app.kubernetes.io/name": "airflow",
+                    "app.kubernetes.io/component": role,
+                    "app.kubernetes.io/managed-by": "pulumi",
+                },
+            ),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+            opts=opts or pulumi.ResourceOptions(parent=self),
+        )
+        self.secrets.append(secret)
+
+
+def _pad_base64(unpadded: str) -> str:
+    """random_id's ``b64_url`` drops the ``=`` padding that Fernet's key decoder requires."""
+    return unpadded + "=" * (-len(unpadded) % 4)
+
+
+def _bundled_connection(password: pulumi.Output[str], namespace: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The URL of the chart's PostgreSQL (service ``<release>-postgresql``), as a secret."""
+    return pulumi.Output.secret(
+        pulumi.Output.format(
+            "postgresql://airflow:{0}@{1}-postgresql.{2}:5432/airflow?sslmode=disable",
+            password,
+            RELEASE_NAME,
+            namespace,
+        )
+    )
