@@ -1,0 +1,199 @@
+"""Offline render: what a stack would deploy, without a cluster, a Pulumi CLI or credentials.
+
+    python -m components.render --stack dev [--out render/dev]
+
+Runs the real ``__main__.py`` under Pulumi mocks with ``Pulumi.<stack>.yaml`` and writes
+``releases/<release>.yaml``, ``manifests/<kind>-<name>.yaml``, ``resources.yaml`` and ``outputs.yaml``
+under the output folder, then prints a short summary. Secret values appear only as ``[secret]``; two
+renders of the same tree are byte-identical. Encrypted (``secure:``) config cannot be decrypted here,
+so such values are replaced by placeholders that are themselves secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from components.config import NAMESPACE
+from components.footprint import total, workloads
+from components.offline import SECRET, Recording, Registration, is_secret, plain, run_program
+from components.quantity import format_cores
+from components.settings import ConfigError
+
+__all__ = ["load_stack_config", "main", "render"]
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+# A secure value must still pass validation; these stand in for the ones with a required shape.
+_PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
+_OWNED = ("releases", "manifests", "resources.yaml", "outputs.yaml")
+
+
+class RenderError(Exception):
+    """A stack the render cannot read; the message names the file."""
+
+
+def load_stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to a program: strings, objects as JSON, plus the secret keys."""
+    if not stack_file.is_file():
+        stacks = sorted(p.name for p in stack_file.parent.glob("Pulumi.*.yaml"))
+        raise RenderError(f"{stack_file.name} not found; stacks here: {', '.join(stacks) or 'none'}")
+    try:
+        document = yaml.safe_load(stack_file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RenderError(f"{stack_file.name} is not valid YAML: {err}") from None
+    entries = document.get("config") or {}
+    if not isinstance(entries, dict):
+        raise RenderError(f"{stack_file.name}: 'config' must be a mapping of key: value")
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in entries.items():
+        value, secret = _without_secure(key, value)
+        if secret:
+            secret_keys.append(key)
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config, secret_keys
+
+
+def _without_secure(key: str, value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return _PLACEHOLDERS.get(key, SECRET), True
+    if isinstance(value, dict):
+        pairs = {k: _without_secure(key, v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_secure(key, v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    if isinstance(value, bool):
+        return ("true" if value else "false"), False
+    return (value if isinstance(value, str) else json.dumps(value)), False
+
+
+def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, str]:
+    """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text."""
+    config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
+    recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    for owned in _OWNED:
+        target = out / owned
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    (out / "releases").mkdir(parents=True)
+    (out / "manifests").mkdir()
+    for release in recording.of_type(RELEASE_TYPE):
+        _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
+    for manifest in _manifests(recording):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        _write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
+    _write(out / "resources.yaml", _resources_document(recording))
+    _write(
+        out / "outputs.yaml",
+        {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
+    )
+    return recording, _summary(stack, recording)
+
+
+def _write(path: Path, document: Any) -> None:
+    path.write_text(yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
+
+
+def _release_document(release: Registration) -> dict[str, Any]:
+    inputs = plain(release.inputs)
+    return {
+        "chart": inputs["chart"],
+        "version": inputs["version"],
+        "repository": inputs["repositoryOpts"]["repo"],
+        "namespace": inputs["namespace"],
+        "values": inputs["values"],
+    }
+
+
+def _manifests(recording: Recording) -> list[dict[str, Any]]:
+    return [
+        plain(r.inputs)
+        for r in recording.registrations
+        if r.custom and r.type.startswith("kubernetes:") and r.type != RELEASE_TYPE
+    ]
+
+
+def _label(recording: Recording, urn: str) -> str | None:
+    if not urn or urn.endswith("pulumi:pulumi:Stack::" + urn.split("::")[-1]):
+        return None
+    registration = recording.by_urn(urn)
+    return f"{registration.type}::{registration.name}"
+
+
+def _resources_document(recording: Recording) -> list[dict[str, Any]]:
+    rows = []
+    for r in recording.registrations:
+        secret_inputs = {key for key, value in r.inputs.items() if is_secret(value)}
+        rows.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": _label(recording, r.parent),
+                "dependencies": sorted(filter(None, (_label(recording, d) for d in r.dependencies))),
+                "protect": r.protect,
+                "secretOutputs": sorted(secret_inputs | set(r.secret_outputs)),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["type"], row["name"]))
+
+
+def _summary(stack: str, recording: Recording) -> str:
+    lines = []
+    for release in recording.of_type(RELEASE_TYPE):
+        doc = _release_document(release)
+        values = doc["values"]
+        lines += [
+            f"stack {stack}: release {release.inputs['name']} = chart {doc['chart']} {doc['version']} "
+            f"({doc['repository']}) in namespace {doc['namespace']}",
+            f"executor: {values['executor']}",
+        ]
+        found = workloads(values)
+        lines.append("workloads (replicas x requests per pod):")
+        for w in found:
+            lines.append(
+                f"  {w.name:<14} {w.replicas} x cpu {format_cores(w.cpu):>6}  memory {w.memory // 2**20:>5}Mi"
+                f"  (memory limit {w.memory_limit // 2**20}Mi)"
+            )
+        cpu, memory, limit = total(found)
+        lines.append(
+            f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
+            f"(memory limits {limit // 2**20}Mi)"
+        )
+    secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
+    lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
+    protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
+    lines.append(
+        f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.render", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, help="output folder (default: render/<stack>)")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "render" / args.stack
+    try:
+        _, summary = render(args.stack, out)
+    except (RenderError, ConfigError, pulumi.RunError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Shared fixtures: the mocked Pulumi runtime, the chart's schema and defaults, and stack runners."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.offline import Recording, mocked_runtime, run_program
+from components.render import load_stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART_DIR = Path(os.environ.get("AIRFLOW_CHART_DIR", ROOT.parent / "shared" / "airflow-chart-1.22.0"))
+
+
+@pytest.fixture(autouse=True)
+def pulumi_mocks() -> Iterator[Recording]:
+    """Every test starts with fresh mocks and no config, and leaves none behind."""
+    with mocked_runtime() as recording:
+        yield recording
+
+
+@pytest.fixture(scope="session")
+def chart_schema() -> dict[str, Any]:
+    return json.loads((CHART_DIR / "values.schema.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def chart_defaults() -> dict[str, Any]:
+    return yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+
+
+def stack_config(stack: str, **overrides: Any) -> tuple[dict[str, str], list[str]]:
+    """A committed stack's config with keys (without ``airflow:``) replaced; ``None`` removes one."""
+    config, secret_keys = load_stack_config(ROOT / f"Pulumi.{stack}.yaml")
+    for key, value in overrides.items():
+        full = f"airflow:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value)
+    return config, secret_keys
+
+
+def run_stack(stack: str, secret_keys: list[str] | None = None, **overrides: Any) -> Recording:
+    config, keys = stack_config(stack, **overrides)
+    return run_program(ROOT / "__main__.py", stack=stack, config=config, secret_keys=keys + (secret_keys or []))
