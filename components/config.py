@@ -35,7 +35,9 @@ def load_settings() -> StackSettings:
 def _raw_config() -> dict[str, Any]:
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{NAMESPACE}:"
-    return {key.removeprefix(prefix): _decode(value) for key, value in merged.items() if key.startswith(prefix)}
+    return {
+        key.removeprefix(prefix): _decode(value) for key, value in merged.items() if key.startswith(prefix)
+    }
 
 
 def _decode(value: Any) -> Any:

@@ -96,7 +96,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(_Mocks())
         self._recording = recording
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -119,14 +119,20 @@ class _RecordingMonitor(mocks.MockMonitor):
 
 @contextlib.contextmanager
 def mocked_runtime(
-    *, project: str = "airflow", stack: str = "dev", config: dict[str, str] | None = None,
+    *,
+    project: str = "airflow",
+    stack: str = "dev",
+    config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
+    recording: Recording | None = None,
 ) -> Iterator[Recording]:
     """Installs mocks and config for one run, and leaves the global runtime clean afterwards."""
-    recording = Recording()
+    recording = recording if recording is not None else Recording()
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
-    mocks.set_mocks(_Mocks(), project=project, stack=stack, preview=False, monitor=_RecordingMonitor(recording))
+    mocks.set_mocks(
+        _Mocks(), project=project, stack=stack, preview=False, monitor=_RecordingMonitor(recording)
+    )
     try:
         yield recording
     finally:
@@ -135,10 +141,21 @@ def mocked_runtime(
 
 
 def run_program(
-    program: Path, *, stack: str, config: dict[str, str], secret_keys: list[str], project: str = "airflow"
+    program: Path,
+    *,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    project: str = "airflow",
+    recording: Recording | None = None,
 ) -> Recording:
-    """Runs a Pulumi program file under mocks; exceptions the program raises propagate."""
-    with mocked_runtime(project=project, stack=stack, config=config, secret_keys=secret_keys) as recording:
+    """Runs a Pulumi program file under mocks; exceptions the program raises propagate.
+
+    Pass ``recording`` to keep what was registered even when the program raises.
+    """
+    with mocked_runtime(
+        project=project, stack=stack, config=config, secret_keys=secret_keys, recording=recording
+    ) as recording:
 
         async def collect_outputs() -> None:
             root = settings.get_root_resource()

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or ROOT / "render" / args.stack
     try:
-        _, summary = render(args.stack, out)
+        _, summary = render(args.stack, out, project_dir=ROOT)
     except (RenderError, ConfigError, pulumi.RunError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -88,7 +88,9 @@ class AirflowSecrets(pulumi.ComponentResource):
         # The keeper is the only input that regenerates the key; issue #5's rotation bumps it.
         fernet = random.RandomId(f"{name}-fernet-key", byte_length=32, keepers={"rotation": "0"}, opts=keep)
         self._store("fernet", self.names.fernet_key, {"fernet-key": fernet.b64_url.apply(_pad_base64)}, keep)
-        self._store("api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)})
+        self._store(
+            "api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)}
+        )
         self._store("jwt", self.names.jwt_secret, {"jwt-secret": self._password("jwt", 64)})
         self._store(
             "webserver-secret",
@@ -103,7 +105,10 @@ class AirflowSecrets(pulumi.ComponentResource):
             self._store(
                 "postgres-auth",
                 self.names.postgres_auth,
-                {"password": db_password, "postgres-password": self._password("postgres-admin-password", 32, opts=keep)},
+                {
+                    "password": db_password,
+                    "postgres-password": self._password("postgres-admin-password", 32, opts=keep),
+                },
                 keep,
             )
             self._store(

@@ -61,9 +61,7 @@ DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 class Resources(_Model):
@@ -166,7 +164,9 @@ class StackSettings(_Model):
         if self.metadata_connection is not None:
             url = self.metadata_connection.get_secret_value()
             if not url.startswith(("postgresql://", "postgresql+psycopg2://")):
-                raise ValueError("airflow:metadataConnection must start with 'postgresql://' (value not shown)")
+                raise ValueError(
+                    "airflow:metadataConnection must start with 'postgresql://' (value not shown)"
+                )
         return self
 
 

@@ -47,6 +47,23 @@ def stack_config(stack: str, **overrides: Any) -> tuple[dict[str, str], list[str
     return config, secret_keys
 
 
-def run_stack(stack: str, secret_keys: list[str] | None = None, **overrides: Any) -> Recording:
+def raw_settings(stack: str, **overrides: Any) -> dict[str, Any]:
+    """The stack's config as ``parse_settings`` takes it: no prefix, structured values decoded."""
+    config, _ = stack_config(stack, **overrides)
+    return {
+        key.removeprefix("airflow:"): json.loads(value) if value[:1] in "{[" else value
+        for key, value in config.items()
+    }
+
+
+def run_stack(
+    stack: str, secret_keys: list[str] | None = None, recording: Recording | None = None, **overrides: Any
+) -> Recording:
     config, keys = stack_config(stack, **overrides)
-    return run_program(ROOT / "__main__.py", stack=stack, config=config, secret_keys=keys + (secret_keys or []))
+    return run_program(
+        ROOT / "__main__.py",
+        stack=stack,
+        config=config,
+        secret_keys=keys + (secret_keys or []),
+        recording=recording,
+    )

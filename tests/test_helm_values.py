@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import jsonschema
@@ -13,15 +12,13 @@ from components.helm_values import CREATE_USER_SCRIPT, build_helm_values
 from components.secrets import secret_names
 from components.settings import EXECUTORS, StackSettings, parse_settings
 
-from .conftest import stack_config
+from .conftest import raw_settings
 
 SCHEMA_FIXTURES = [(stack, executor) for stack in ("dev", "prod") for executor in EXECUTORS]
 
 
 def settings_of(stack: str, **overrides: Any) -> StackSettings:
-    config, _ = stack_config(stack, **overrides)
-    raw = {k.removeprefix("airflow:"): json.loads(v) if v[:1] in "{[" else v for k, v in config.items()}
-    return parse_settings(raw, source=f"Pulumi.{stack}.yaml")
+    return parse_settings(raw_settings(stack, **overrides), source=f"Pulumi.{stack}.yaml")
 
 
 def values_of(stack: str, **overrides: Any) -> dict[str, Any]:
@@ -59,15 +56,20 @@ def chart_generated_secrets(v: dict[str, Any]) -> list[str]:
         "redis-password": v["redis"]["enabled"] and not v["redis"]["passwordSecretName"],
         "broker-url": celery and not v["data"]["brokerUrlSecretName"],
         "pgbouncer-config-secret": v["pgbouncer"]["enabled"] and not v["pgbouncer"]["configSecretName"],
-        "flower-secret": not v["flower"]["secretName"] and bool(v["flower"]["username"]) and bool(v["flower"]["password"]),
+        "flower-secret": not v["flower"]["secretName"]
+        and bool(v["flower"]["username"])
+        and bool(v["flower"]["password"]),
         # The bitnami subchart writes its own password Secret unless auth.existingSecret is set.
-        "postgresql-subchart-secret": v["postgresql"]["enabled"] and not v["postgresql"]["auth"].get("existingSecret"),
+        "postgresql-subchart-secret": v["postgresql"]["enabled"]
+        and not v["postgresql"]["auth"].get("existingSecret"),
     }
     return sorted(name for name, renders in conditions.items() if renders)
 
 
 @pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
-def test_values_validate_against_chart_schema(chart_schema: dict[str, Any], stack: str, executor: str) -> None:
+def test_values_validate_against_chart_schema(
+    chart_schema: dict[str, Any], stack: str, executor: str
+) -> None:
     errors = list(jsonschema.Draft7Validator(chart_schema).iter_errors(values_of(stack, executor=executor)))
     assert [f"{list(e.path)}: {e.message}" for e in errors] == []
 
@@ -153,7 +155,12 @@ def test_prod_runs_two_schedulers_and_api_servers_with_budgets() -> None:
     values = values_of("prod")
     assert values["scheduler"]["replicas"] == 2
     assert values["apiServer"]["replicas"] == 2
-    for component in (values["scheduler"], values["apiServer"], values["triggerer"], values["workers"]["celery"]):
+    for component in (
+        values["scheduler"],
+        values["apiServer"],
+        values["triggerer"],
+        values["workers"]["celery"],
+    ):
         assert component["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
 
 
@@ -231,7 +238,9 @@ def test_every_container_requests_cpu_and_memory_and_limits_memory(
 
 
 @pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
-def test_every_pod_and_container_is_restricted(chart_schema: dict[str, Any], stack: str, executor: str) -> None:
+def test_every_pod_and_container_is_restricted(
+    chart_schema: dict[str, Any], stack: str, executor: str
+) -> None:
     values = values_of(stack, executor=executor)
     weak = []
     for path in _schema_paths(chart_schema, "securityContexts"):
@@ -247,10 +256,10 @@ def test_every_pod_and_container_is_restricted(chart_schema: dict[str, Any], sta
         ):
             weak.append(".".join((*path, "container")))
         # Pod-level contexts exist only on pods; sidecars and init containers share their pod's.
-        pod = contexts.get("pod")
-        if path[-2:] != ("waitForMigrations", "securityContexts") and "logGroomerSidecar" not in path:
-            if not (pod and pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0):
-                weak.append(".".join((*path, "pod")))
+        pod = contexts.get("pod") or {}
+        owns_pod = path[-2:] != ("waitForMigrations", "securityContexts") and "logGroomerSidecar" not in path
+        if owns_pod and not (pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0):
+            weak.append(".".join((*path, "pod")))
     assert weak == []
 
 

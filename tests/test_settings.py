@@ -8,7 +8,7 @@ import pytest
 
 from components.settings import ConfigError, StackSettings, parse_settings
 
-from .conftest import ROOT, stack_config
+from .conftest import raw_settings
 
 RESOURCES = {"cpu": "100m", "memory": "128Mi", "memoryLimit": "256Mi"}
 
@@ -24,23 +24,15 @@ def test_defaults_are_valid_and_small() -> None:
     assert settings.protect_stateful_resources is True
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_committed_stacks_parse(stack: str) -> None:
-    config, _ = stack_config(stack)
-    import json
-
-    raw = {k.removeprefix("airflow:"): json.loads(v) if v[:1] in "{[" else v for k, v in config.items()}
-    settings = _parse(raw)
-    assert settings.namespace
+def test_dev_is_small_and_unprotected() -> None:
+    settings = _parse(raw_settings("dev"))
+    assert settings.executor == "KubernetesExecutor"
+    assert settings.scheduler.replicas == 1
+    assert settings.protect_stateful_resources is False
 
 
 def test_prod_is_highly_available_and_protected() -> None:
-    config, _ = stack_config("prod")
-    assert (ROOT / "Pulumi.prod.yaml").is_file()
-    import json
-
-    raw = {k.removeprefix("airflow:"): json.loads(v) if v[:1] in "{[" else v for k, v in config.items()}
-    settings = _parse(raw)
+    settings = _parse(raw_settings("prod"))
     assert settings.scheduler.replicas == 2
     assert settings.api_server.replicas == 2
     assert settings.pod_disruption_budgets
@@ -51,25 +43,83 @@ def test_prod_is_highly_available_and_protected() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ({"executer": "CeleryExecutor"}, "airflow:executer in Pulumi.test.yaml is not a known key; did you mean 'executor'?"),
-        ({"scheduler": {"replica": 2, "resources": RESOURCES}}, "airflow:scheduler.replica in Pulumi.test.yaml is not a known key; did you mean 'replicas'?"),
-        ({"executor": "LocalExecutor"}, "airflow:executor in Pulumi.test.yaml: must be one of 'KubernetesExecutor', 'CeleryExecutor' or 'CeleryExecutor,KubernetesExecutor', got 'LocalExecutor'"),
-        ({"scheduler": {"replicas": 0, "resources": RESOURCES}}, "airflow:scheduler.replicas in Pulumi.test.yaml: Input should be greater than or equal to 1, got 0"),
-        ({"scheduler": {"replicas": "two", "resources": RESOURCES}}, "airflow:scheduler.replicas in Pulumi.test.yaml: Input should be a valid integer"),
-        ({"workers": {"resources": {**RESOURCES, "cpu": "lots"}}}, "airflow:workers.resources.cpu in Pulumi.test.yaml: 'lots' is not a CPU quantity such as '250m' or '1.5'"),
-        ({"workers": {"resources": {**RESOURCES, "memory": "1GB"}}}, "airflow:workers.resources.memory in Pulumi.test.yaml: '1GB' is not a memory quantity"),
-        ({"workers": {"resources": {**RESOURCES, "memoryLimit": "64Mi"}}}, "airflow:workers.resources in Pulumi.test.yaml: memoryLimit 64Mi is below the memory request 128Mi"),
-        ({"workers": {"resources": {"cpu": "1", "memory": "1Gi"}}}, "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: Field required"),
-        ({"namespace": "Airflow_Prod"}, "airflow:namespace in Pulumi.test.yaml: String should match pattern"),
-        ({"protectStatefulResources": "sometimes"}, "airflow:protectStatefulResources in Pulumi.test.yaml: Input should be a valid boolean"),
-        ({"helmTimeoutSeconds": 5}, "airflow:helmTimeoutSeconds in Pulumi.test.yaml: Input should be greater than or equal to 60, got 5"),
-        ({"admin": {"email": "not-an-email"}}, "airflow:admin.email in Pulumi.test.yaml: String should match pattern"),
-        ({"admin": {"username": "ad min"}}, "airflow:admin.username in Pulumi.test.yaml: String should match pattern"),
-        ({"database": {"mode": "cloud"}}, "airflow:database.mode in Pulumi.test.yaml: must be one of 'bundled' or 'external', got 'cloud'"),
-        ({"database": {"mode": "external"}}, "Pulumi.test.yaml: airflow:database.mode 'external' needs exactly one of airflow:database.existingSecretName"),
-        ({"database": {"existingSecretName": "pg"}}, "Pulumi.test.yaml: airflow:database.mode is 'bundled', so neither airflow:database.existingSecretName"),
         (
-            {"database": {"mode": "external", "existingSecretName": "pg"}, "metadataConnection": "postgresql://u:p@h/db"},
+            {"executer": "CeleryExecutor"},
+            "airflow:executer in Pulumi.test.yaml is not a known key; did you mean 'executor'?",
+        ),
+        (
+            {"scheduler": {"replica": 2, "resources": RESOURCES}},
+            "airflow:scheduler.replica in Pulumi.test.yaml is not a known key; did you mean 'replicas'?",
+        ),
+        (
+            {"executor": "LocalExecutor"},
+            "airflow:executor in Pulumi.test.yaml: must be one of 'KubernetesExecutor', 'CeleryExecutor' "
+            "or 'CeleryExecutor,KubernetesExecutor', got 'LocalExecutor'",
+        ),
+        (
+            {"scheduler": {"replicas": 0, "resources": RESOURCES}},
+            "airflow:scheduler.replicas in Pulumi.test.yaml: "
+            "Input should be greater than or equal to 1, got 0",
+        ),
+        (
+            {"scheduler": {"replicas": "two", "resources": RESOURCES}},
+            "airflow:scheduler.replicas in Pulumi.test.yaml: Input should be a valid integer",
+        ),
+        (
+            {"workers": {"resources": {**RESOURCES, "cpu": "lots"}}},
+            "airflow:workers.resources.cpu in Pulumi.test.yaml: "
+            "'lots' is not a CPU quantity such as '250m' or '1.5'",
+        ),
+        (
+            {"workers": {"resources": {**RESOURCES, "memory": "1GB"}}},
+            "airflow:workers.resources.memory in Pulumi.test.yaml: '1GB' is not a memory quantity",
+        ),
+        (
+            {"workers": {"resources": {**RESOURCES, "memoryLimit": "64Mi"}}},
+            "airflow:workers.resources in Pulumi.test.yaml: "
+            "memoryLimit 64Mi is below the memory request 128Mi",
+        ),
+        (
+            {"workers": {"resources": {"cpu": "1", "memory": "1Gi"}}},
+            "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: Field required",
+        ),
+        ({"namespace": "Airflow_Prod"}, "airflow:namespace in Pulumi.test.yaml: String should match pattern"),
+        (
+            {"protectStatefulResources": "sometimes"},
+            "airflow:protectStatefulResources in Pulumi.test.yaml: Input should be a valid boolean",
+        ),
+        (
+            {"helmTimeoutSeconds": 5},
+            "airflow:helmTimeoutSeconds in Pulumi.test.yaml: "
+            "Input should be greater than or equal to 60, got 5",
+        ),
+        (
+            {"admin": {"email": "not-an-email"}},
+            "airflow:admin.email in Pulumi.test.yaml: String should match pattern",
+        ),
+        (
+            {"admin": {"username": "ad min"}},
+            "airflow:admin.username in Pulumi.test.yaml: String should match pattern",
+        ),
+        (
+            {"database": {"mode": "cloud"}},
+            "airflow:database.mode in Pulumi.test.yaml: must be one of 'bundled' or 'external', got 'cloud'",
+        ),
+        (
+            {"database": {"mode": "external"}},
+            "Pulumi.test.yaml: airflow:database.mode 'external' needs exactly one of "
+            "airflow:database.existingSecretName",
+        ),
+        (
+            {"database": {"existingSecretName": "pg"}},
+            "Pulumi.test.yaml: airflow:database.mode is 'bundled', "
+            "so neither airflow:database.existingSecretName",
+        ),
+        (
+            {
+                "database": {"mode": "external", "existingSecretName": "pg"},
+                "metadataConnection": "postgresql://u:p@h/db",
+            },
             "Pulumi.test.yaml: airflow:database.mode 'external' needs exactly one of",
         ),
     ],
@@ -99,7 +149,9 @@ def test_every_problem_is_reported_one_line_each() -> None:
     assert lines[1].startswith("airflow:namespace")
 
 
-@pytest.mark.parametrize(("memory", "expected"), [("512Mi", 512 * 2**20), ("1G", 10**9), ("1.5Gi", 3 * 2**29)])
+@pytest.mark.parametrize(
+    ("memory", "expected"), [("512Mi", 512 * 2**20), ("1G", 10**9), ("1.5Gi", 3 * 2**29)]
+)
 def test_memory_quantities(memory: str, expected: int) -> None:
     from components.quantity import memory_bytes
 

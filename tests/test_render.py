@@ -1,0 +1,141 @@
+"""The offline render: its files, its determinism, and that no secret value reaches them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import render as render_module
+from components.render import render
+
+from .conftest import ROOT
+from .test_program import generated_values
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _project(tmp_path: Path, stack_yaml: str) -> Path:
+    """A copy of the program with one extra stack file, for inputs the committed stacks do not have."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "__main__.py", project / "__main__.py")
+    (project / "Pulumi.test.yaml").write_text(stack_yaml)
+    return project
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_two_renders_are_byte_identical(tmp_path: Path, stack: str) -> None:
+    render(stack, tmp_path / "a")
+    render(stack, tmp_path / "b")
+    first, second = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    assert first == second
+    assert "releases/airflow.yaml" in first
+    assert "resources.yaml" in first
+    assert "manifests/namespace-airflow.yaml" in first or "manifests/namespace-airflow-dev.yaml" in first
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_generated_secret_value_appears_in_any_file(tmp_path: Path, stack: str) -> None:
+    recording, summary = render(stack, tmp_path)
+    texts = [p.read_text() for p in tmp_path.rglob("*.yaml")] + [summary]
+    for value in generated_values(recording):
+        assert all(value not in text for text in texts)
+    fernet = yaml.safe_load((tmp_path / "manifests" / "secret-airflow-fernet.yaml").read_text())
+    assert fernet["stringData"] == "[secret]"
+    assert yaml.safe_load((tmp_path / "outputs.yaml").read_text())["adminPassword"] == "[secret]"
+
+
+def test_release_file_holds_the_exact_values(tmp_path: Path) -> None:
+    render("prod", tmp_path)
+    release = yaml.safe_load((tmp_path / "releases" / "airflow.yaml").read_text())
+    assert set(release) == {"chart", "version", "repository", "namespace", "values"}
+    assert release["values"]["scheduler"]["replicas"] == 2  # an int, not the 2.0 gRPC carries
+    assert release["values"]["fernetKeySecretName"] == "airflow-fernet"
+
+
+def test_resources_file_lists_parents_dependencies_protection_and_secrets(tmp_path: Path) -> None:
+    render("prod", tmp_path)
+    rows = {(r["type"], r["name"]): r for r in yaml.safe_load((tmp_path / "resources.yaml").read_text())}
+    fernet = rows[("kubernetes:core/v1:Secret", "airflow-fernet")]
+    assert fernet["protect"] is True
+    assert fernet["parent"] == "airflow:components:AirflowSecrets::airflow"
+    assert "random:index/randomId:RandomId::airflow-fernet-key" in fernet["dependencies"]
+    assert fernet["secretOutputs"] == ["data", "stringData"]
+    release = rows[("kubernetes:helm.sh/v3:Release", "airflow-release")]
+    assert "kubernetes:core/v1:Secret::airflow-jwt" in release["dependencies"]
+
+
+def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) -> None:
+    _, summary = render("dev", tmp_path)
+    assert "release airflow = chart airflow 1.22.0" in summary
+    assert "executor: KubernetesExecutor" in summary
+    assert "total requests: cpu 850m, memory 2304Mi" in summary
+    assert "airflow-fernet" in summary
+
+
+def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path,
+        "config:\n"
+        "  airflow:database: {mode: external}\n"
+        "  airflow:metadataConnection:\n"
+        "    secure: v1:AAAABBBBCCCC\n",
+    )
+    out = tmp_path / "out"
+    render("test", out, project_dir=project)
+    texts = "".join(p.read_text() for p in out.rglob("*.yaml"))
+    assert "offline-render-placeholder" not in texts
+    assert "v1:AAAABBBBCCCC" not in texts
+    manifest = yaml.safe_load((out / "manifests" / "secret-airflow-metadata-db.yaml").read_text())
+    assert manifest["stringData"] == "[secret]"
+
+
+def test_render_removes_files_of_an_earlier_render(tmp_path: Path) -> None:
+    stale = tmp_path / "manifests" / "secret-gone.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    render("dev", tmp_path)
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize(
+    ("stack_yaml", "message"),
+    [
+        (
+            "config:\n  airflow:executor: Local\n",
+            "error: airflow:executor in Pulumi.test.yaml: must be one of",
+        ),
+        (
+            "config:\n  airflow:workers: {replicas: 0}\n",
+            "error: airflow:workers.replicas in Pulumi.test.yaml",
+        ),
+        ("config: [unclosed\n", "error: Pulumi.test.yaml is not valid YAML"),
+    ],
+)
+def test_cli_reports_bad_config_in_one_line_without_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stack_yaml: str,
+    message: str,
+) -> None:
+    monkeypatch.setattr(render_module, "ROOT", _project(tmp_path, stack_yaml))
+    assert render_module.main(["--stack", "test", "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(message)
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_names_the_missing_stack_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert render_module.main(["--stack", "staging", "--out", str(tmp_path)]) == 2
+    assert (
+        "Pulumi.staging.yaml not found; stacks here: Pulumi.dev.yaml, Pulumi.prod.yaml"
+        in capsys.readouterr().err
+    )
