@@ -21,12 +21,10 @@ class ChartRef:
     name: str
     version: str
     repository: str
-    airflow_version: str
 
 
-CHART = ChartRef(
-    name="airflow", version="1.22.0", repository="https://airflow.apache.org", airflow_version="3.2.2"
-)
+# Chart 1.22.0 deploys Airflow 3.2.2 (its defaultAirflowTag).
+CHART = ChartRef(name="airflow", version="1.22.0", repository="https://airflow.apache.org")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,14 +49,13 @@ class AirflowRelease(pulumi.ComponentResource):
     values: dict[str, Any]
     api_server_service: pulumi.Output[str]
     api_server_url: pulumi.Output[str]
-    status: pulumi.Output[Any]
 
     def __init__(
         self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow:components:AirflowRelease", name, None, opts)
         self.values = build_helm_values(args.settings, args.secret_names)
-        release = k8s.helm.v3.Release(
+        k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
             chart=CHART.name,
@@ -75,7 +72,6 @@ class AirflowRelease(pulumi.ComponentResource):
         service_and_url = pulumi.Output.from_input(args.namespace).apply(release_service)
         self.api_server_service = service_and_url.apply(lambda pair: pair[0])
         self.api_server_url = service_and_url.apply(lambda pair: pair[1])
-        self.status = release.status
         self.register_outputs(
             {"api_server_service": self.api_server_service, "api_server_url": self.api_server_url}
         )

@@ -125,7 +125,7 @@ def _manifests(recording: Recording) -> list[dict[str, Any]]:
 
 
 def _label(recording: Recording, urn: str) -> str | None:
-    if not urn or urn.endswith("pulumi:pulumi:Stack::" + urn.split("::")[-1]):
+    if not urn or urn.split("::")[2] == "pulumi:pulumi:Stack":
         return None
     registration = recording.by_urn(urn)
     return f"{registration.type}::{registration.name}"

@@ -221,16 +221,19 @@ def _renders(values: dict[str, Any], path: tuple[str, ...]) -> bool:
     return not (path[0] == "workers" and path[1] not in ("celery", "kubernetes"))
 
 
+def _rendered(schema: dict[str, Any], values: dict[str, Any], leaf: str) -> list[tuple[tuple[str, ...], Any]]:
+    """Each ``leaf`` setting of a part the chart renders, with what our values give it (or {})."""
+    return [
+        (path, _lookup(values, path) or {}) for path in _schema_paths(schema, leaf) if _renders(values, path)
+    ]
+
+
 @pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
 def test_every_container_requests_cpu_and_memory_and_limits_memory(
     chart_schema: dict[str, Any], stack: str, executor: str
 ) -> None:
-    values = values_of(stack, executor=executor)
     missing = []
-    for path in _schema_paths(chart_schema, "resources"):
-        if not _renders(values, path):
-            continue
-        resources = _lookup(values, path) or {}
+    for path, resources in _rendered(chart_schema, values_of(stack, executor=executor), "resources"):
         requests, limits = resources.get("requests", {}), resources.get("limits", {})
         if not (requests.get("cpu") and requests.get("memory") and limits.get("memory")):
             missing.append(".".join(path))
@@ -241,12 +244,10 @@ def test_every_container_requests_cpu_and_memory_and_limits_memory(
 def test_every_pod_and_container_is_restricted(
     chart_schema: dict[str, Any], stack: str, executor: str
 ) -> None:
-    values = values_of(stack, executor=executor)
     weak = []
-    for path in _schema_paths(chart_schema, "securityContexts"):
-        if path == ("securityContexts",) or not _renders(values, path):
+    for path, contexts in _rendered(chart_schema, values_of(stack, executor=executor), "securityContexts"):
+        if path == ("securityContexts",):
             continue
-        contexts = _lookup(values, path) or {}
         container = contexts.get("container", {})
         if not (
             container.get("runAsNonRoot") is True
