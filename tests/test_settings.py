@@ -17,7 +17,7 @@ def _parse(raw: dict[str, Any]) -> StackSettings:
     return parse_settings(raw, source="Pulumi.test.yaml")
 
 
-def test_defaults_are_valid_and_small() -> None:
+def test_defaults_need_no_config() -> None:
     settings = _parse({})
     assert settings.executor == "KubernetesExecutor"
     assert settings.database.mode == "bundled"
