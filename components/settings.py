@@ -61,7 +61,15 @@ DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    # hide_input_in_errors: the ValidationError chained to a ConfigError would otherwise repeat the
+    # raw config, secret connection URL included, in any traceback or log that prints the cause.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
 
 
 class Resources(_Model):
