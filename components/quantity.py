@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["cpu_cores", "format_bytes", "format_cores", "memory_bytes"]
+__all__ = ["cpu_cores", "format_cores", "memory_bytes"]
 
 _CPU = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>m?)$")
 _MEMORY = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -45,7 +45,3 @@ def memory_bytes(quantity: str) -> int:
 
 def format_cores(cores: Decimal) -> str:
     return f"{int(cores * 1000)}m"
-
-
-def format_bytes(count: int) -> str:
-    return f"{count / 2**30:.2f}Gi"
