@@ -49,6 +49,10 @@ def load_stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
         document = yaml.safe_load(stack_file.read_text()) or {}
     except yaml.YAMLError as err:
         raise RenderError(f"{stack_file.name} is not valid YAML: {err}") from None
+    if not isinstance(document, dict):
+        raise RenderError(
+            f"{stack_file.name} must be a mapping with a 'config' key, as 'pulumi config' writes it"
+        )
     entries = document.get("config") or {}
     if not isinstance(entries, dict):
         raise RenderError(f"{stack_file.name}: 'config' must be a mapping of key: value")

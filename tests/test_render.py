@@ -115,6 +115,10 @@ def test_render_removes_files_of_an_earlier_render(tmp_path: Path) -> None:
             "error: airflow:workers.replicas in Pulumi.test.yaml",
         ),
         ("config: [unclosed\n", "error: Pulumi.test.yaml is not valid YAML"),
+        (
+            "- airflow:executor: CeleryExecutor\n",
+            "error: Pulumi.test.yaml must be a mapping with a 'config' key",
+        ),
     ],
 )
 def test_cli_reports_bad_config_in_one_line_without_traceback(
