@@ -130,9 +130,8 @@ def mocked_runtime(
     recording = recording if recording is not None else Recording()
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
-    mocks.set_mocks(
-        _Mocks(), project=project, stack=stack, preview=False, monitor=_RecordingMonitor(recording)
-    )
+    monitor = _RecordingMonitor(recording)
+    mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     try:
         yield recording
     finally:
