@@ -32,7 +32,10 @@ class AirflowReleaseArgs:
     settings: StackSettings
     namespace: pulumi.Input[str]
     secret_names: SecretNames
-    # The Secrets the chart reads by name; the release waits for them so no pod or hook starts first.
+    # The DAG delivery's share of the values (image, git-sync or DAG volumes).
+    dag_values: dict[str, Any] = field(default_factory=dict)
+    # What the chart reads by name or pulls (Secrets, the DAG ConfigMap and image): the release waits
+    # for them so no pod or hook starts first.
     secrets: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
@@ -54,7 +57,7 @@ class AirflowRelease(pulumi.ComponentResource):
         self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow:components:AirflowRelease", name, None, opts)
-        self.values = build_helm_values(args.settings, args.secret_names)
+        self.values = build_helm_values(args.settings, args.secret_names, args.dag_values)
         k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,

@@ -13,9 +13,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.settings import ConfigError, StackSettings, parse_settings
+from components.settings import SECRET_KEYS, ConfigError, StackSettings, parse_settings
 
-__all__ = ["NAMESPACE", "ConfigError", "load_settings"]
+__all__ = ["NAMESPACE", "ConfigError", "load_settings", "raw_from_config"]
 
 NAMESPACE = "airflow"
 
@@ -24,16 +24,27 @@ def load_settings() -> StackSettings:
     """The validated settings of the current stack, or a ConfigError naming the key to fix."""
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
     raw = _raw_config()
-    if "metadataConnection" in raw and not runtime_config.is_config_secret(f"{NAMESPACE}:metadataConnection"):
+    plain_text = sorted(
+        key for key in SECRET_KEYS & raw.keys() if not runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
+    )
+    if plain_text:
         raise ConfigError(
-            f"{NAMESPACE}:metadataConnection in {source} is stored in plain text; remove it and set it with "
-            f"'pulumi config set --secret {NAMESPACE}:metadataConnection <url>'"
+            "\n".join(
+                f"{NAMESPACE}:{key} in {source} is stored in plain text; remove it and set it with "
+                f"'pulumi config set --secret {NAMESPACE}:{key} <value>'"
+                for key in plain_text
+            )
         )
     return parse_settings(raw, source=source, namespace=NAMESPACE)
 
 
 def _raw_config() -> dict[str, Any]:
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return raw_from_config({**runtime_config.get_config_env(), **runtime_config.CONFIG.get()})
+
+
+def raw_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``airflow:`` keys without their prefix, structured values decoded, as parse_settings takes them."""
+    merged = config
     prefix = f"{NAMESPACE}:"
     return {
         key.removeprefix(prefix): _decode(value) for key, value in merged.items() if key.startswith(prefix)

@@ -19,6 +19,7 @@ __all__ = [
     "CREATE_USER_SCRIPT",
     "RESTRICTED_CONTAINER",
     "build_helm_values",
+    "merge_values",
     "restricted_pod",
 ]
 
@@ -57,8 +58,14 @@ def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
 AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
 
 
-def build_helm_values(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
-    """Everything the release is given; holds Secret names only, never a secret value."""
+def build_helm_values(
+    settings: StackSettings, names: SecretNames, dag_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the release is given; holds Secret names only, never a secret value.
+
+    ``dag_values`` is the DAG delivery's share (``images``, ``dags.gitSync`` or DAG volumes), merged in
+    key by key so it can add to a component without replacing it.
+    """
     values: dict[str, Any] = {
         "executor": settings.executor,
         "fernetKeySecretName": names.fernet_key,
@@ -87,7 +94,18 @@ def build_helm_values(settings: StackSettings, names: SecretNames) -> dict[str, 
     }
     if names.broker_url is not None:
         values["data"]["brokerUrlSecretName"] = names.broker_url
-    return values
+    return merge_values(values, dag_values or {})
+
+
+def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` laid over ``base`` as Helm merges values files: maps merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _contexts(pod: dict[str, Any]) -> dict[str, Any]:

@@ -85,6 +85,12 @@ class _Mocks(mocks.Mocks):
             outputs["b64Url"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
             outputs["b64Std"] = base64.b64encode(raw).decode()
             outputs["hex"] = raw.hex()
+        elif args.typ == "docker:index/image:Image":
+            # A stand-in for the registry's digest: it changes exactly when the image name (tag) does.
+            name = str(args.inputs["imageName"])
+            outputs["repoDigest"] = (
+                f"{name.rsplit(':', 1)[0]}@sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+            )
         return f"{args.name}-id", outputs
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -150,11 +156,16 @@ def run_program(
 ) -> Recording:
     """Runs a Pulumi program file under mocks; exceptions the program raises propagate.
 
-    Pass ``recording`` to keep what was registered even when the program raises.
+    The program runs in its own folder, as the Pulumi CLI runs it, so relative paths (the DAG image's
+    build context) mean the same in a render as in ``pulumi up``. Pass ``recording`` to keep what was
+    registered even when the program raises.
     """
-    with mocked_runtime(
-        project=project, stack=stack, config=config, secret_keys=secret_keys, recording=recording
-    ) as recording:
+    with (
+        mocked_runtime(
+            project=project, stack=stack, config=config, secret_keys=secret_keys, recording=recording
+        ) as recording,
+        contextlib.chdir(program.resolve().parent),
+    ):
 
         async def collect_outputs() -> None:
             root = settings.get_root_resource()

@@ -21,19 +21,21 @@ from typing import Any
 import pulumi
 import yaml
 
-from components.config import NAMESPACE
+from components.config import NAMESPACE, raw_from_config
 from components.footprint import total, workloads
 from components.offline import SECRET, Recording, Registration, is_secret, plain, run_program
 from components.quantity import format_cores
-from components.settings import ConfigError
+from components.settings import ConfigError, parse_settings
 
 __all__ = ["load_stack_config", "main", "render"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+IMAGE_TYPE = "docker:index/image:Image"
+CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 # A secure value must still pass validation; these stand in for the ones with a required shape.
 _PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
-_OWNED = ("releases", "manifests", "resources.yaml", "outputs.yaml")
+_OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml")
 
 
 class RenderError(Exception):
@@ -80,9 +82,28 @@ def _without_secure(key: str, value: Any) -> tuple[Any, bool]:
     return (value if isinstance(value, str) else json.dumps(value)), False
 
 
+def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[str]) -> list[str]:
+    """Adds placeholders for the secret values the stack needs but its file does not hold; their keys.
+
+    Those values are set per stack by an operator (``pulumi config set --secret``), never committed in
+    a template, and a render shows only ``[secret]`` for them anyway: the render still shows every
+    resource, and the summary says which values ``pulumi up`` will ask for.
+    """
+    try:
+        settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+    except ConfigError:
+        return []  # the program itself reports it, the same way as under `pulumi up`
+    missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
+    for key in missing:
+        config[key] = "offline-render-placeholder"
+        secret_keys.append(key)
+    return missing
+
+
 def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, str]:
     """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text."""
     config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
+    missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
     for owned in _OWNED:
         target = out / owned
@@ -92,6 +113,9 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
             target.unlink()
     (out / "releases").mkdir(parents=True)
     (out / "manifests").mkdir()
+    for image in recording.of_type(IMAGE_TYPE):
+        (out / "images").mkdir(exist_ok=True)
+        _write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
     for release in recording.of_type(RELEASE_TYPE):
         _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
     for manifest in _manifests(recording):
@@ -102,7 +126,13 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
         out / "outputs.yaml",
         {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
     )
-    return recording, _summary(stack, recording)
+    summary = _summary(stack, recording)
+    if missing:
+        summary += (
+            f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
+            f"--secret' before 'pulumi up'): {', '.join(missing)}"
+        )
+    return recording, summary
 
 
 def _write(path: Path, document: Any) -> None:
@@ -174,6 +204,7 @@ def _summary(stack: str, recording: Recording) -> str:
             f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
             f"(memory limits {limit // 2**20}Mi)"
         )
+    lines.append(_dag_summary(recording))
     secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
     lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
     protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
@@ -181,6 +212,20 @@ def _summary(stack: str, recording: Recording) -> str:
         f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
     )
     return "\n".join(lines)
+
+
+def _dag_summary(recording: Recording) -> str:
+    for image in recording.of_type(IMAGE_TYPE):
+        return f"dags: image {image.inputs['imageName']} (tag = content hash of {image.inputs['build']['context']}/)"
+    for configmap in recording.of_type(CONFIGMAP_TYPE):
+        data = configmap.inputs.get("data") or {}
+        size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
+        return f"dags: configmap {configmap.inputs['metadata']['name']} ({len(data)} files, {size} bytes of 1 MiB)"
+    for release in recording.of_type(RELEASE_TYPE):
+        sync = release.inputs["values"].get("dags", {}).get("gitSync", {})
+        if sync.get("enabled"):
+            return f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} every {sync['period']}"
+    return "dags: none"
 
 
 def main(argv: list[str] | None = None) -> int:

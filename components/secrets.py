@@ -15,7 +15,14 @@ import pulumi_random as random
 
 from components.settings import StackSettings
 
-__all__ = ["RELEASE_NAME", "AirflowSecrets", "AirflowSecretsArgs", "SecretNames", "secret_names"]
+__all__ = [
+    "RELEASE_NAME",
+    "AirflowSecrets",
+    "AirflowSecretsArgs",
+    "SecretNames",
+    "kubernetes_secret",
+    "secret_names",
+]
 
 RELEASE_NAME = "airflow"
 
@@ -33,6 +40,8 @@ class SecretNames:
     postgres_auth: str | None
     redis_password: str | None
     broker_url: str | None
+    registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
+    git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
 
 
 def secret_names(settings: StackSettings) -> SecretNames:
@@ -43,6 +52,8 @@ def secret_names(settings: StackSettings) -> SecretNames:
         return f"{RELEASE_NAME}-{role}"
 
     bundled = settings.database.mode == "bundled"
+    dags = settings.dags
+    git_ssh = dags.delivery == "git-sync" and dags.git_sync is not None and dags.git_sync.uses_ssh
     return SecretNames(
         fernet_key=name("fernet"),
         api_secret_key=name("api-secret"),
@@ -53,6 +64,8 @@ def secret_names(settings: StackSettings) -> SecretNames:
         postgres_auth=name("postgres-auth") if bundled else None,
         redis_password=name("redis-auth") if settings.uses_celery else None,
         broker_url=name("broker") if settings.uses_celery else None,
+        registry=name("registry") if dags.delivery == "image" else None,
+        git_ssh_key=name("git-ssh") if git_ssh else None,
     )
 
 
@@ -153,22 +166,44 @@ class AirflowSecrets(pulumi.ComponentResource):
         data: dict[str, pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        secret = k8s.core.v1.Secret(
-            f"{self._name}-{role}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=secret_name,
+        self.secrets.append(
+            kubernetes_secret(
+                f"{self._name}-{role}",
+                role=role,
+                secret_name=secret_name,
                 namespace=self._namespace,
-                labels={
-                    "app.kubernetes.io/name": "airflow",
-                    "app.kubernetes.io/component": role,
-                    "app.kubernetes.io/managed-by": "pulumi",
-                },
-            ),
-            type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
-            opts=opts or pulumi.ResourceOptions(parent=self),
+                data=data,
+                opts=opts or pulumi.ResourceOptions(parent=self),
+            )
         )
-        self.secrets.append(secret)
+
+
+def kubernetes_secret(
+    resource_name: str,
+    *,
+    role: str,
+    secret_name: str,
+    namespace: pulumi.Input[str],
+    data: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    type_: str = "Opaque",
+) -> k8s.core.v1.Secret:
+    """A Secret whose every value is a Pulumi secret, so no value reaches state or a diff in plain text."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=secret_name,
+            namespace=namespace,
+            labels={
+                "app.kubernetes.io/name": "airflow",
+                "app.kubernetes.io/component": role,
+                "app.kubernetes.io/managed-by": "pulumi",
+            },
+        ),
+        type=type_,
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+        opts=opts,
+    )
 
 
 def _pad_base64(unpadded: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -27,7 +28,10 @@ __all__ = [
     "EXECUTORS",
     "AdminSettings",
     "ConfigError",
+    "DagSettings",
     "DatabaseSettings",
+    "GitSyncSettings",
+    "ImageSettings",
     "Resources",
     "StackSettings",
     "Workload",
@@ -37,8 +41,16 @@ __all__ = [
 EXECUTORS = ("KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor")
 Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor"]
 
-# Keys whose values must never be echoed back, not even in an error message.
-SECRET_KEYS = frozenset({"metadataConnection"})
+# Keys whose values must never be echoed back, not even in an error message, and that are refused when
+# stored in plain text.
+SECRET_KEYS = frozenset({"metadataConnection", "registryPassword", "gitSshKey"})
+# Validation context key: check everything except that required secret values are present.
+OFFLINE = "offline"
+_SET_SECRET = {
+    "registryPassword": "pulumi config set --secret airflow:registryPassword <token with push access>",
+    "gitSshKey": "pulumi config set --secret airflow:gitSshKey < ~/.ssh/airflow_deploy_key",
+}
+DagDelivery = Literal["image", "git-sync", "configmap"]
 
 
 class ConfigError(ValueError):
@@ -132,6 +144,78 @@ class AdminSettings(_Model):
     last_name: Annotated[str, Field(pattern=r"^[^\s{}]{1,64}$")] = "Admin"
 
 
+class ImageSettings(_Model):
+    """Where the DAG image is pushed; the password is the secret config value ``airflow:registryPassword``.
+
+    ``repository`` is the full name without a tag (``ghcr.io/acme/airflow-dags``): the tag is always the
+    content hash of what goes into the image, so it is not configurable.
+    """
+
+    registry: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$")]
+    repository: Annotated[
+        str, Field(pattern=r"^[a-z0-9]([-a-z0-9._/]*[a-z0-9])?(:[0-9]{1,5})?(/[-a-z0-9._]+)+$")
+    ]
+    username: Annotated[str, Field(min_length=1, max_length=255)]
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+
+    @model_validator(mode="after")
+    def _repository_is_on_the_registry(self) -> ImageSettings:
+        if not self.repository.startswith(self.registry + "/"):
+            raise ValueError(
+                f"repository {self.repository!r} must start with the registry {self.registry + '/'!r}, "
+                "since the image is pushed there with the registry's credentials"
+            )
+        return self
+
+
+class GitSyncSettings(_Model):
+    """git-sync v4 (the chart's sidecar): what to clone, and how often to pull.
+
+    An SSH ``repo`` (``git@host:org/repo.git`` or ``ssh://...``) needs the secret config value
+    ``airflow:gitSshKey`` and ``knownHosts``: host keys are checked, never skipped.
+    """
+
+    repo: Annotated[
+        str, Field(pattern=r"^(https://[^\s@]+|ssh://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$")
+    ]
+    ref: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = "main"
+    sub_path: Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$")] = "dags"
+    period_seconds: int = Field(60, ge=5, le=3600)
+    known_hosts: str | None = None
+    resources: Resources = _resources("20m", "64Mi", "256Mi")
+
+    @property
+    def uses_ssh(self) -> bool:
+        return not self.repo.startswith("https://")
+
+
+class DagSettings(_Model):
+    """How DAG files reach the scheduler, dag-processor, workers and task pods.
+
+    ``configmap`` is the default because it needs nothing outside the stack; the committed stacks pick
+    ``git-sync`` (dev) and ``image`` (prod).
+    """
+
+    delivery: DagDelivery = "configmap"
+    folder: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "dags"
+    image: ImageSettings | None = None
+    git_sync: GitSyncSettings | None = None
+
+    @model_validator(mode="after")
+    def _mode_has_its_settings(self) -> DagSettings:
+        if self.delivery == "image" and self.image is None:
+            raise ValueError(
+                "delivery 'image' needs airflow:dags.image with registry, repository and "
+                "username (e.g. {registry: ghcr.io, repository: ghcr.io/acme/airflow-dags, username: acme})"
+            )
+        if self.delivery == "git-sync" and self.git_sync is None:
+            raise ValueError(
+                "delivery 'git-sync' needs airflow:dags.gitSync with at least repo "
+                "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
+            )
+        return self
+
+
 class StackSettings(_Model):
     executor: Executor = "KubernetesExecutor"
     namespace: DnsLabel = "airflow"
@@ -150,6 +234,9 @@ class StackSettings(_Model):
     database: DatabaseSettings = DatabaseSettings()
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
+    dags: DagSettings = DagSettings()
+    registry_password: SecretStr | None = None
+    git_ssh_key: SecretStr | None = None
 
     @property
     def uses_celery(self) -> bool:
@@ -177,14 +264,53 @@ class StackSettings(_Model):
                 )
         return self
 
+    def missing_secrets(self) -> list[str]:
+        """Secret config keys the chosen DAG delivery needs but the stack does not set."""
+        dags = self.dags
+        needed = []
+        if dags.delivery == "image" and self.registry_password is None:
+            needed.append("registryPassword")
+        if dags.delivery == "git-sync" and dags.git_sync and dags.git_sync.uses_ssh and not self.git_ssh_key:
+            needed.append("gitSshKey")
+        return needed
 
-def parse_settings(raw: dict[str, Any], *, source: str, namespace: str = "airflow") -> StackSettings:
+    @model_validator(mode="after")
+    def _dag_credentials_are_complete(self, info: ValidationInfo) -> StackSettings:
+        dags = self.dags
+        # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
+        offline = bool(info.context and info.context.get(OFFLINE))
+        for key in [] if offline else self.missing_secrets():
+            how = _SET_SECRET[key]
+            raise ValueError(
+                f"airflow:dags.delivery {dags.delivery!r} needs the secret config value airflow:{key}; "
+                f"set it with '{how}'"
+            )
+        if self.registry_password is not None and dags.delivery != "image":
+            raise ValueError("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
+        git = dags.git_sync if dags.delivery == "git-sync" else None
+        if self.git_ssh_key is not None and not (git and git.uses_ssh):
+            raise ValueError(
+                "airflow:gitSshKey is only used with airflow:dags.delivery 'git-sync' and an SSH repo "
+                "(git@host:org/repo.git or ssh://...)"
+            )
+        if git and git.uses_ssh and not git.known_hosts:
+            raise ValueError(
+                "airflow:dags.gitSync.knownHosts is required for an SSH repo, so git-sync checks the host "
+                "key (e.g. the output of 'ssh-keyscan github.com')"
+            )
+        return self
+
+
+def parse_settings(
+    raw: dict[str, Any], *, source: str, namespace: str = "airflow", offline: bool = False
+) -> StackSettings:
     """Validate raw config (keys without the ``airflow:`` prefix) or raise one ConfigError.
 
     ``source`` names the file the user edits (``Pulumi.prod.yaml``) so the message points there.
+    ``offline`` skips only the check that required secret values are set (see ``missing_secrets``).
     """
     try:
-        return StackSettings.model_validate(raw)
+        return StackSettings.model_validate(raw, context={OFFLINE: offline})
     except ValidationError as err:
         lines = sorted({_describe(error, source, namespace) for error in err.errors()})
         raise ConfigError("\n".join(lines)) from err

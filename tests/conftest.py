@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.offline import Recording, mocked_runtime, run_program
-from components.render import load_stack_config
+from components.render import fill_missing_secrets, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = Path(os.environ.get("AIRFLOW_CHART_DIR", ROOT.parent / "shared" / "airflow-chart-1.22.0"))
@@ -35,8 +35,14 @@ def chart_defaults() -> dict[str, Any]:
     return yaml.safe_load((CHART_DIR / "values.yaml").read_text())
 
 
-def stack_config(stack: str, **overrides: Any) -> tuple[dict[str, str], list[str]]:
-    """A committed stack's config with keys (without ``airflow:``) replaced; ``None`` removes one."""
+def stack_config(
+    stack: str, *, fill_secrets: bool = True, **overrides: Any
+) -> tuple[dict[str, str], list[str]]:
+    """A committed stack's config with keys (without ``airflow:``) replaced; ``None`` removes one.
+
+    Secret values an operator sets per stack (the registry token of prod) get the render's placeholders
+    unless ``fill_secrets`` is off.
+    """
     config, secret_keys = load_stack_config(ROOT / f"Pulumi.{stack}.yaml")
     for key, value in overrides.items():
         full = f"airflow:{key}"
@@ -44,6 +50,8 @@ def stack_config(stack: str, **overrides: Any) -> tuple[dict[str, str], list[str
             config.pop(full, None)
         else:
             config[full] = value if isinstance(value, str) else json.dumps(value)
+    if fill_secrets:
+        fill_missing_secrets(stack, config, secret_keys)
     return config, secret_keys
 
 
@@ -57,9 +65,13 @@ def raw_settings(stack: str, **overrides: Any) -> dict[str, Any]:
 
 
 def run_stack(
-    stack: str, secret_keys: list[str] | None = None, recording: Recording | None = None, **overrides: Any
+    stack: str,
+    secret_keys: list[str] | None = None,
+    recording: Recording | None = None,
+    fill_secrets: bool = True,
+    **overrides: Any,
 ) -> Recording:
-    config, keys = stack_config(stack, **overrides)
+    config, keys = stack_config(stack, fill_secrets=fill_secrets, **overrides)
     return run_program(
         ROOT / "__main__.py",
         stack=stack,

@@ -24,6 +24,7 @@ def _project(tmp_path: Path, stack_yaml: str) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(ROOT / "__main__.py", project / "__main__.py")
+    shutil.copytree(ROOT / "dags", project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     (project / "Pulumi.test.yaml").write_text(stack_yaml)
     return project
 

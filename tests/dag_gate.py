@@ -1,0 +1,150 @@
+"""The DAG gate: parse a DAG folder with the real Airflow 3.2.2 and refuse what should not ship.
+
+    python -m tests.dag_gate dags [--max-parse-seconds 2.0]
+
+Checks, per file: no import error; every DAG has tags and every task an owner other than Airflow's
+default; no network connection or subprocess at import time (that work runs on every parse loop of
+every dag-processor); and a parse time under the limit. Prints the parse time of each file, then one
+line per problem, and exits 1 if there is any. Runs in its own process: Airflow configures logging and
+settings at import, which must not leak into the Pulumi tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["GateReport", "check_folder", "main"]
+
+DEFAULT_OWNER = "airflow"  # what BaseOperator gives a task that names no owner
+
+
+class HeavyImportError(RuntimeError):
+    """Raised inside a DAG file that opens a connection or starts a process while being parsed."""
+
+
+@dataclass
+class GateReport:
+    parse_seconds: dict[str, float] = field(default_factory=dict)
+    dags: dict[str, list[str]] = field(default_factory=dict)  # file -> dag ids
+    problems: list[str] = field(default_factory=list)
+
+
+def _refuse(what: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise HeavyImportError(f"{what} at import time; move it into a task")
+
+    return refuse
+
+
+def _isolate_airflow(home: Path) -> None:
+    """An empty AIRFLOW_HOME, no example DAGs, and the executors of the prod stack, so a DAG that sends a
+    task to the Kubernetes executor parses as it will there."""
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "CeleryExecutor,KubernetesExecutor"
+    # Airflow logs each import error with its traceback; the report below says it in one line.
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "CRITICAL"
+
+
+def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
+    from airflow.dag_processing.dagbag import DagBag  # after _isolate_airflow: Airflow reads env at import
+
+    report = GateReport()
+    files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    # Guards go up only around the parse: Airflow itself may use sockets while it starts.
+    guarded = {
+        (socket.socket, "connect"): _refuse("a network connection"),
+        (socket, "create_connection"): _refuse("a network connection"),
+        (subprocess, "Popen"): _refuse("a subprocess"),
+    }
+    originals = {target: getattr(*target) for target in guarded}
+    for target, replacement in guarded.items():
+        setattr(*target, replacement)
+    try:
+        bag = DagBag(dag_folder=str(folder), include_examples=False, safe_mode=False)
+    finally:
+        for target, original in originals.items():
+            setattr(*target, original)
+
+    for stat in bag.dagbag_stats:
+        shown = _shown(folder, stat.file)
+        seconds = stat.duration.total_seconds() if hasattr(stat.duration, "total_seconds") else stat.duration
+        report.parse_seconds[shown] = float(seconds)
+        if seconds > max_parse_seconds:
+            report.problems.append(
+                f"{shown}: parsed in {seconds:.2f} s, over {max_parse_seconds:.2f} s; "
+                "move heavy imports and work into tasks"
+            )
+    for path, error in sorted(bag.import_errors.items()):
+        text = str(error).strip()
+        last = text.splitlines()[-1] if text else "import error"
+        # The innermost frame in the DAG file itself is the line to fix.
+        lines = re.findall(rf'File "{re.escape(str(Path(folder, path)))}", line (\d+)', text)
+        where = f":{lines[-1]}" if lines else ""
+        report.problems.append(f"{_shown(folder, path)}{where}: import error: {last}")
+    for dag_id, dag in sorted(bag.dags.items()):
+        shown = _shown(folder, dag.fileloc)
+        report.dags.setdefault(shown, []).append(dag_id)
+        if not dag.tags:
+            report.problems.append(f"{shown}: DAG {dag_id!r} has no tags; add tags=[...] so it can be found")
+        ownerless = sorted(t.task_id for t in dag.tasks if not t.owner or t.owner == DEFAULT_OWNER)
+        if ownerless:
+            report.problems.append(
+                f"{shown}: DAG {dag_id!r} tasks {', '.join(ownerless)} have no owner; "
+                "set default_args={'owner': 'team'}"
+            )
+    for path in files:
+        shown = _shown(folder, str(path))
+        if (
+            shown not in report.dags
+            and not any(shown in p for p in report.problems)
+            and _looks_like_dag(path)
+        ):
+            report.problems.append(f"{shown}: mentions DAG but defines none that Airflow found")
+    return report
+
+
+def _looks_like_dag(path: Path) -> bool:
+    text = path.read_text(errors="replace")
+    return "airflow" in text and ("DAG" in text or "@dag" in text)
+
+
+def _shown(folder: Path, path: str) -> str:
+    """``dags/x.py``, whether Airflow reports the path absolute or relative to the folder."""
+    relative = Path(path).relative_to(folder) if Path(path).is_absolute() else Path(path)
+    return f"{folder.name}/{relative.as_posix()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.dag_gate", description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--max-parse-seconds", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    folder = args.folder.resolve()
+    if not folder.is_dir():
+        print(f"error: {args.folder} is not a folder", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
+        _isolate_airflow(Path(home))
+        report = check_folder(folder, args.max_parse_seconds)
+    print(
+        f"dag gate: {folder.name}: {sum(len(ids) for ids in report.dags.values())} DAGs in {len(report.parse_seconds)} files"
+    )
+    for shown, seconds in sorted(report.parse_seconds.items()):
+        print(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}")
+    for problem in report.problems:
+        print(f"error: {problem}")
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
