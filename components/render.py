@@ -216,15 +216,20 @@ def _summary(stack: str, recording: Recording) -> str:
 
 def _dag_summary(recording: Recording) -> str:
     for image in recording.of_type(IMAGE_TYPE):
-        return f"dags: image {image.inputs['imageName']} (tag = content hash of {image.inputs['build']['context']}/)"
+        context = image.inputs["build"]["context"]
+        return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
     for configmap in recording.of_type(CONFIGMAP_TYPE):
         data = configmap.inputs.get("data") or {}
         size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
-        return f"dags: configmap {configmap.inputs['metadata']['name']} ({len(data)} files, {size} bytes of 1 MiB)"
+        name = configmap.inputs["metadata"]["name"]
+        return f"dags: configmap {name} ({len(data)} files, {size} bytes of 1 MiB)"
     for release in recording.of_type(RELEASE_TYPE):
         sync = release.inputs["values"].get("dags", {}).get("gitSync", {})
         if sync.get("enabled"):
-            return f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} every {sync['period']}"
+            return (
+                f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} "
+                f"every {sync['period']}"
+            )
     return "dags: none"
 
 

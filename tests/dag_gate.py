@@ -136,9 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         _isolate_airflow(Path(home))
         report = check_folder(folder, args.max_parse_seconds)
-    print(
-        f"dag gate: {folder.name}: {sum(len(ids) for ids in report.dags.values())} DAGs in {len(report.parse_seconds)} files"
-    )
+    dag_count = sum(len(ids) for ids in report.dags.values())
+    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files")
     for shown, seconds in sorted(report.parse_seconds.items()):
         print(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}")
     for problem in report.problems:
