@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,4 +79,22 @@ def run_stack(
         config=config,
         secret_keys=keys + (secret_keys or []),
         recording=recording,
+    )
+
+
+def project_copy(tmp_path: Path, stack_yaml: str, stack: str = "test") -> Path:
+    """A copy of the program and its DAG folder with one extra stack file, for inputs the committed
+    stacks do not have (a DAG edit, another delivery mode)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "__main__.py", project / "__main__.py")
+    shutil.copytree(ROOT / "dags", project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / f"Pulumi.{stack}.yaml").write_text(stack_yaml)
+    return project
+
+
+def run_project(project: Path, stack: str = "test", recording: Recording | None = None) -> Recording:
+    config, secret_keys = load_stack_config(project / f"Pulumi.{stack}.yaml")
+    return run_program(
+        project / "__main__.py", stack=stack, config=config, secret_keys=secret_keys, recording=recording
     )

@@ -96,6 +96,7 @@ def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
         report.dags.setdefault(shown, []).append(dag_id)
         if not dag.tags:
             report.problems.append(f"{shown}: DAG {dag_id!r} has no tags; add tags=[...] so it can be found")
+        report.problems += [f"{shown}: DAG {dag_id!r} {problem}" for problem in _pod_override_problems(dag)]
         ownerless = sorted(t.task_id for t in dag.tasks if not t.owner or t.owner == DEFAULT_OWNER)
         if ownerless:
             report.problems.append(
@@ -111,6 +112,40 @@ def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
         ):
             report.problems.append(f"{shown}: mentions DAG but defines none that Airflow found")
     return report
+
+
+def _pod_override_problems(dag: Any) -> list[str]:
+    """A pod override must be a real ``V1Pod`` that survives the Kubernetes client's own serialisation,
+    with a container named ``base`` (the only one Airflow merges into) and quantities Kubernetes parses.
+    Otherwise the task fails only when the executor builds its pod, at run time."""
+    from kubernetes.client import ApiClient, V1Pod
+    from kubernetes.utils.quantity import parse_quantity
+
+    client = ApiClient()
+    problems = []
+    for task in dag.tasks:
+        override = (task.executor_config or {}).get("pod_override")
+        if override is None:
+            continue
+        where = f"task {task.task_id!r} pod_override"
+        if not isinstance(override, V1Pod):
+            problems.append(f"{where} is a {type(override).__name__}, not kubernetes.client.models.V1Pod")
+            continue
+        document = client.sanitize_for_serialization(override)
+        if client._ApiClient__deserialize(document, "V1Pod") != override:
+            problems.append(f"{where} does not survive Kubernetes serialisation")
+        containers = (override.spec.containers or []) if override.spec else []
+        if "base" not in {c.name for c in containers}:
+            problems.append(f"{where} has no container named 'base', so its resources would be ignored")
+        for container in containers:
+            resources = container.resources
+            for kind in ("requests", "limits"):
+                for name, quantity in sorted(((getattr(resources, kind) or {}) if resources else {}).items()):
+                    try:
+                        parse_quantity(quantity)
+                    except ValueError:
+                        problems.append(f"{where} {kind}.{name} {quantity!r} is not a Kubernetes quantity")
+    return problems
 
 
 def _looks_like_dag(path: Path) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,12 @@ import yaml
 from components import render as render_module
 from components.render import render
 
-from .conftest import ROOT
+from .conftest import project_copy
 from .test_program import generated_values
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _project(tmp_path: Path, stack_yaml: str) -> Path:
-    """A copy of the program with one extra stack file, for inputs the committed stacks do not have."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "__main__.py", project / "__main__.py")
-    shutil.copytree(ROOT / "dags", project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    (project / "Pulumi.test.yaml").write_text(stack_yaml)
-    return project
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -80,7 +69,7 @@ def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) ->
 
 
 def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
-    project = _project(
+    project = project_copy(
         tmp_path,
         "config:\n"
         "  airflow:database: {mode: external}\n"
@@ -129,7 +118,7 @@ def test_cli_reports_bad_config_in_one_line_without_traceback(
     stack_yaml: str,
     message: str,
 ) -> None:
-    monkeypatch.setattr(render_module, "ROOT", _project(tmp_path, stack_yaml))
+    monkeypatch.setattr(render_module, "ROOT", project_copy(tmp_path, stack_yaml))
     assert render_module.main(["--stack", "test", "--out", str(tmp_path / "out")]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith(message)
