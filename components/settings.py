@@ -276,28 +276,30 @@ class StackSettings(_Model):
 
     @model_validator(mode="after")
     def _dag_credentials_are_complete(self, info: ValidationInfo) -> StackSettings:
+        """Every credential the DAG delivery needs is set, none that it ignores is; all problems at once."""
         dags = self.dags
         # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
         offline = bool(info.context and info.context.get(OFFLINE))
-        for key in [] if offline else self.missing_secrets():
-            how = _SET_SECRET[key]
-            raise ValueError(
-                f"airflow:dags.delivery {dags.delivery!r} needs the secret config value airflow:{key}; "
-                f"set it with '{how}'"
-            )
+        problems = [
+            f"airflow:dags.delivery {dags.delivery!r} needs the secret config value airflow:{key}; "
+            f"set it with '{_SET_SECRET[key]}'"
+            for key in ([] if offline else self.missing_secrets())
+        ]
         if self.registry_password is not None and dags.delivery != "image":
-            raise ValueError("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
+            problems.append("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
         git = dags.git_sync if dags.delivery == "git-sync" else None
         if self.git_ssh_key is not None and not (git and git.uses_ssh):
-            raise ValueError(
+            problems.append(
                 "airflow:gitSshKey is only used with airflow:dags.delivery 'git-sync' and an SSH repo "
                 "(git@host:org/repo.git or ssh://...)"
             )
         if git and git.uses_ssh and not git.known_hosts:
-            raise ValueError(
+            problems.append(
                 "airflow:dags.gitSync.knownHosts is required for an SSH repo, so git-sync checks the host "
                 "key (e.g. the output of 'ssh-keyscan github.com')"
             )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
 
@@ -320,7 +322,7 @@ def _describe(error: Any, source: str, namespace: str) -> str:
     location = [str(part) for part in error["loc"]]
     message = error["msg"].removeprefix("Value error, ")
     if not location:
-        return f"{source}: {message}"
+        return "\n".join(f"{source}: {line}" for line in message.splitlines())
     key = ".".join(location)
     if error["type"] == "extra_forbidden":
         known = _known_keys(location[:-1])

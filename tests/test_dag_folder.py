@@ -90,7 +90,10 @@ def test_a_non_utf8_dag_file_is_refused(tmp_path: Path) -> None:
 def test_unpinned_requirements_name_the_line(tmp_path: Path) -> None:
     message = _error(
         tmp_path,
-        {"Dockerfile": "FROM apache/airflow:3.2.2\n", "requirements.txt": "# ok\npendulum==3.1.0\nrequests>=2\n"},
+        {
+            "Dockerfile": "FROM apache/airflow:3.2.2\n",
+            "requirements.txt": "# ok\npendulum==3.1.0\nrequests>=2\n",
+        },
         mode="image",
     )
     assert message == (
