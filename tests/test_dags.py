@@ -15,7 +15,7 @@ from components.offline import Recording, is_secret, plain
 from components.settings import EXECUTORS
 
 from .conftest import ROOT, project_copy, run_project, run_stack
-from .test_program import RELEASE_TYPE, SECRET_TYPE, secret_string_data
+from .test_program import RELEASE_TYPE, secret_string_data
 
 IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
