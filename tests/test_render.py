@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -133,3 +134,70 @@ def test_cli_names_the_missing_stack_file(capsys: pytest.CaptureFixture[str], tm
         "Pulumi.staging.yaml not found; stacks here: Pulumi.dev.yaml, Pulumi.prod.yaml"
         in capsys.readouterr().err
     )
+
+
+def _key_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """The dotted paths at which two YAML documents differ."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            path
+            for key in sorted(set(before) | set(after))
+            for path in _key_paths(before.get(key), after.get(key), f"{prefix}{key}.")
+        ]
+    return [] if before == after else [prefix.rstrip(".")]
+
+
+_DELIVERY = {
+    "image": "config:\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
+    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n",
+    "configmap": "config:\n  airflow:dags: {delivery: configmap}\n",
+    "git-sync": "config:\n  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
+}
+
+
+def _render_before_and_after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[Path, Path, set[str]]:
+    project = project_copy(tmp_path, _DELIVERY[delivery])
+    render("test", tmp_path / "before", project_dir=project)
+    dag = project / "dags" / "etl_taskflow.py"
+    dag.write_text(dag.read_text().replace('"retries": 3', '"retries": 4'))
+    render("test", tmp_path / "after", project_dir=project)
+    before, after = _tree(tmp_path / "before"), _tree(tmp_path / "after")
+    changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+    return tmp_path / "before", tmp_path / "after", changed
+
+
+def _yaml(folder: Path, name: str) -> Any:
+    return yaml.safe_load((folder / name).read_text())
+
+
+def test_one_dag_edit_in_image_mode_changes_only_the_image_reference(tmp_path: Path) -> None:
+    before, after, changed = _render_before_and_after_one_dag_edit(tmp_path, "image")
+    assert changed == {"releases/airflow.yaml", "images/airflow-dags-image.yaml", "outputs.yaml"}
+    paths = _key_paths(_yaml(before, "releases/airflow.yaml"), _yaml(after, "releases/airflow.yaml"))
+    assert paths == ["values.images.airflow.digest", "values.images.airflow.tag"]
+    assert _key_paths(
+        _yaml(before, "images/airflow-dags-image.yaml"), _yaml(after, "images/airflow-dags-image.yaml")
+    ) == ["imageName"]
+    assert _key_paths(_yaml(before, "outputs.yaml"), _yaml(after, "outputs.yaml")) == ["dagImage"]
+
+
+def test_one_dag_edit_in_configmap_mode_changes_only_that_configmap_data(tmp_path: Path) -> None:
+    before, after, changed = _render_before_and_after_one_dag_edit(tmp_path, "configmap")
+    name = "manifests/configmap-airflow-dags.yaml"
+    assert changed == {name}
+    assert _key_paths(_yaml(before, name), _yaml(after, name)) == ["data.etl_taskflow.py"]
+
+
+def test_one_dag_edit_in_git_sync_mode_changes_nothing(tmp_path: Path) -> None:
+    _, _, changed = _render_before_and_after_one_dag_edit(tmp_path, "git-sync")
+    assert changed == set()
+
+
+def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path: Path) -> None:
+    _, summary = render("prod", tmp_path)
+    assert "dags: image ghcr.io/your-org/airflow-dags:dags-" in summary
+    assert summary.endswith(
+        "rendered with placeholders (set with 'pulumi config set --secret' before "
+        "'pulumi up'): airflow:registryPassword"
+    )
+    assert "offline-render-placeholder" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
