@@ -34,6 +34,7 @@ __all__ = [
     "DagDelivery",
     "DagDeliveryArgs",
     "configmap_values",
+    "delivery_values",
     "git_sync_values",
     "image_values",
 ]
@@ -103,6 +104,26 @@ def configmap_values(dags: DagFolder) -> dict[str, Any]:
     }
 
 
+def delivery_values(
+    settings: StackSettings,
+    names: SecretNames,
+    dags: DagFolder | None,
+    digest: pulumi.Input[str | None] = None,
+) -> dict[str, Any]:
+    """The chosen mode's share of the Helm values; ``digest`` is the pushed image's, where known."""
+    delivery = settings.dags.delivery
+    if delivery == "image":
+        assert settings.dags.image is not None  # checked by StackSettings
+        assert dags is not None
+        assert names.registry is not None
+        return image_values(settings.dags.image, content_tag(dags), digest, names.registry)
+    if delivery == "git-sync":
+        assert settings.dags.git_sync is not None  # checked by StackSettings
+        return git_sync_values(settings.dags.git_sync, names)
+    assert dags is not None  # configmap always reads the folder
+    return configmap_values(dags)
+
+
 def _mount() -> dict[str, Any]:
     return {"name": _VOLUME, "mountPath": DAGS_MOUNT_PATH, "readOnly": True}
 
@@ -132,18 +153,21 @@ class DagDelivery(pulumi.ComponentResource):
         self.image_ref = None
         settings = args.settings
         delivery = settings.dags.delivery
+        digest: pulumi.Input[str | None] = None
         if delivery == "image":
-            self.values = self._image(settings)
+            digest = self._image(settings)
         elif delivery == "git-sync":
-            self.values = self._git_sync(settings)
+            self._git_sync(settings)
         else:
-            self.values = self._configmap()
+            self._configmap()
+        self.values = delivery_values(settings, args.names, args.dags, digest)
         self.register_outputs({"image_ref": self.image_ref})
 
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
-    def _image(self, settings: StackSettings) -> dict[str, Any]:
+    def _image(self, settings: StackSettings) -> pulumi.Output[str | None]:
+        """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
         image, dags, names = settings.dags.image, self._args.dags, self._args.names
         # All present: StackSettings and dags_for_delivery checked them before any resource.
         assert image is not None
@@ -151,10 +175,9 @@ class DagDelivery(pulumi.ComponentResource):
         assert names.registry is not None
         assert settings.registry_password is not None
         password = pulumi.Output.secret(settings.registry_password.get_secret_value())
-        tag = content_tag(dags)
         built = docker.Image(
             f"{self._name}-dags-image",
-            image_name=f"{image.repository}:{tag}",
+            image_name=f"{image.repository}:{content_tag(dags)}",
             # Relative paths: Pulumi runs the program in the project folder, and the render stays
             # identical on every machine.
             build=docker.DockerBuildArgs(
@@ -175,10 +198,9 @@ class DagDelivery(pulumi.ComponentResource):
         )
         self.dependencies += [built, pull_secret]
         self.image_ref = built.repo_digest
-        digest = built.repo_digest.apply(lambda ref: ref.split("@", 1)[1] if ref and "@" in ref else None)
-        return image_values(image, tag, digest, names.registry)
+        return built.repo_digest.apply(lambda ref: ref.split("@", 1)[1] if ref and "@" in ref else None)
 
-    def _git_sync(self, settings: StackSettings) -> dict[str, Any]:
+    def _git_sync(self, settings: StackSettings) -> None:
         git, names = settings.dags.git_sync, self._args.names
         assert git is not None  # settings checked
         if names.git_ssh_key is not None:
@@ -195,9 +217,8 @@ class DagDelivery(pulumi.ComponentResource):
                     opts=self._child(),
                 )
             )
-        return git_sync_values(git, names)
 
-    def _configmap(self) -> dict[str, Any]:
+    def _configmap(self) -> None:
         dags = self._args.dags
         assert dags is not None  # checked before any resource
         self.dependencies.append(
@@ -216,7 +237,6 @@ class DagDelivery(pulumi.ComponentResource):
                 opts=self._child(),
             )
         )
-        return configmap_values(dags)
 
 
 def _docker_config(image: ImageSettings, password: str) -> str:

@@ -25,15 +25,19 @@ class WorkloadFootprint:
 
 
 def workloads(values: dict[str, Any]) -> list[WorkloadFootprint]:
+    # With a standalone dag-processor, the chart adds git-sync sidecars to the pods that read DAG files
+    # and not to the scheduler.
+    sync = values.get("dags", {}).get("gitSync", {})
+    git_sync = [sync["resources"]] if sync.get("enabled") else []
     found = [
         _airflow("scheduler", values["scheduler"]),
         _airflow("api-server", values["apiServer"]),
-        _airflow("triggerer", values["triggerer"]),
-        _airflow("dag-processor", values["dagProcessor"]),
+        _airflow("triggerer", values["triggerer"], git_sync),
+        _airflow("dag-processor", values["dagProcessor"], git_sync),
         _pod("statsd", 1, [values["statsd"]["resources"]]),
     ]
     if "CeleryExecutor" in values["executor"]:
-        found.append(_airflow("celery-worker", values["workers"]["celery"]))
+        found.append(_airflow("celery-worker", values["workers"]["celery"], git_sync))
     if values["redis"]["enabled"]:
         found.append(_pod("redis", 1, [values["redis"]["resources"]]))
     if values["postgresql"]["enabled"]:
@@ -50,8 +54,10 @@ def total(found: list[WorkloadFootprint]) -> tuple[Decimal, int, int]:
     )
 
 
-def _airflow(name: str, component: dict[str, Any]) -> WorkloadFootprint:
-    containers = [component["resources"]]
+def _airflow(
+    name: str, component: dict[str, Any], sidecars: list[dict[str, Any]] | None = None
+) -> WorkloadFootprint:
+    containers = [component["resources"], *(sidecars or [])]
     if "logGroomerSidecar" in component:
         containers.append(component["logGroomerSidecar"]["resources"])
     return _pod(name, component["replicas"], containers)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonschema
 import pytest
 
-from components.helm_values import CREATE_USER_SCRIPT, build_helm_values
+from components.dag_folder import dags_for_delivery
+from components.dags import delivery_values
+from components.helm_values import CREATE_USER_SCRIPT, build_helm_values, merge_values
 from components.secrets import secret_names
 from components.settings import EXECUTORS, StackSettings, parse_settings
 
-from .conftest import raw_settings
+from .conftest import ROOT, raw_settings
 
 SCHEMA_FIXTURES = [(stack, executor) for stack in ("dev", "prod") for executor in EXECUTORS]
 
@@ -22,23 +23,11 @@ def settings_of(stack: str, **overrides: Any) -> StackSettings:
 
 
 def values_of(stack: str, **overrides: Any) -> dict[str, Any]:
+    """The release values with the stack's DAG delivery (dev: git-sync sidecars; prod: the image)."""
     settings = settings_of(stack, **overrides)
-    return build_helm_values(settings, secret_names(settings))
-
-
-def merged_with_defaults(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """What the chart sees: its values.yaml overlaid with ours (Helm merges maps, replaces the rest)."""
-    merged = copy.deepcopy(defaults)
-
-    def overlay(base: dict[str, Any], top: dict[str, Any]) -> None:
-        for key, value in top.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                overlay(base[key], value)
-            else:
-                base[key] = value
-
-    overlay(merged, values)
-    return merged
+    names = secret_names(settings)
+    dags = dags_for_delivery(settings.dags, ROOT)
+    return build_helm_values(settings, names, delivery_values(settings, names, dags, "sha256:" + "0" * 64))
 
 
 def chart_generated_secrets(v: dict[str, Any]) -> list[str]:
@@ -84,7 +73,7 @@ def test_schema_check_catches_a_misplaced_key(chart_schema: dict[str, Any]) -> N
 def test_chart_generates_no_secret_of_its_own(
     chart_defaults: dict[str, Any], stack: str, executor: str
 ) -> None:
-    merged = merged_with_defaults(chart_defaults, values_of(stack, executor=executor))
+    merged = merge_values(chart_defaults, values_of(stack, executor=executor))
     assert chart_generated_secrets(merged) == []
 
 
@@ -105,7 +94,7 @@ def test_without_our_secret_name_the_chart_would_generate_one(
     for key in key_path[:-1]:
         parent = parent[key]
     del parent[key_path[-1]]
-    assert chart_secret in chart_generated_secrets(merged_with_defaults(chart_defaults, values))
+    assert chart_secret in chart_generated_secrets(merge_values(chart_defaults, values))
 
 
 def test_bundled_postgres_reads_its_passwords_from_our_secret() -> None:
@@ -206,13 +195,14 @@ _NOT_RENDERED = {
     "kerberosSidecar": "kerberos.enabled is false",
     "kerberosInitContainer": "kerberos.enabled is false",
     "persistence": "worker/triggerer persistence is off, so no permission-fixing init container",
-    "gitSync": "git-sync delivery is not enabled",
 }
 
 
 def _renders(values: dict[str, Any], path: tuple[str, ...]) -> bool:
     if any(part in _NOT_RENDERED for part in path):
         return False
+    if path[:2] == ("dags", "gitSync"):
+        return values.get("dags", {}).get("gitSync", {}).get("enabled", False)
     if path[0] == "redis":
         return values["redis"]["enabled"]
     if path[:2] == ("workers", "celery"):
@@ -258,7 +248,10 @@ def test_every_pod_and_container_is_restricted(
             weak.append(".".join((*path, "container")))
         # Pod-level contexts exist only on pods; sidecars and init containers share their pod's.
         pod = contexts.get("pod") or {}
-        owns_pod = path[-2:] != ("waitForMigrations", "securityContexts") and "logGroomerSidecar" not in path
+        owns_pod = path[-2:] != ("waitForMigrations", "securityContexts") and not {
+            "logGroomerSidecar",
+            "gitSync",
+        } & set(path)
         if owns_pod and not (pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0):
             weak.append(".".join((*path, "pod")))
     assert weak == []

@@ -65,7 +65,7 @@ def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) ->
     _, summary = render("dev", tmp_path)
     assert "release airflow = chart airflow 1.22.0" in summary
     assert "executor: KubernetesExecutor" in summary
-    assert "total requests: cpu 850m, memory 2304Mi" in summary
+    assert "total requests: cpu 890m, memory 2432Mi" in summary
     assert "airflow-fernet" in summary
 
 
