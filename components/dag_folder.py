@@ -131,7 +131,11 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
         if path.is_symlink():
             problems.append(f"{shown}: is a symbolic link; copy the file in instead, so every mode ships it")
             continue
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except OSError as err:
+            problems.append(f"{shown}: cannot be read ({err.strerror})")
+            continue
         problems += _check(shown, relative, content)
         files.append(DagFile(relative, content))
     requirements = _requirements(folder, files, problems)

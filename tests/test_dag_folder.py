@@ -83,6 +83,19 @@ def test_a_symbolic_link_is_refused(tmp_path: Path) -> None:
     assert "dags/link.py: is a symbolic link" in _error(tmp_path, {})
 
 
+def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chmod 0 does not stop root (CI runs as root), so the read itself is made to fail.
+    real_read = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name == "locked.py":
+            raise PermissionError(13, "Permission denied")
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert _error(tmp_path, {"locked.py": GOOD_DAG}) == "dags/locked.py: cannot be read (Permission denied)"
+
+
 def test_a_non_utf8_dag_file_is_refused(tmp_path: Path) -> None:
     assert "dags/latin.py: not UTF-8 (byte 5)" in _error(tmp_path, {"latin.py": b"x = '\xe9'\n"})
 
