@@ -1,0 +1,102 @@
+"""The render diff on real before/after renders: a DAG edit, a config change, and no change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components import render_diff
+from components.render import render
+
+from .conftest import project_copy
+from .test_program import generated_values
+
+IMAGE_STACK = (
+    "config:\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
+    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n"
+)
+
+
+def _renders(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Path, Path, list[str]]:
+    """Renders a project copy, applies ``edit`` ("dag" or "executor"), renders again."""
+    project = project_copy(tmp_path, stack_yaml)
+    first, _ = render("test", tmp_path / "before", project_dir=project)
+    if edit == "dag":
+        dag = project / "dags" / "etl_taskflow.py"
+        dag.write_text(dag.read_text().replace('"retries": 3', '"retries": 4'))
+    elif edit == "executor":
+        stack = project / "Pulumi.test.yaml"
+        stack.write_text(stack.read_text() + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n")
+    second, _ = render("test", tmp_path / "after", project_dir=project)
+    return tmp_path / "before", tmp_path / "after", generated_values(first) + generated_values(second)
+
+
+def _cli(before: Path, after: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = render_diff.main([str(before), str(after), "--title", "test", *args])
+    return code, capsys.readouterr().out
+
+
+def test_a_dag_edit_in_image_mode_shows_the_new_tag_and_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after, _ = _renders(tmp_path, IMAGE_STACK, "dag")
+    code, out = _cli(before, after, capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "test: 4 change(s)"
+    assert [line.split(":")[1].strip() for line in lines if line.startswith("  ~ airflow:")] == [
+        "images.airflow.digest",
+        "images.airflow.tag",
+    ]
+    tag_line = next(line for line in lines if "images.airflow.tag" in line)
+    assert tag_line.count("dags-") == 2
+    assert any(
+        line.startswith("  ~ airflow-dags-image: imageName: ghcr.io/acme/airflow-dags:dags-")
+        for line in lines
+    )
+    assert any(line.startswith("  ~ dagImage: ghcr.io/acme/airflow-dags@sha256:") for line in lines)
+    assert "manifests:" not in out
+    assert "resources:" not in out
+
+
+def test_an_executor_change_shows_values_new_secrets_by_name_and_resources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after, secrets = _renders(
+        tmp_path, "config:\n  airflow:dags: {delivery: configmap}\n", "executor"
+    )
+    code, out = _cli(before, after, capsys)
+    assert code == 1
+    assert "  ~ airflow: executor: KubernetesExecutor -> CeleryExecutor,KubernetesExecutor" in out
+    assert "  ~ airflow: redis.enabled: false -> true" in out
+    assert "  + secret-airflow-broker" in out
+    assert "  + secret-airflow-redis-auth" in out
+    assert "  + random:index/randomPassword:RandomPassword::airflow-redis-password" in out
+    for value in secrets:
+        assert value not in out
+
+
+def test_no_change_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before, after, _ = _renders(tmp_path, IMAGE_STACK, "none")
+    assert _cli(before, after, capsys) == (0, "test: no change\n")
+    assert _cli(before, after, capsys, "--markdown") == (0, "### test\n\nNo change.\n\n")
+
+
+def test_markdown_puts_each_section_in_a_diff_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after, _ = _renders(tmp_path, IMAGE_STACK, "dag")
+    code, out = _cli(before, after, capsys, "--markdown")
+    assert code == 1
+    assert out.startswith(
+        "### test\n\n**release values**\n\n```diff\n~ airflow: images.airflow.digest: sha256:"
+    )
+    assert out.count("```diff") == 3  # release values, images, outputs
+
+
+def test_a_folder_that_is_not_a_render_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert render_diff.main([str(tmp_path), str(tmp_path)]) == 2
+    assert "is not a render: it has no resources.yaml" in capsys.readouterr().err
