@@ -8,6 +8,7 @@ from components.airflow import AirflowRelease, AirflowReleaseArgs
 from components.config import ConfigError, load_settings
 from components.dag_folder import dags_for_delivery
 from components.dags import DagDelivery, DagDeliveryArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.namespace import AirflowNamespace, AirflowNamespaceArgs
 from components.secrets import AirflowSecrets, AirflowSecretsArgs
 
@@ -36,13 +37,14 @@ airflow = AirflowRelease(
         secrets=[*secrets.secrets, *dags.dependencies],
     ),
 )
+monitoring = Monitoring("airflow", MonitoringArgs(settings=settings, namespace=namespace.name))
 
 pulumi.export("namespace", namespace.name)
 pulumi.export("executor", settings.executor)
-pulumi.export("dagDelivery", settings.dags.delivery)
 pulumi.export("dagImage", dags.image_ref)
 pulumi.export("apiServerService", airflow.api_server_service)
 pulumi.export("apiServerUrl", airflow.api_server_url)
 pulumi.export("adminUsername", settings.admin.username)
 pulumi.export("adminPassword", secrets.admin_password)
 pulumi.export("secretNames", {k: v for k, v in vars(secrets.names).items() if v is not None})
+pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)

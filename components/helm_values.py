@@ -13,6 +13,7 @@ from typing import Any
 
 from components.secrets import RELEASE_NAME, SecretNames
 from components.settings import Resources, StackSettings, Workload
+from components.statsd_mappings import statsd_mappings
 
 __all__ = [
     "AIRFLOW_UID",
@@ -88,7 +89,10 @@ def build_helm_values(
         "statsd": {
             "resources": settings.statsd.resources.to_kubernetes(),
             "securityContexts": _contexts(restricted_pod(STATSD_UID, STATSD_UID, STATSD_UID)),
+            # Replaces the chart's Airflow 2 mappings; see components/statsd_mappings.py.
+            "overrideMappings": statsd_mappings(settings.monitoring.statsd_prefix),
         },
+        "config": {"metrics": {"statsd_prefix": settings.monitoring.statsd_prefix}},
         "redis": _redis(settings, names),
         "postgresql": _postgresql(settings, names),
     }

@@ -62,6 +62,11 @@ class Recording:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
 
+    def release(self, name: str = "airflow") -> Registration:
+        """The Helm release installed under ``name`` (its Helm name, not its Pulumi name)."""
+        (found,) = [r for r in self.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == name]
+        return found
+
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.registrations if r.urn == urn)
 

@@ -25,6 +25,7 @@ from components.config import NAMESPACE, raw_from_config
 from components.footprint import total, workloads
 from components.offline import SECRET, Recording, Registration, is_secret, plain, run_program
 from components.quantity import format_cores
+from components.secrets import RELEASE_NAME
 from components.settings import ConfigError, parse_settings
 
 __all__ = ["load_stack_config", "main", "render"]
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # A secure value must still pass validation; these stand in for the ones with a required shape.
 _PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
 _OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml")
@@ -187,6 +189,8 @@ def _summary(stack: str, recording: Recording) -> str:
     for release in recording.of_type(RELEASE_TYPE):
         doc = _release_document(release)
         values = doc["values"]
+        if release.inputs["name"] != RELEASE_NAME:
+            continue
         lines += [
             f"stack {stack}: release {release.inputs['name']} = chart {doc['chart']} {doc['version']} "
             f"({doc['repository']}) in namespace {doc['namespace']}",
@@ -205,6 +209,7 @@ def _summary(stack: str, recording: Recording) -> str:
             f"(memory limits {limit // 2**20}Mi)"
         )
     lines.append(_dag_summary(recording))
+    lines.append(_monitoring_summary(recording))
     secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
     lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
     protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
@@ -214,11 +219,30 @@ def _summary(stack: str, recording: Recording) -> str:
     return "\n".join(lines)
 
 
+def _monitoring_summary(recording: Recording) -> str:
+    rules = recording.of_type(PROMETHEUS_RULE_TYPE)
+    if not rules:
+        return "monitoring: off"
+    alerts = [rule["alert"] for group in rules[0].inputs["spec"]["groups"] for rule in group["rules"]]
+    boards = [
+        r for r in recording.of_type(CONFIGMAP_TYPE) if r.inputs["metadata"]["name"].endswith("-dashboard")
+    ]
+    installed = [
+        f"{doc['chart']} {doc['version']} in namespace {doc['namespace']}"
+        for doc in map(_release_document, recording.of_type(RELEASE_TYPE))
+        if doc["chart"] != "airflow"
+    ]
+    where = f"installs {installed[0]}" if installed else "uses the cluster's Prometheus Operator"
+    return f"monitoring: {where}; ServiceMonitor, {len(alerts)} alerts, {len(boards)} dashboards"
+
+
 def _dag_summary(recording: Recording) -> str:
     for image in recording.of_type(IMAGE_TYPE):
         context = image.inputs["build"]["context"]
         return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
     for configmap in recording.of_type(CONFIGMAP_TYPE):
+        if configmap.inputs["metadata"]["labels"].get("app.kubernetes.io/component") != "dags":
+            continue
         data = configmap.inputs.get("data") or {}
         size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
         name = configmap.inputs["metadata"]["name"]

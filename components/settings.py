@@ -27,11 +27,13 @@ from components.quantity import cpu_cores, memory_bytes
 __all__ = [
     "EXECUTORS",
     "AdminSettings",
+    "AlertSettings",
     "ConfigError",
     "DagSettings",
     "DatabaseSettings",
     "GitSyncSettings",
     "ImageSettings",
+    "MonitoringSettings",
     "Resources",
     "StackSettings",
     "Workload",
@@ -216,6 +218,53 @@ class DagSettings(_Model):
         return self
 
 
+Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]  # a Prometheus duration: 30s, 5m, 2h
+LabelMap = dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_./-]*$")], str]
+
+
+class AlertSettings(_Model):
+    """Thresholds and ``for:`` durations of the alert rules; each alert says in its runbook what to do."""
+
+    scheduler_heartbeat_missing_for: Duration = "3m"
+    tasks_starving_for: Duration = "15m"
+    parse_time_seconds: float = Field(30, gt=0)
+    parse_time_for: Duration = "10m"
+    import_errors_for: Duration = "5m"
+    failed_dag_runs_window: Duration = "1h"
+    pool_open_slots_ratio: float = Field(0.1, gt=0, lt=1)
+    pool_open_slots_for: Duration = "10m"
+    task_failures_threshold: int = Field(0, ge=0)
+    task_failures_window: Duration = "1h"
+    statsd_down_for: Duration = "5m"
+
+
+class MonitoringSettings(_Model):
+    """StatsD -> Prometheus -> Grafana.
+
+    ``install`` releases a pinned kube-prometheus-stack into ``namespace``; ``existing`` creates only the
+    ServiceMonitor, PrometheusRule and dashboard ConfigMaps for a cluster that runs the Prometheus
+    Operator already (labelled with ``selectorLabels`` and ``dashboardLabels``); ``off`` creates none.
+    """
+
+    mode: Literal["install", "existing", "off"] = "off"
+    statsd_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")] = "airflow"
+    namespace: DnsLabel = "monitoring"
+    selector_labels: LabelMap = {"release": "kube-prometheus-stack"}
+    dashboard_labels: LabelMap = {"grafana_dashboard": "1"}
+    alerts: AlertSettings = AlertSettings()
+    prometheus: SidecarSettings = SidecarSettings(resources=_resources("200m", "1Gi", "2Gi"))
+    grafana: SidecarSettings = SidecarSettings(resources=_resources("100m", "256Mi", "512Mi"))
+
+    @model_validator(mode="after")
+    def _one_dashboard_label(self) -> MonitoringSettings:
+        if len(self.dashboard_labels) != 1:
+            raise ValueError(
+                "dashboardLabels must hold exactly one label, the one the Grafana sidecar watches "
+                '(e.g. {grafana_dashboard: "1"})'
+            )
+        return self
+
+
 class StackSettings(_Model):
     executor: Executor = "KubernetesExecutor"
     namespace: DnsLabel = "airflow"
@@ -235,6 +284,7 @@ class StackSettings(_Model):
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = DagSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     registry_password: SecretStr | None = None
     git_ssh_key: SecretStr | None = None
 

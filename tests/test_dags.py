@@ -15,7 +15,7 @@ from components.offline import Recording, is_secret, plain
 from components.settings import EXECUTORS
 
 from .conftest import ROOT, project_copy, run_project, run_stack
-from .test_program import RELEASE_TYPE, secret_string_data
+from .test_program import secret_string_data
 
 IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
@@ -29,8 +29,16 @@ PASSWORD = "ghp_registryTokenValue123"
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 
 
+def dag_configmaps(recording: Recording) -> list[Any]:
+    return [
+        r
+        for r in recording.of_type(CONFIGMAP_TYPE)
+        if r.inputs["metadata"]["labels"].get("app.kubernetes.io/component") == "dags"
+    ]
+
+
 def release_values(recording: Recording) -> dict[str, Any]:
-    return plain(recording.of_type(RELEASE_TYPE)[0].inputs)["values"]
+    return plain(recording.release().inputs)["values"]
 
 
 def image_stack(**overrides: Any) -> Recording:
@@ -75,7 +83,7 @@ def test_release_pulls_the_pushed_digest_at_the_content_tag() -> None:
 
 def test_release_waits_for_the_image_and_its_pull_secret() -> None:
     recording = image_stack()
-    release = recording.of_type(RELEASE_TYPE)[0]
+    release = recording.release()
     assert recording.of_type(IMAGE_TYPE)[0].urn in release.dependencies
     assert recording.named("airflow-registry").urn in release.dependencies
 
@@ -91,7 +99,7 @@ def test_pull_secret_is_a_docker_config_for_the_registry() -> None:
 
 def test_registry_token_reaches_no_release_value_or_plain_output() -> None:
     recording = image_stack()
-    assert PASSWORD not in json.dumps(recording.of_type(RELEASE_TYPE)[0].inputs)
+    assert PASSWORD not in json.dumps(recording.release().inputs)
     plain_outputs = {name: value for name, (value, secret) in recording.stack_outputs.items() if not secret}
     assert PASSWORD not in json.dumps(plain_outputs)
     assert recording.stack_outputs["dagImage"][0].startswith("ghcr.io/acme/airflow-dags@sha256:")
@@ -164,8 +172,8 @@ def test_git_sync_follows_the_configured_ref_with_its_ssh_key_from_a_secret() ->
     assert sync["knownHosts"] == "github.com ssh-ed25519 AAAA"
     assert "sshKey" not in sync
     assert secret_string_data(recording, "airflow-git-ssh") == {"gitSshKey": SSH_KEY + "\n"}
-    assert "b3BlbnNzaC1rZXktdjEAAAAA" not in json.dumps(recording.of_type(RELEASE_TYPE)[0].inputs)
-    assert recording.named("airflow-git-ssh").urn in recording.of_type(RELEASE_TYPE)[0].dependencies
+    assert "b3BlbnNzaC1rZXktdjEAAAAA" not in json.dumps(recording.release().inputs)
+    assert recording.named("airflow-git-ssh").urn in recording.release().dependencies
 
 
 def test_dev_tracks_main_over_https_without_credentials() -> None:
@@ -174,12 +182,12 @@ def test_dev_tracks_main_over_https_without_credentials() -> None:
     assert (sync["ref"], sync["subPath"], sync["period"]) == ("main", "dags", "60s")
     assert "sshKeySecret" not in sync
     assert recording.of_type(IMAGE_TYPE) == []
-    assert recording.of_type(CONFIGMAP_TYPE) == []
+    assert dag_configmaps(recording) == []
 
 
 def test_configmap_holds_the_dag_files_and_is_mounted_wherever_dags_are_read() -> None:
     recording = run_stack("dev", dags={"delivery": "configmap"})
-    (configmap,) = recording.of_type(CONFIGMAP_TYPE)
+    (configmap,) = dag_configmaps(recording)
     data = configmap.inputs["data"]
     assert data["etl_taskflow.py"] == (ROOT / "dags" / "etl_taskflow.py").read_text()
     assert "Dockerfile" not in data
@@ -199,7 +207,7 @@ def test_configmap_holds_the_dag_files_and_is_mounted_wherever_dags_are_read() -
         assert component["extraVolumeMounts"] == [
             {"name": volume["name"], "mountPath": "/opt/airflow/dags", "readOnly": True}
         ]
-    assert configmap.urn in recording.of_type(RELEASE_TYPE)[0].dependencies
+    assert configmap.urn in recording.release().dependencies
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)

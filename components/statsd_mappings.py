@@ -1,0 +1,198 @@
+"""statsd-exporter mappings for the metric names Airflow 3.2.2 emits, with dag, task, pool and
+executor parts turned into labels.
+
+They replace the chart's own mappings (``statsd.overrideMappings``) rather than extend them: the chart's
+set was written for Airflow 2 (``pool.used_slots``, ``dag_processing.last_runtime``, no ``ti.finish``),
+hard-codes the ``airflow.`` prefix, and matches ``dag.*.*.duration`` by glob, which misses every task in
+a TaskGroup (its task_id has a dot). With an override, the set below is everything that runs, so the
+tests can prove each dashboard and alert query has a mapping behind it.
+
+Names are those of Airflow's metrics registry (``airflow/_shared/observability/metrics/
+metrics_template.yaml``). With plain StatsD, Airflow sends the "legacy" names that carry ids in the
+name (``ti.finish.<dag_id>.<task_id>.<state>``) and, for some, the same name without them
+(``ti.finish``); the latter is a sum over every dag and pool and is dropped where the labelled one
+exists, so no series means two things.
+
+Mappings with ids use regular expressions (anchored, Go RE2): a dag_id has no dot in practice, a
+task_id does inside TaskGroups, so the task_id takes the rest. Go expands ``$1x`` as a group named
+``1x``; ``${1}`` is used throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["DURATION_BUCKETS", "HISTOGRAM_SUFFIXES", "mapped_metric_names", "statsd_mappings"]
+
+# Seconds (the exporter turns StatsD milliseconds into seconds): 1 s to 12 h.
+DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200]
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+# (statsd name after the prefix, metric name) for names without ids: exact globs.
+_PLAIN: list[tuple[str, str]] = [
+    ("scheduler_heartbeat", "airflow_scheduler_heartbeat_total"),
+    ("dag_processor_heartbeat", "airflow_dag_processor_heartbeat_total"),
+    ("triggerer_heartbeat", "airflow_triggerer_heartbeat_total"),
+    ("ti_failures", "airflow_ti_failures_total"),
+    ("ti_successes", "airflow_ti_successes_total"),
+    ("scheduler.tasks.starving", "airflow_scheduler_tasks_starving"),
+    ("scheduler.tasks.executable", "airflow_scheduler_tasks_executable"),
+    ("scheduler.dagruns.running", "airflow_scheduler_dagruns_running"),
+    ("dag_processing.total_parse_time", "airflow_dag_processing_total_parse_time"),
+    ("dag_processing.import_errors", "airflow_dag_processing_import_errors"),
+    ("dagbag_size", "airflow_dagbag_size"),
+    ("task_instances_without_heartbeats_killed", "airflow_task_instances_without_heartbeats_killed_total"),
+]
+
+# Base names Airflow also sends without the ids that the labelled mappings below carry.
+_UNLABELLED_DUPLICATES = [
+    "ti.finish",
+    "ti.start",
+    "task.duration",
+    "task.queued_duration",
+    "task.scheduled_duration",
+    "dagrun.duration.success",
+    "dagrun.duration.failed",
+    "dag_processing.last_duration",
+    "pool.open_slots",
+    "pool.queued_slots",
+    "pool.running_slots",
+    "pool.deferred_slots",
+    "pool.scheduled_slots",
+    "pool.starving_tasks",
+    "operator_failures",
+    "operator_successes",
+    "dagrun.dependency-check",
+    "dagrun.schedule_delay",
+]
+
+_POOL_GAUGES = [
+    "open_slots",
+    "queued_slots",
+    "running_slots",
+    "deferred_slots",
+    "scheduled_slots",
+    "starving_tasks",
+]
+_EXECUTOR_GAUGES = ["open_slots", "queued_tasks", "running_tasks"]
+
+
+def _histogram(match: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "match": match,
+        "match_type": "regex",
+        "match_metric_type": "observer",
+        "name": name,
+        "observer_type": "histogram",
+        "histogram_options": {"buckets": DURATION_BUCKETS},
+        "labels": labels,
+    }
+
+
+def statsd_mappings(prefix: str = "airflow") -> list[dict[str, Any]]:
+    """The ``mappings`` list of statsd-exporter's config for Airflow metrics sent with ``prefix``."""
+    p = re.escape(prefix)
+    mappings: list[dict[str, Any]] = [{"match": f"{prefix}.{stat}", "name": name} for stat, name in _PLAIN]
+    mappings += [
+        {"match": f"{prefix}.{stat}", "name": "dropped", "action": "drop"} for stat in _UNLABELLED_DUPLICATES
+    ]
+    mappings += [
+        # One executor: executor.open_slots; several: executor.open_slots.<ExecutorClass>.
+        {
+            "match": f"{prefix}.executor.{gauge}",
+            "name": f"airflow_executor_{gauge}",
+            "labels": {"executor": "all"},
+        }
+        for gauge in _EXECUTOR_GAUGES
+    ]
+    mappings += [
+        {
+            "match": f"{prefix}.executor.{gauge}.*",
+            "name": f"airflow_executor_{gauge}",
+            "labels": {"executor": "$1"},
+        }
+        for gauge in _EXECUTOR_GAUGES
+    ]
+    mappings += [
+        {"match": f"{prefix}.pool.{gauge}.*", "name": f"airflow_pool_{gauge}", "labels": {"pool": "$1"}}
+        for gauge in _POOL_GAUGES
+    ]
+    mappings += [
+        {
+            "match": rf"^{p}\.ti\.finish\.([^.]+)\.(.+)\.([^.]+)$",
+            "match_type": "regex",
+            "name": "airflow_ti_finish_total",
+            "labels": {"dag_id": "${1}", "task_id": "${2}", "state": "${3}"},
+        },
+        {
+            "match": rf"^{p}\.ti\.start\.([^.]+)\.(.+)$",
+            "match_type": "regex",
+            "name": "airflow_ti_start_total",
+            "labels": {"dag_id": "${1}", "task_id": "${2}"},
+        },
+        _histogram(
+            rf"^{p}\.dag\.([^.]+)\.(.+)\.duration$",
+            "airflow_task_duration_seconds",
+            {"dag_id": "${1}", "task_id": "${2}"},
+        ),
+        _histogram(
+            rf"^{p}\.dag\.([^.]+)\.(.+)\.queued_duration$",
+            "airflow_task_queued_duration_seconds",
+            {"dag_id": "${1}", "task_id": "${2}"},
+        ),
+        _histogram(
+            rf"^{p}\.dag\.([^.]+)\.(.+)\.scheduled_duration$",
+            "airflow_task_scheduled_duration_seconds",
+            {"dag_id": "${1}", "task_id": "${2}"},
+        ),
+        _histogram(
+            rf"^{p}\.dagrun\.dependency-check\.(.+)$",
+            "airflow_dagrun_dependency_check_seconds",
+            {"dag_id": "${1}"},
+        ),
+        _histogram(
+            rf"^{p}\.dagrun\.schedule_delay\.(.+)$",
+            "airflow_dagrun_schedule_delay_seconds",
+            {"dag_id": "${1}"},
+        ),
+        _histogram(
+            rf"^{p}\.dagrun\.duration\.(success|failed)\.(.+)$",
+            "airflow_dagrun_duration_seconds",
+            {"state": "${1}", "dag_id": "${2}"},
+        ),
+        _histogram(
+            rf"^{p}\.dag_processing\.last_duration\.([^.]+)\.(.+)$",
+            "airflow_dag_processing_last_duration_seconds",
+            {"bundle": "${1}", "file": "${2}"},
+        ),
+        {
+            "match": rf"^{p}\.dag_processing\.last_run\.seconds_ago\.(.+)$",
+            "match_type": "regex",
+            "name": "airflow_dag_processing_last_run_seconds_ago",
+            "labels": {"file": "${1}"},
+        },
+    ]
+    mappings += [
+        {
+            "match": rf"^{p}\.operator_{outcome}_(.+)$",
+            "match_type": "regex",
+            "name": f"airflow_operator_{outcome}_total",
+            "labels": {"operator": "${1}"},
+        }
+        for outcome in ("failures", "successes")
+    ]
+    return mappings
+
+
+def mapped_metric_names(prefix: str = "airflow") -> set[str]:
+    """Every Prometheus metric name the mappings can produce, histogram series included."""
+    names = set()
+    for mapping in statsd_mappings(prefix):
+        if mapping.get("action") == "drop":
+            continue
+        if mapping.get("observer_type") == "histogram":
+            names |= {mapping["name"] + suffix for suffix in HISTOGRAM_SUFFIXES}
+        else:
+            names.add(mapping["name"])
+    return names
