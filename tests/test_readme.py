@@ -29,3 +29,16 @@ def test_every_config_key_is_in_the_readme_table() -> None:
     assert {"database.mode", "admin.email", "scheduler"} <= set(keys)
     undocumented = [key for key in keys if f"`{key}`" not in readme]
     assert undocumented == []
+
+
+def test_every_alert_and_dashboard_panel_is_in_the_readme() -> None:
+    from components.alerts import alert_rules
+    from components.dashboards import dashboards, queries
+    from components.settings import AlertSettings
+
+    readme = (ROOT / "README.md").read_text()
+    alerts = [rule["alert"] for rule in alert_rules(AlertSettings(), "airflow")[0]["rules"]]
+    panels = [title for model in dashboards().values() for title, _ in queries(model)]
+    assert len(alerts) == 8
+    assert [name for name in alerts if f"`{name}`" not in readme] == []
+    assert [title for title in panels if f"| {title} |" not in readme] == []
