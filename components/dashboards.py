@@ -72,16 +72,26 @@ def _stat(title: str, expr: str, pos: tuple[int, int, int, int], unit: str = "sh
     )
 
 
-def overview() -> Dashboard:
+def _dashboard(title: str, uid: str, since: str, templating: Templating, panels: list[Any]) -> Dashboard:
     return Dashboard(
-        title="Airflow: overview",
-        uid="airflow-overview",
+        title=title,
+        uid=uid,
         tags=["airflow"],
         timezone="utc",
         refresh="1m",
-        time=Time("now-6h", "now"),
-        templating=_variables(),
-        panels=[
+        time=Time(since, "now"),
+        templating=templating,
+        panels=panels,
+    ).auto_panel_ids()
+
+
+def overview() -> Dashboard:
+    return _dashboard(
+        "Airflow: overview",
+        "airflow-overview",
+        "now-6h",
+        _variables(),
+        [
             _stat(
                 "Scheduler heartbeats / min",
                 f"sum(rate(airflow_scheduler_heartbeat_total{{{NS}}}[2m])) * 60",
@@ -151,19 +161,16 @@ def overview() -> Dashboard:
                 (8, 12, 12, 20),
             ),
         ],
-    ).auto_panel_ids()
+    )
 
 
 def per_dag() -> Dashboard:
     dag = 'dag_id="$dag_id"'
-    return Dashboard(
-        title="Airflow: DAG",
-        uid="airflow-dag",
-        tags=["airflow"],
-        timezone="utc",
-        refresh="1m",
-        time=Time("now-24h", "now"),
-        templating=_variables(
+    return _dashboard(
+        "Airflow: DAG",
+        "airflow-dag",
+        "now-24h",
+        _variables(
             Template(
                 name="dag_id",
                 label="DAG",
@@ -172,7 +179,7 @@ def per_dag() -> Dashboard:
                 refresh=2,
             )
         ),
-        panels=[
+        [
             _series(
                 "DAG run duration (p50, p95)",
                 [
@@ -219,7 +226,7 @@ def per_dag() -> Dashboard:
                 (8, 12, 12, 8),
             ),
         ],
-    ).auto_panel_ids()
+    )
 
 
 def dashboards() -> dict[str, dict[str, Any]]:

@@ -62,6 +62,15 @@ class Recording:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
 
+    def of_component(self, type_: str, component: str) -> list[Registration]:
+        """Resources of a type whose ``app.kubernetes.io/component`` label is ``component``."""
+        return [
+            r
+            for r in self.of_type(type_)
+            if (r.inputs.get("metadata") or {}).get("labels", {}).get("app.kubernetes.io/component")
+            == component
+        ]
+
     def release(self, name: str = "airflow") -> Registration:
         """The Helm release installed under ``name`` (its Helm name, not its Pulumi name)."""
         (found,) = [r for r in self.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == name]

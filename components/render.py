@@ -240,9 +240,7 @@ def _dag_summary(recording: Recording) -> str:
     for image in recording.of_type(IMAGE_TYPE):
         context = image.inputs["build"]["context"]
         return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
-    for configmap in recording.of_type(CONFIGMAP_TYPE):
-        if configmap.inputs["metadata"]["labels"].get("app.kubernetes.io/component") != "dags":
-            continue
+    for configmap in recording.of_component(CONFIGMAP_TYPE, "dags"):
         data = configmap.inputs.get("data") or {}
         size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
         name = configmap.inputs["metadata"]["name"]

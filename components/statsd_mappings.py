@@ -67,6 +67,53 @@ _UNLABELLED_DUPLICATES = [
     "dagrun.schedule_delay",
 ]
 
+# Names that carry ids, as (regex after the prefix, metric name, one label per group, is a timer).
+_DAG, _TASK = r"([^.]+)", r"(.+)"
+_WITH_IDS: list[tuple[str, str, tuple[str, ...], bool]] = [
+    (
+        rf"ti\.finish\.{_DAG}\.{_TASK}\.([^.]+)",
+        "airflow_ti_finish_total",
+        ("dag_id", "task_id", "state"),
+        False,
+    ),
+    (rf"ti\.start\.{_DAG}\.{_TASK}", "airflow_ti_start_total", ("dag_id", "task_id"), False),
+    (rf"dag\.{_DAG}\.{_TASK}\.duration", "airflow_task_duration_seconds", ("dag_id", "task_id"), True),
+    (
+        rf"dag\.{_DAG}\.{_TASK}\.queued_duration",
+        "airflow_task_queued_duration_seconds",
+        ("dag_id", "task_id"),
+        True,
+    ),
+    (
+        rf"dag\.{_DAG}\.{_TASK}\.scheduled_duration",
+        "airflow_task_scheduled_duration_seconds",
+        ("dag_id", "task_id"),
+        True,
+    ),
+    (r"dagrun\.dependency-check\.(.+)", "airflow_dagrun_dependency_check_seconds", ("dag_id",), True),
+    (r"dagrun\.schedule_delay\.(.+)", "airflow_dagrun_schedule_delay_seconds", ("dag_id",), True),
+    (
+        r"dagrun\.duration\.(success|failed)\.(.+)",
+        "airflow_dagrun_duration_seconds",
+        ("state", "dag_id"),
+        True,
+    ),
+    (
+        r"dag_processing\.last_duration\.([^.]+)\.(.+)",
+        "airflow_dag_processing_last_duration_seconds",
+        ("bundle", "file"),
+        True,
+    ),
+    (
+        r"dag_processing\.last_run\.seconds_ago\.(.+)",
+        "airflow_dag_processing_last_run_seconds_ago",
+        ("file",),
+        False,
+    ),
+    (r"operator_failures_(.+)", "airflow_operator_failures_total", ("operator",), False),
+    (r"operator_successes_(.+)", "airflow_operator_successes_total", ("operator",), False),
+]
+
 _POOL_GAUGES = [
     "open_slots",
     "queued_slots",
@@ -76,18 +123,6 @@ _POOL_GAUGES = [
     "starving_tasks",
 ]
 _EXECUTOR_GAUGES = ["open_slots", "queued_tasks", "running_tasks"]
-
-
-def _histogram(match: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "match": match,
-        "match_type": "regex",
-        "match_metric_type": "observer",
-        "name": name,
-        "observer_type": "histogram",
-        "histogram_options": {"buckets": DURATION_BUCKETS},
-        "labels": labels,
-    }
 
 
 def statsd_mappings(prefix: str = "airflow") -> list[dict[str, Any]]:
@@ -118,70 +153,20 @@ def statsd_mappings(prefix: str = "airflow") -> list[dict[str, Any]]:
         {"match": f"{prefix}.pool.{gauge}.*", "name": f"airflow_pool_{gauge}", "labels": {"pool": "$1"}}
         for gauge in _POOL_GAUGES
     ]
-    mappings += [
-        {
-            "match": rf"^{p}\.ti\.finish\.([^.]+)\.(.+)\.([^.]+)$",
+    for pattern, name, labels, observer in _WITH_IDS:
+        mapping: dict[str, Any] = {
+            "match": f"^{p}\\.{pattern}$",
             "match_type": "regex",
-            "name": "airflow_ti_finish_total",
-            "labels": {"dag_id": "${1}", "task_id": "${2}", "state": "${3}"},
-        },
-        {
-            "match": rf"^{p}\.ti\.start\.([^.]+)\.(.+)$",
-            "match_type": "regex",
-            "name": "airflow_ti_start_total",
-            "labels": {"dag_id": "${1}", "task_id": "${2}"},
-        },
-        _histogram(
-            rf"^{p}\.dag\.([^.]+)\.(.+)\.duration$",
-            "airflow_task_duration_seconds",
-            {"dag_id": "${1}", "task_id": "${2}"},
-        ),
-        _histogram(
-            rf"^{p}\.dag\.([^.]+)\.(.+)\.queued_duration$",
-            "airflow_task_queued_duration_seconds",
-            {"dag_id": "${1}", "task_id": "${2}"},
-        ),
-        _histogram(
-            rf"^{p}\.dag\.([^.]+)\.(.+)\.scheduled_duration$",
-            "airflow_task_scheduled_duration_seconds",
-            {"dag_id": "${1}", "task_id": "${2}"},
-        ),
-        _histogram(
-            rf"^{p}\.dagrun\.dependency-check\.(.+)$",
-            "airflow_dagrun_dependency_check_seconds",
-            {"dag_id": "${1}"},
-        ),
-        _histogram(
-            rf"^{p}\.dagrun\.schedule_delay\.(.+)$",
-            "airflow_dagrun_schedule_delay_seconds",
-            {"dag_id": "${1}"},
-        ),
-        _histogram(
-            rf"^{p}\.dagrun\.duration\.(success|failed)\.(.+)$",
-            "airflow_dagrun_duration_seconds",
-            {"state": "${1}", "dag_id": "${2}"},
-        ),
-        _histogram(
-            rf"^{p}\.dag_processing\.last_duration\.([^.]+)\.(.+)$",
-            "airflow_dag_processing_last_duration_seconds",
-            {"bundle": "${1}", "file": "${2}"},
-        ),
-        {
-            "match": rf"^{p}\.dag_processing\.last_run\.seconds_ago\.(.+)$",
-            "match_type": "regex",
-            "name": "airflow_dag_processing_last_run_seconds_ago",
-            "labels": {"file": "${1}"},
-        },
-    ]
-    mappings += [
-        {
-            "match": rf"^{p}\.operator_{outcome}_(.+)$",
-            "match_type": "regex",
-            "name": f"airflow_operator_{outcome}_total",
-            "labels": {"operator": "${1}"},
+            "name": name,
+            "labels": {label: f"${{{i}}}" for i, label in enumerate(labels, start=1)},
         }
-        for outcome in ("failures", "successes")
-    ]
+        if observer:
+            mapping |= {
+                "match_metric_type": "observer",
+                "observer_type": "histogram",
+                "histogram_options": {"buckets": DURATION_BUCKETS},
+            }
+        mappings.append(mapping)
     return mappings
 
 

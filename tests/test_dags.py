@@ -29,14 +29,6 @@ PASSWORD = "ghp_registryTokenValue123"
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 
 
-def dag_configmaps(recording: Recording) -> list[Any]:
-    return [
-        r
-        for r in recording.of_type(CONFIGMAP_TYPE)
-        if r.inputs["metadata"]["labels"].get("app.kubernetes.io/component") == "dags"
-    ]
-
-
 def release_values(recording: Recording) -> dict[str, Any]:
     return plain(recording.release().inputs)["values"]
 
@@ -182,12 +174,12 @@ def test_dev_tracks_main_over_https_without_credentials() -> None:
     assert (sync["ref"], sync["subPath"], sync["period"]) == ("main", "dags", "60s")
     assert "sshKeySecret" not in sync
     assert recording.of_type(IMAGE_TYPE) == []
-    assert dag_configmaps(recording) == []
+    assert recording.of_component(CONFIGMAP_TYPE, "dags") == []
 
 
 def test_configmap_holds_the_dag_files_and_is_mounted_wherever_dags_are_read() -> None:
     recording = run_stack("dev", dags={"delivery": "configmap"})
-    (configmap,) = dag_configmaps(recording)
+    (configmap,) = recording.of_component(CONFIGMAP_TYPE, "dags")
     data = configmap.inputs["data"]
     assert data["etl_taskflow.py"] == (ROOT / "dags" / "etl_taskflow.py").read_text()
     assert "Dockerfile" not in data

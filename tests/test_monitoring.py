@@ -21,19 +21,11 @@ PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 
 
-def _dashboards(recording: Recording) -> list[Any]:
-    return [
-        r
-        for r in recording.of_type(CONFIGMAP)
-        if r.inputs["metadata"]["labels"].get("app.kubernetes.io/component") == "dashboard"
-    ]
-
-
 def test_off_creates_no_monitoring_resource() -> None:
     recording = run_stack("dev", monitoring={"mode": "off"})
     assert recording.of_type(SERVICE_MONITOR) == []
     assert recording.of_type(PROMETHEUS_RULE) == []
-    assert _dashboards(recording) == []
+    assert recording.of_component(CONFIGMAP, "dashboard") == []
     assert [r.inputs["name"] for r in recording.of_type("kubernetes:helm.sh/v3:Release")] == ["airflow"]
     assert recording.stack_outputs["grafanaAdminPassword"] == (None, False)
 
@@ -58,7 +50,7 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar() -> None:
     recording = run_stack(
         "prod", monitoring={"mode": "existing", "dashboardLabels": {"grafana_dashboard": "yes"}}
     )
-    boards = _dashboards(recording)
+    boards = recording.of_component(CONFIGMAP, "dashboard")
     assert sorted(b.inputs["metadata"]["name"] for b in boards) == [
         "airflow-dag-dashboard",
         "airflow-overview-dashboard",
@@ -103,7 +95,7 @@ def test_install_creates_the_operator_objects_after_the_stack_and_selects_them_a
     for resource in (
         *recording.of_type(SERVICE_MONITOR),
         *recording.of_type(PROMETHEUS_RULE),
-        *_dashboards(recording),
+        *recording.of_component(CONFIGMAP, "dashboard"),
     ):
         assert release_urn in resource.dependencies, resource.name
     spec = plain(recording.release("monitoring").inputs)["values"]["prometheus"]["prometheusSpec"]
