@@ -92,7 +92,7 @@ def build_helm_values(
             # Replaces the chart's Airflow 2 mappings; see components/statsd_mappings.py.
             "overrideMappings": statsd_mappings(settings.monitoring.statsd_prefix),
         },
-        "config": {"metrics": {"statsd_prefix": settings.monitoring.statsd_prefix}},
+        "config": _airflow_config(settings),
         "redis": _redis(settings, names),
         "postgresql": _postgresql(settings, names),
     }
@@ -110,6 +110,23 @@ def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _airflow_config(settings: StackSettings) -> dict[str, Any]:
+    """airflow.cfg sections the chart merges over its own ``config``."""
+    tasks = settings.tasks
+    return {
+        "core": {"default_task_execution_timeout": str(tasks.max_task_minutes * 60)},
+        "celery": {"worker_concurrency": str(tasks.celery_concurrency)},
+        # Successful task pods go; failed ones stay for `kubectl logs` and `describe`.
+        "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
+        "metrics": {"statsd_prefix": settings.monitoring.statsd_prefix},
+    }
+
+
+def grace_period_seconds(settings: StackSettings) -> int:
+    """The longest task, plus half a minute for the worker to report and exit."""
+    return settings.tasks.max_task_minutes * 60 + 30
 
 
 def _contexts(pod: dict[str, Any]) -> dict[str, Any]:
@@ -141,9 +158,18 @@ def _airflow_component(workload: Workload, settings: StackSettings, *, groomer: 
 def _workers(settings: StackSettings) -> dict[str, Any]:
     """Celery worker pods under ``celery``; Kubernetes-executor task pods under ``kubernetes``."""
     workers = settings.workers
+    autoscaling = settings.tasks.autoscaling
     return {
         "celery": {
             "replicas": workers.replicas,
+            "terminationGracePeriodSeconds": grace_period_seconds(settings),
+            "keda": {
+                "enabled": autoscaling.enabled,
+                "minReplicaCount": autoscaling.min_replicas,
+                "maxReplicaCount": autoscaling.max_replicas,
+                "cooldownPeriod": autoscaling.cooldown_seconds,
+                "pollingInterval": 5,
+            },
             "resources": workers.resources.to_kubernetes(),
             "securityContexts": _contexts(AIRFLOW_POD),
             "persistence": {"enabled": False},
@@ -152,6 +178,7 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
             "podDisruptionBudget": _pdb(settings),
         },
         "kubernetes": {
+            "terminationGracePeriodSeconds": grace_period_seconds(settings),
             "resources": workers.resources.to_kubernetes(),
             "securityContexts": _contexts(AIRFLOW_POD),
         },

@@ -36,6 +36,7 @@ __all__ = [
     "MonitoringSettings",
     "Resources",
     "StackSettings",
+    "TaskSettings",
     "Workload",
     "parse_settings",
 ]
@@ -123,6 +124,36 @@ class Workload(_Model):
 
 class SidecarSettings(_Model):
     resources: Resources
+
+
+class AutoscalingSettings(_Model):
+    """Celery workers scaled by KEDA (the chart's ScaledObject on queued and running tasks); needs KEDA
+    installed in the cluster. Off, ``workers.replicas`` is fixed."""
+
+    enabled: bool = False
+    min_replicas: int = Field(1, ge=0, le=100)
+    max_replicas: int = Field(10, ge=1, le=200)
+    cooldown_seconds: int = Field(300, ge=30, le=3600)
+
+    @model_validator(mode="after")
+    def _range(self) -> AutoscalingSettings:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"maxReplicas {self.max_replicas} is below minReplicas {self.min_replicas}")
+        return self
+
+
+class TaskSettings(_Model):
+    """How long a task may run, and what a worker does with it when it is stopped.
+
+    ``maxTaskMinutes`` caps tasks without their own ``execution_timeout`` ([core]
+    default_task_execution_timeout) and sets the grace period of Celery workers and task pods: on a
+    deploy or scale-down, Kubernetes sends SIGTERM, Celery stops taking tasks (warm shutdown) and the
+    pod gets this long for the running ones to finish before it is killed.
+    """
+
+    max_task_minutes: int = Field(60, ge=1, le=24 * 60)
+    celery_concurrency: int = Field(16, ge=1, le=256)
+    autoscaling: AutoscalingSettings = AutoscalingSettings()
 
 
 class DatabaseSettings(_Model):
@@ -284,6 +315,7 @@ class StackSettings(_Model):
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = DagSettings()
+    tasks: TaskSettings = TaskSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     registry_password: SecretStr | None = None
     git_ssh_key: SecretStr | None = None
@@ -291,6 +323,15 @@ class StackSettings(_Model):
     @property
     def uses_celery(self) -> bool:
         return "CeleryExecutor" in self.executor
+
+    @model_validator(mode="after")
+    def _autoscaling_needs_celery(self) -> StackSettings:
+        if self.tasks.autoscaling.enabled and not self.uses_celery:
+            raise ValueError(
+                "airflow:tasks.autoscaling scales Celery workers, but airflow:executor "
+                f"{self.executor!r} runs none; use 'CeleryExecutor' or 'CeleryExecutor,KubernetesExecutor'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _database_source_is_unambiguous(self) -> StackSettings:

@@ -37,11 +37,12 @@ def broken() -> subprocess.CompletedProcess[str]:
 
 def test_committed_dags_pass_with_a_parse_time_per_file(committed: subprocess.CompletedProcess[str]) -> None:
     assert committed.returncode == 0, committed.stdout + committed.stderr
-    assert "dag gate: dags: 3 DAGs in 3 files" in committed.stdout
+    assert "dag gate: dags: 4 DAGs in 4 files" in committed.stdout
     for dag_file, dag_id in [
         ("etl_taskflow.py", "etl_taskflow"),
         ("kubernetes_task_resources.py", "kubernetes_task_resources"),
         ("business_logic_pod.py", "business_logic_pod"),
+        ("mixed_executors.py", "mixed_executors"),
     ]:
         assert any(
             line.endswith(f" ms  dags/{dag_file}  {dag_id}") for line in committed.stdout.splitlines()

@@ -265,3 +265,27 @@ def test_bundled_postgres_pod_is_restricted() -> None:
     assert container["capabilities"] == {"drop": ["ALL"]}
     assert primary["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert primary["resources"]["limits"]["memory"]
+
+
+def test_workers_get_the_longest_task_as_grace_period_and_tasks_a_default_timeout() -> None:
+    values = values_of("prod", tasks={"maxTaskMinutes": 90})
+    assert values["workers"]["celery"]["terminationGracePeriodSeconds"] == 90 * 60 + 30
+    assert values["workers"]["kubernetes"]["terminationGracePeriodSeconds"] == 90 * 60 + 30
+    assert values["config"]["core"]["default_task_execution_timeout"] == str(90 * 60)
+
+
+def test_task_pods_are_deleted_on_success_and_kept_on_failure() -> None:
+    config = values_of("dev")["config"]["kubernetes_executor"]
+    assert config == {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"}
+
+
+def test_celery_concurrency_comes_from_settings() -> None:
+    assert values_of("prod", tasks={"celeryConcurrency": 8})["config"]["celery"]["worker_concurrency"] == "8"
+
+
+def test_keda_scales_celery_workers_when_enabled(chart_schema: dict[str, Any]) -> None:
+    values = values_of("prod", tasks={"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 12}})
+    keda = values["workers"]["celery"]["keda"]
+    assert (keda["enabled"], keda["minReplicaCount"], keda["maxReplicaCount"]) == (True, 2, 12)
+    jsonschema.validate(values, chart_schema)
+    assert values_of("prod")["workers"]["celery"]["keda"]["enabled"] is False

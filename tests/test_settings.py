@@ -156,3 +156,27 @@ def test_every_problem_is_reported_one_line_each() -> None:
 )
 def test_memory_quantities(memory: str, expected: int) -> None:
     assert memory_bytes(memory) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"tasks": {"autoscaling": {"enabled": True}}},
+            "airflow:tasks.autoscaling scales Celery workers, but airflow:executor 'KubernetesExecutor' runs",
+        ),
+        (
+            {"executor": "CeleryExecutor", "tasks": {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}},
+            "airflow:tasks.autoscaling in Pulumi.test.yaml: maxReplicas 2 is below minReplicas 5",
+        ),
+        (
+            {"tasks": {"maxTaskMinutes": 0}},
+            "airflow:tasks.maxTaskMinutes in Pulumi.test.yaml: Input should be",
+        ),
+        ({"tasks": {"celeryConcurrency": "many"}}, "airflow:tasks.celeryConcurrency in Pulumi.test.yaml"),
+    ],
+)
+def test_bad_task_settings_are_named(raw: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    assert expected in str(caught.value)
