@@ -8,6 +8,7 @@ from components.airflow import AirflowRelease, AirflowReleaseArgs
 from components.config import ConfigError, load_settings
 from components.dag_folder import dags_for_delivery
 from components.dags import DagDelivery, DagDeliveryArgs
+from components.exposure import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.namespace import AirflowNamespace, AirflowNamespaceArgs
 from components.secrets import AirflowSecrets, AirflowSecretsArgs
@@ -37,6 +38,7 @@ airflow = AirflowRelease(
         secrets=[*secrets.secrets, *dags.dependencies],
     ),
 )
+AirflowNetworkPolicies("airflow", AirflowNetworkPoliciesArgs(settings=settings, namespace=namespace.name))
 monitoring = Monitoring("airflow", MonitoringArgs(settings=settings, namespace=namespace.name))
 
 pulumi.export("namespace", namespace.name)

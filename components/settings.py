@@ -33,6 +33,7 @@ __all__ = [
     "DatabaseSettings",
     "GitSyncSettings",
     "ImageSettings",
+    "IngressSettings",
     "MonitoringSettings",
     "Resources",
     "StackSettings",
@@ -154,6 +155,30 @@ class TaskSettings(_Model):
     max_task_minutes: int = Field(60, ge=1, le=24 * 60)
     celery_concurrency: int = Field(16, ge=1, le=256)
     autoscaling: AutoscalingSettings = AutoscalingSettings()
+
+
+class IngressSettings(_Model):
+    """The api-server behind an Ingress, always with TLS: a cert-manager issuer issues the certificate
+    (``clusterIssuer``), or an existing Secret holds it (``tlsSecretName``)."""
+
+    enabled: bool = False
+    host: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")] | None = None
+    class_name: DnsLabel = "nginx"
+    cluster_issuer: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
+    tls_secret_name: DnsLabel | None = None
+
+    @model_validator(mode="after")
+    def _host_and_tls(self) -> IngressSettings:
+        if not self.enabled:
+            return self
+        if self.host is None:
+            raise ValueError("enabled needs host, the DNS name users open (e.g. airflow.example.com)")
+        if (self.cluster_issuer is None) == (self.tls_secret_name is None):
+            raise ValueError(
+                "enabled needs exactly one of clusterIssuer (cert-manager issues the certificate) or "
+                "tlsSecretName (an existing kubernetes.io/tls Secret): the UI is never served without TLS"
+            )
+        return self
 
 
 class DatabaseSettings(_Model):
@@ -316,6 +341,8 @@ class StackSettings(_Model):
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = DagSettings()
     tasks: TaskSettings = TaskSettings()
+    network_policies: bool = True
+    ingress: IngressSettings = IngressSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     registry_password: SecretStr | None = None
     git_ssh_key: SecretStr | None = None
