@@ -50,6 +50,7 @@ class AirflowRelease(pulumi.ComponentResource):
     """
 
     values: dict[str, Any]
+    release: k8s.helm.v3.Release
     api_server_service: pulumi.Output[str]
     api_server_url: pulumi.Output[str]
 
@@ -58,7 +59,7 @@ class AirflowRelease(pulumi.ComponentResource):
     ) -> None:
         super().__init__("airflow:components:AirflowRelease", name, None, opts)
         self.values = build_helm_values(args.settings, args.secret_names, args.dag_values)
-        k8s.helm.v3.Release(
+        self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
             chart=CHART.name,

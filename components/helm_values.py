@@ -25,6 +25,7 @@ __all__ = [
     "restricted_pod",
 ]
 
+FERNET_GENERATION_ANNOTATION = "airflow-on-kubernetes/fernet-generation"
 AIRFLOW_UID = 50000  # the official image's "airflow" user; its group is 0 (root group, not root user)
 REDIS_UID = 999  # the "redis" user of the redis:7.2-bookworm image the chart pins
 STATSD_UID = 65534  # "nobody", which statsd-exporter runs as
@@ -94,6 +95,8 @@ def build_helm_values(
             "overrideMappings": statsd_mappings(settings.monitoring.statsd_prefix),
         },
         "config": _airflow_config(settings),
+        # A new Fernet generation restarts every Airflow pod, task pods included, with new,old.
+        "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: str(settings.fernet.generation)},
         "redis": _redis(settings, names),
         "postgresql": _postgresql(settings, names),
     }

@@ -98,9 +98,7 @@ class AirflowSecrets(pulumi.ComponentResource):
         self.secrets = []
         keep = pulumi.ResourceOptions(parent=self, protect=settings.protect_stateful_resources)
 
-        # The keeper is the only input that regenerates the key; issue #5's rotation bumps it.
-        fernet = random.RandomId(f"{name}-fernet-key", byte_length=32, keepers={"rotation": "0"}, opts=keep)
-        self._store("fernet", self.names.fernet_key, {"fernet-key": fernet.b64_url.apply(_pad_base64)}, keep)
+        self._store("fernet", self.names.fernet_key, {"fernet-key": self._fernet_keys(settings)}, keep)
         self._store(
             "api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)}
         )
@@ -143,6 +141,32 @@ class AirflowSecrets(pulumi.ComponentResource):
             self._store("broker", self.names.broker_url, {"connection": broker})
 
         self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _fernet_keys(self, settings: StackSettings) -> pulumi.Output[str]:
+        """``new`` or, while rotating, ``new,old``: Airflow encrypts with the first and decrypts with any.
+
+        Generation 0 keeps the resource name and keeper it always had, so turning rotation support on
+        changes nothing. Only the current key is protected: the old one is dropped on purpose, one
+        ``up`` after the rotation Job has re-encrypted everything.
+        """
+        fernet = settings.fernet
+        generations = [fernet.generation]
+        if fernet.previous_generation is not None:
+            generations.append(fernet.previous_generation)
+        keys = []
+        for generation in generations:
+            suffix = "" if generation == 0 else f"-{generation}"
+            current = generation == fernet.generation
+            key = random.RandomId(
+                f"{self._name}-fernet-key{suffix}",
+                byte_length=32,
+                keepers={"rotation": str(generation)},
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=current and settings.protect_stateful_resources
+                ),
+            )
+            keys.append(key.b64_url.apply(_pad_base64))
+        return pulumi.Output.secret(pulumi.Output.all(*keys).apply(",".join))
 
     def _password(
         self, role: str, length: int, opts: pulumi.ResourceOptions | None = None

@@ -31,6 +31,7 @@ __all__ = [
     "ConfigError",
     "DagSettings",
     "DatabaseSettings",
+    "FernetSettings",
     "GitSyncSettings",
     "ImageSettings",
     "IngressSettings",
@@ -155,6 +156,28 @@ class TaskSettings(_Model):
     max_task_minutes: int = Field(60, ge=1, le=24 * 60)
     celery_concurrency: int = Field(16, ge=1, le=256)
     autoscaling: AutoscalingSettings = AutoscalingSettings()
+
+
+class FernetSettings(_Model):
+    """Fernet key rotation without losing a stored connection or variable.
+
+    Bump ``generation`` and set ``previousGeneration`` to the old one: the next ``up`` generates a new
+    key, gives Airflow ``new,old`` (every pod restarts with both), then a Job runs ``airflow
+    rotate-fernet-key`` once, re-encrypting everything under the new key. Only a later ``up`` without
+    ``previousGeneration`` drops the old key.
+    """
+
+    generation: int = Field(0, ge=0, le=1000)
+    previous_generation: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _previous_is_older(self) -> FernetSettings:
+        if self.previous_generation is not None and self.previous_generation >= self.generation:
+            raise ValueError(
+                f"previousGeneration {self.previous_generation} must be below generation {self.generation}: "
+                "bump generation to make a new key and name the one it replaces"
+            )
+        return self
 
 
 class IngressSettings(_Model):
@@ -341,6 +364,7 @@ class StackSettings(_Model):
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = DagSettings()
     tasks: TaskSettings = TaskSettings()
+    fernet: FernetSettings = FernetSettings()
     network_policies: bool = True
     ingress: IngressSettings = IngressSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
