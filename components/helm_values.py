@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.exposure import exposure_values
+from components.remote_logs import remote_log_values
 from components.secrets import RELEASE_NAME, SecretNames
 from components.settings import Resources, StackSettings, Workload
 from components.statsd_mappings import statsd_mappings
@@ -102,7 +103,9 @@ def build_helm_values(
     }
     if names.broker_url is not None:
         values["data"]["brokerUrlSecretName"] = names.broker_url
-    return merge_values(merge_values(values, exposure_values(settings)), dag_values or {})
+    for extra in (exposure_values(settings), remote_log_values(settings.remote_logs), dag_values or {}):
+        values = merge_values(values, extra)
+    return values
 
 
 def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

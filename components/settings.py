@@ -8,7 +8,7 @@ ignored is a production setting that silently does not apply.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +36,7 @@ __all__ = [
     "ImageSettings",
     "IngressSettings",
     "MonitoringSettings",
+    "RemoteLogSettings",
     "Resources",
     "StackSettings",
     "TaskSettings",
@@ -156,6 +157,32 @@ class TaskSettings(_Model):
     max_task_minutes: int = Field(60, ge=1, le=24 * 60)
     celery_concurrency: int = Field(16, ge=1, le=256)
     autoscaling: AutoscalingSettings = AutoscalingSettings()
+
+
+class RemoteLogSettings(_Model):
+    """Task logs in S3, read back by the api-server, so a log outlives its pod.
+
+    Credentials never sit in the config: ``roleArn`` is an IAM role the Airflow service accounts assume
+    (IRSA: annotated ``eks.amazonaws.com/role-arn``), or ``connectionSecretName`` names a Secret in the
+    namespace whose key ``connection`` holds an Airflow AWS connection (URI or JSON).
+    """
+
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "airflow/task-logs"
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = "us-east-1"
+    role_arn: (
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")] | None
+    ) = None
+    connection_secret_name: DnsLabel | None = None
+
+    @model_validator(mode="after")
+    def _one_credential_source(self) -> RemoteLogSettings:
+        if (self.role_arn is None) == (self.connection_secret_name is None):
+            raise ValueError(
+                "needs exactly one of roleArn (an IAM role for the service accounts, IRSA) or "
+                "connectionSecretName (a Secret with key 'connection' holding an AWS connection)"
+            )
+        return self
 
 
 class FernetSettings(_Model):
@@ -365,6 +392,7 @@ class StackSettings(_Model):
     dags: DagSettings = DagSettings()
     tasks: TaskSettings = TaskSettings()
     fernet: FernetSettings = FernetSettings()
+    remote_logs: RemoteLogSettings | None = None
     network_policies: bool = True
     ingress: IngressSettings = IngressSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
@@ -489,5 +517,12 @@ def _known_keys(path: list[str]) -> list[str]:
     model: type[BaseModel] = StackSettings
     for part in path:
         field = next(f for name, f in model.model_fields.items() if part in (name, f.alias))
-        model = field.annotation  # type: ignore[assignment]
+        model = _model_of(field.annotation)
     return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_of(annotation: Any) -> type[BaseModel]:
+    """The model inside ``Model | None``, or the model itself."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel))

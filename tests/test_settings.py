@@ -180,3 +180,13 @@ def test_bad_task_settings_are_named(raw: dict[str, Any], expected: str) -> None
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
     assert expected in str(caught.value)
+
+
+def test_unknown_key_inside_an_optional_section_gets_a_hint() -> None:
+    image = {"registry": "ghcr.io", "repository": "ghcr.io/a/b", "username": "u", "usrname": "u"}
+    with pytest.raises(ConfigError) as caught:
+        _parse({"dags": {"delivery": "image", "image": image}})
+    assert (
+        "airflow:dags.image.usrname in Pulumi.test.yaml is not a known key; did you mean 'username'?"
+        in str(caught.value)
+    )
