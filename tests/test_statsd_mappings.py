@@ -208,8 +208,3 @@ def test_release_values_carry_the_mappings_and_the_prefix() -> None:
     values = build_helm_values(settings, secret_names(settings))
     assert values["statsd"]["overrideMappings"] == statsd_mappings("platform_af")
     assert values["config"]["metrics"]["statsd_prefix"] == "platform_af"
-
-
-def test_capture_fixture_files_exist() -> None:
-    assert (PROBE_DAGS / "probe.py").is_file()
-    assert Path(ROOT / "tests" / "statsd_matcher.py").is_file()
