@@ -40,6 +40,10 @@ def workloads(values: dict[str, Any]) -> list[WorkloadFootprint]:
         found.append(_airflow("celery-worker", values["workers"]["celery"], git_sync))
     if values["redis"]["enabled"]:
         found.append(_pod("redis", 1, [values["redis"]["resources"]]))
+    bouncer = values.get("pgbouncer", {})
+    if bouncer.get("enabled"):
+        sidecar = bouncer["metricsExporterSidecar"]["resources"]
+        found.append(_pod("pgbouncer", bouncer["replicas"], [bouncer["resources"], sidecar]))
     if values["postgresql"]["enabled"]:
         found.append(_pod("postgresql", 1, [values["postgresql"]["primary"]["resources"]]))
     return found

@@ -31,6 +31,7 @@ AIRFLOW_UID = 50000  # the official image's "airflow" user; its group is 0 (root
 REDIS_UID = 999  # the "redis" user of the redis:7.2-bookworm image the chart pins
 STATSD_UID = 65534  # "nobody", which statsd-exporter runs as
 POSTGRES_UID = 1001  # the bitnami PostgreSQL image's user
+PGBOUNCER_UID = 65534  # "nobody", the chart's pgbouncer.uid
 
 RESTRICTED_CONTAINER: dict[str, Any] = {
     "runAsNonRoot": True,
@@ -100,6 +101,7 @@ def build_helm_values(
         "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: str(settings.fernet.generation)},
         "redis": _redis(settings, names),
         "postgresql": _postgresql(settings, names),
+        "pgbouncer": _pgbouncer(settings, names),
     }
     if names.broker_url is not None:
         values["data"]["brokerUrlSecretName"] = names.broker_url
@@ -279,6 +281,31 @@ def _postgresql(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
                 "runAsGroup": POSTGRES_UID,
                 **RESTRICTED_CONTAINER,
             },
+        },
+    }
+
+
+def _pgbouncer(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
+    """PgBouncer with our config and stats Secrets, so the chart renders neither from plain values."""
+    bouncer = settings.database.pgbouncer
+    if not bouncer.enabled:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "replicas": bouncer.replicas,
+        "configSecretName": names.pgbouncer_config,
+        # The chart's default `-u nobody` switches user, which only root may; the pod runs as nobody.
+        "command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
+        "maxClientConn": bouncer.max_client_conn,
+        "metadataPoolSize": bouncer.metadata_pool_size,
+        "resources": bouncer.resources.to_kubernetes(),
+        "securityContexts": _contexts(restricted_pod(PGBOUNCER_UID, PGBOUNCER_UID, PGBOUNCER_UID)),
+        "podDisruptionBudget": _pdb(settings),
+        "metricsExporterSidecar": {
+            "statsSecretName": names.pgbouncer_stats,
+            "statsSecretKey": "connection",
+            "resources": bouncer.exporter_resources.to_kubernetes(),
+            "securityContexts": {"container": RESTRICTED_CONTAINER},
         },
     }
 

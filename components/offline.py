@@ -76,9 +76,6 @@ class Recording:
         (found,) = [r for r in self.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == name]
         return found
 
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.registrations if r.urn == urn)
-
 
 class _Mocks(mocks.Mocks):
     """Echoes inputs back, plus the computed outputs of the random resources in their real shapes.
@@ -99,6 +96,10 @@ class _Mocks(mocks.Mocks):
             outputs["b64Url"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
             outputs["b64Std"] = base64.b64encode(raw).decode()
             outputs["hex"] = raw.hex()
+        elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
+            # A read of an existing Secret (database.existingSecretName): a stand-in connection URL.
+            url = f"postgresql://airflow:offline-{digest.hex()[:12]}@db.offline.invalid:5432/airflow?sslmode=require"
+            outputs["data"] = {"connection": base64.b64encode(url.encode()).decode()}
         elif args.typ == "docker:index/image:Image":
             # A stand-in for the registry's digest: it changes exactly when the image name (tag) does.
             name = str(args.inputs["imageName"])

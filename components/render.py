@@ -160,11 +160,14 @@ def _manifests(recording: Recording) -> list[dict[str, Any]]:
     ]
 
 
-def _label(recording: Recording, urn: str) -> str | None:
-    if not urn or urn.split("::")[2] == "pulumi:pulumi:Stack":
+def _label(urn: str) -> str | None:
+    """``type::name`` from a URN (``urn:pulumi:stack::project::parent$type::name``); also names resources
+    the program only reads, which are not registrations."""
+    if not urn:
         return None
-    registration = recording.by_urn(urn)
-    return f"{registration.type}::{registration.name}"
+    _, _, types, name = urn.split("::", 3)
+    type_ = types.rsplit("$", 1)[-1]
+    return None if type_ == "pulumi:pulumi:Stack" else f"{type_}::{name}"
 
 
 def _resources_document(recording: Recording) -> list[dict[str, Any]]:
@@ -175,8 +178,8 @@ def _resources_document(recording: Recording) -> list[dict[str, Any]]:
             {
                 "type": r.type,
                 "name": r.name,
-                "parent": _label(recording, r.parent),
-                "dependencies": sorted(filter(None, (_label(recording, d) for d in r.dependencies))),
+                "parent": _label(r.parent),
+                "dependencies": sorted(filter(None, (_label(d) for d in r.dependencies))),
                 "protect": r.protect,
                 "secretOutputs": sorted(secret_inputs | set(r.secret_outputs)),
             }

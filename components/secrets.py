@@ -7,12 +7,14 @@ every upgrade, which makes running tasks fail their signature checks).
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.pgbouncer import airflow_url, parse_connection, pgbouncer_ini, stats_url, users_txt
 from components.settings import StackSettings
 
 __all__ = [
@@ -40,6 +42,8 @@ class SecretNames:
     postgres_auth: str | None
     redis_password: str | None
     broker_url: str | None
+    pgbouncer_config: str | None  # pgbouncer.ini and users.txt
+    pgbouncer_stats: str | None  # the metrics exporter's connection
     registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
     git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
 
@@ -52,6 +56,7 @@ def secret_names(settings: StackSettings) -> SecretNames:
         return f"{RELEASE_NAME}-{role}"
 
     bundled = settings.database.mode == "bundled"
+    pgbouncer = settings.database.pgbouncer.enabled
     dags = settings.dags
     git_ssh = dags.delivery == "git-sync" and dags.git_sync is not None and dags.git_sync.uses_ssh
     return SecretNames(
@@ -60,10 +65,14 @@ def secret_names(settings: StackSettings) -> SecretNames:
         jwt_secret=name("jwt"),
         webserver_secret_key=name("webserver-secret"),
         admin_password=name("admin"),
-        metadata_connection=settings.database.existing_secret_name or name("metadata-db"),
+        # Behind PgBouncer, Airflow's URL is ours (pointing at PgBouncer), never the user's Secret.
+        metadata_connection=(None if pgbouncer else settings.database.existing_secret_name)
+        or name("metadata-db"),
         postgres_auth=name("postgres-auth") if bundled else None,
         redis_password=name("redis-auth") if settings.uses_celery else None,
         broker_url=name("broker") if settings.uses_celery else None,
+        pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
+        pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
         registry=name("registry") if dags.delivery == "image" else None,
         git_ssh_key=name("git-ssh") if git_ssh else None,
     )
@@ -111,6 +120,28 @@ class AirflowSecrets(pulumi.ComponentResource):
         self.admin_password = self._password("admin-password", 24)
         self._store("admin", self.names.admin_password, {"password": self.admin_password})
 
+        direct = self._direct_connection(settings, args.namespace, keep)
+        if settings.database.pgbouncer.enabled and direct is not None:
+            self._behind_pgbouncer(settings, direct, args.namespace)
+        elif direct is not None:
+            self._store("metadata-db", self.names.metadata_connection, {"connection": direct}, keep)
+
+        if self.names.redis_password is not None and self.names.broker_url is not None:
+            redis_password = self._password("redis-password", 32)
+            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
+            broker = pulumi.Output.secret(
+                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
+            )
+            self._store("broker", self.names.broker_url, {"connection": broker})
+
+        self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _direct_connection(
+        self, settings: StackSettings, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The real database URL, as a secret; None where only an existing Secret holds it and no
+        PgBouncer needs it (Airflow then reads that Secret directly)."""
+        database = settings.database
         if self.names.postgres_auth is not None:
             db_password = self._password("metadata-db-password", 32, opts=keep)
             self._store(
@@ -122,25 +153,41 @@ class AirflowSecrets(pulumi.ComponentResource):
                 },
                 keep,
             )
-            self._store(
-                "metadata-db",
-                self.names.metadata_connection,
-                {"connection": _bundled_connection(db_password, args.namespace)},
-                keep,
+            return _bundled_connection(db_password, namespace)
+        if settings.metadata_connection is not None:
+            return pulumi.Output.secret(settings.metadata_connection.get_secret_value())
+        if database.pgbouncer.enabled and database.existing_secret_name is not None:
+            existing = k8s.core.v1.Secret.get(
+                f"{self._name}-existing-metadata-db",
+                pulumi.Output.format("{0}/{1}", namespace, database.existing_secret_name),
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        elif settings.metadata_connection is not None:
-            connection = pulumi.Output.secret(settings.metadata_connection.get_secret_value())
-            self._store("metadata-db", self.names.metadata_connection, {"connection": connection}, keep)
+            return pulumi.Output.secret(existing.data.apply(_decoded_connection))
+        return None
 
-        if self.names.redis_password is not None and self.names.broker_url is not None:
-            redis_password = self._password("redis-password", 32)
-            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
-            broker = pulumi.Output.secret(
-                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
-            )
-            self._store("broker", self.names.broker_url, {"connection": broker})
-
-        self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+    def _behind_pgbouncer(
+        self, settings: StackSettings, direct: pulumi.Output[str], namespace: pulumi.Input[str]
+    ) -> None:
+        """PgBouncer's config and stats login from the real URL; Airflow's URL points at PgBouncer."""
+        assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
+        assert self.names.pgbouncer_stats is not None
+        bouncer = settings.database.pgbouncer
+        db = direct.apply(parse_connection)
+        service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
+        self._store(
+            "pgbouncer-config",
+            self.names.pgbouncer_config,
+            {
+                "pgbouncer.ini": db.apply(lambda c: pgbouncer_ini(c, bouncer)),
+                "users.txt": db.apply(users_txt),
+            },
+        )
+        self._store("pgbouncer-stats", self.names.pgbouncer_stats, {"connection": db.apply(stats_url)})
+        self._store(
+            "metadata-db",
+            self.names.metadata_connection,
+            {"connection": pulumi.Output.all(db, service).apply(lambda pair: airflow_url(*pair))},
+        )
 
     def _fernet_keys(self, settings: StackSettings) -> pulumi.Output[str]:
         """``new`` or, while rotating, ``new,old``: Airflow encrypts with the first and decrypts with any.
@@ -228,6 +275,12 @@ def kubernetes_secret(
         string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
         opts=opts,
     )
+
+
+def _decoded_connection(data: dict[str, str] | None) -> str:
+    if not data or "connection" not in data:
+        raise ValueError("the existing metadata Secret has no key 'connection' (database.existingSecretName)")
+    return base64.b64decode(data["connection"]).decode()
 
 
 def _pad_base64(unpadded: str) -> str:

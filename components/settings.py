@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.pgbouncer import parse_connection
 from components.quantity import cpu_cores, memory_bytes
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ImageSettings",
     "IngressSettings",
     "MonitoringSettings",
+    "PgBouncerSettings",
     "RemoteLogSettings",
     "Resources",
     "StackSettings",
@@ -231,6 +233,18 @@ class IngressSettings(_Model):
         return self
 
 
+class PgBouncerSettings(_Model):
+    """PgBouncer between every Airflow pod and the metadata database: a few hundred Airflow processes
+    share ``metadataPoolSize`` server connections instead of opening one each."""
+
+    enabled: bool = False
+    replicas: int = Field(1, ge=1, le=10)
+    max_client_conn: int = Field(200, ge=10, le=10000)
+    metadata_pool_size: int = Field(20, ge=1, le=500)
+    resources: Resources = _resources("50m", "64Mi", "256Mi")
+    exporter_resources: Resources = _resources("10m", "32Mi", "64Mi")
+
+
 class DatabaseSettings(_Model):
     """Where the metadata database lives.
 
@@ -243,6 +257,7 @@ class DatabaseSettings(_Model):
     existing_secret_name: DnsLabel | None = None
     storage_size: MemoryQuantity = "8Gi"
     resources: Resources = _resources("100m", "256Mi", "512Mi")
+    pgbouncer: PgBouncerSettings = PgBouncerSettings()
 
 
 class AdminSettings(_Model):
@@ -432,6 +447,11 @@ class StackSettings(_Model):
                 raise ValueError(
                     "airflow:metadataConnection must start with 'postgresql://' (value not shown)"
                 )
+            if db.pgbouncer.enabled:
+                try:
+                    parse_connection(url)
+                except ValueError as err:
+                    raise ValueError(f"airflow:metadataConnection: {err}") from None
         return self
 
     def missing_secrets(self) -> list[str]:

@@ -45,6 +45,8 @@ def chart_generated_secrets(v: dict[str, Any]) -> list[str]:
         "redis-password": v["redis"]["enabled"] and not v["redis"]["passwordSecretName"],
         "broker-url": celery and not v["data"]["brokerUrlSecretName"],
         "pgbouncer-config-secret": v["pgbouncer"]["enabled"] and not v["pgbouncer"]["configSecretName"],
+        "pgbouncer-stats-secret": v["pgbouncer"]["enabled"]
+        and not v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
         "flower-secret": not v["flower"]["secretName"]
         and bool(v["flower"]["username"])
         and bool(v["flower"]["password"]),
@@ -106,9 +108,28 @@ def test_bundled_postgres_reads_its_passwords_from_our_secret() -> None:
 
 
 def test_external_database_uses_the_named_secret_and_no_postgres() -> None:
-    values = values_of("prod")
+    values = values_of(
+        "prod", database={"mode": "external", "existingSecretName": "airflow-metadata-connection"}
+    )
     assert values["data"]["metadataSecretName"] == "airflow-metadata-connection"
     assert values["postgresql"] == {"enabled": False}
+    assert values["pgbouncer"] == {"enabled": False}
+
+
+def test_behind_pgbouncer_airflow_reads_our_secret_and_pgbouncer_its_own(
+    chart_schema: dict[str, Any],
+) -> None:
+    values = values_of("prod")
+    assert values["data"]["metadataSecretName"] == "airflow-metadata-db"
+    bouncer = values["pgbouncer"]
+    assert (bouncer["enabled"], bouncer["replicas"], bouncer["configSecretName"]) == (
+        True,
+        2,
+        "airflow-pgbouncer-config",
+    )
+    assert bouncer["metricsExporterSidecar"]["statsSecretName"] == "airflow-pgbouncer-stats"
+    assert "-u" not in bouncer["command"]
+    jsonschema.validate(values, chart_schema)
 
 
 def test_admin_password_is_read_from_the_secret_at_run_time() -> None:
@@ -188,7 +209,6 @@ def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
 _NOT_RENDERED = {
     "webserver": "Airflow 3 runs apiServer instead",
     "flower": "flower.enabled is false",
-    "pgbouncer": "pgbouncer.enabled is false",
     "cleanup": "cleanup.enabled is false",
     "databaseCleanup": "databaseCleanup.enabled is false",
     "otelCollector": "otelCollector is off",
@@ -203,8 +223,8 @@ def _renders(values: dict[str, Any], path: tuple[str, ...]) -> bool:
         return False
     if path[:2] == ("dags", "gitSync"):
         return values.get("dags", {}).get("gitSync", {}).get("enabled", False)
-    if path[0] == "redis":
-        return values["redis"]["enabled"]
+    if path[0] in ("redis", "pgbouncer"):
+        return values[path[0]]["enabled"]
     if path[:2] == ("workers", "celery"):
         return "CeleryExecutor" in values["executor"]
     # The workers.* top level is the deprecated form; we set workers.celery / workers.kubernetes.
@@ -251,6 +271,7 @@ def test_every_pod_and_container_is_restricted(
         owns_pod = path[-2:] != ("waitForMigrations", "securityContexts") and not {
             "logGroomerSidecar",
             "gitSync",
+            "metricsExporterSidecar",
         } & set(path)
         if owns_pod and not (pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0):
             weak.append(".".join((*path, "pod")))
