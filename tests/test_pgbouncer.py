@@ -106,3 +106,22 @@ def test_a_secret_url_pgbouncer_cannot_log_in_with_is_refused() -> None:
     )
     assert "db.internal" not in str(caught.value)
     assert recording.registrations == []
+
+
+@pytest.mark.parametrize(
+    ("pgbouncer", "message"),
+    [
+        (
+            {"enabled": True, "maxClientConn": 1},
+            "airflow:database.pgbouncer.maxClientConn in Pulumi.test.yaml",
+        ),
+        ({"enabled": True, "replicas": 0}, "airflow:database.pgbouncer.replicas in Pulumi.test.yaml"),
+        ({"enabled": "sometimes"}, "airflow:database.pgbouncer.enabled in Pulumi.test.yaml"),
+        ({"poolSize": 5}, "airflow:database.pgbouncer.poolSize in Pulumi.test.yaml is not a known key"),
+    ],
+)
+def test_bad_pgbouncer_settings_are_named(pgbouncer: dict[str, object], message: str) -> None:
+    from components.settings import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError, match=message):
+        parse_settings({"database": {"pgbouncer": pgbouncer}}, source="Pulumi.test.yaml")
