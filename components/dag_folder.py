@@ -74,10 +74,6 @@ class DagFolder:
     files: tuple[DagFile, ...]  # sorted by path
     requirements: tuple[str, ...]  # the pinned lines of requirements.txt
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(len(f.content) for f in self.files)
-
     def largest(self, count: int = 3) -> list[DagFile]:
         return sorted(self.files, key=lambda f: (-len(f.content), f.path))[:count]
 

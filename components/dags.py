@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.dag_folder import DagFolder, content_tag
 from components.helm_values import RESTRICTED_CONTAINER
-from components.secrets import RELEASE_NAME, SecretNames, kubernetes_secret
+from components.secrets import MANAGED_LABELS, RELEASE_NAME, SecretNames, kubernetes_secret
 from components.settings import GitSyncSettings, ImageSettings, StackSettings
 
 __all__ = [
@@ -201,8 +201,8 @@ class DagDelivery(pulumi.ComponentResource):
         return built.repo_digest.apply(lambda ref: ref.split("@", 1)[1] if ref and "@" in ref else None)
 
     def _git_sync(self, settings: StackSettings) -> None:
-        git, names = settings.dags.git_sync, self._args.names
-        assert git is not None  # settings checked
+        """Only an SSH repo needs a resource: its deploy key; the rest is values."""
+        names = self._args.names
         if names.git_ssh_key is not None:
             assert settings.git_ssh_key is not None  # settings checked
             key = settings.git_ssh_key.get_secret_value()
@@ -227,11 +227,7 @@ class DagDelivery(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=CONFIGMAP_NAME,
                     namespace=self._args.namespace,
-                    labels={
-                        "app.kubernetes.io/name": "airflow",
-                        "app.kubernetes.io/component": "dags",
-                        "app.kubernetes.io/managed-by": "pulumi",
-                    },
+                    labels=MANAGED_LABELS | {"app.kubernetes.io/component": "dags"},
                 ),
                 data={f.configmap_key: f.content.decode("utf-8") for f in dags.delivered_by_configmap()},
                 opts=self._child(),

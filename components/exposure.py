@@ -17,12 +17,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.secrets import RELEASE_NAME
+from components.secrets import MANAGED_LABELS, RELEASE_NAME
 from components.settings import StackSettings
 
 __all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_values"]
 
-_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 # Pods of the release, as the chart labels them.
 _RELEASE_PODS = {"podSelector": {"matchLabels": {"tier": "airflow", "release": RELEASE_NAME}}}
 _TLS_SECRET = f"{RELEASE_NAME}-api-server-tls"
@@ -92,7 +91,7 @@ class AirflowNetworkPolicies(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"{RELEASE_NAME}-{role}",
                 namespace=namespace,
-                labels=_LABELS | {"app.kubernetes.io/component": role},
+                labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
             ),
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self),

@@ -20,13 +20,12 @@ from components.helm_values import (
     RESTRICTED_CONTAINER,
     grace_period_seconds,
 )
-from components.secrets import RELEASE_NAME, SecretNames
+from components.secrets import MANAGED_LABELS, RELEASE_NAME, SecretNames
 from components.settings import StackSettings
 
 __all__ = ["WAIT_THEN_ROTATE", "FernetRotation", "FernetRotationArgs"]
 
 ROTATION_IMAGE = "apache/airflow:3.2.2"  # rotate-fernet-key needs Airflow and the database, not the DAGs
-_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
 # Waits until every long-running Airflow pod and task pod carries the new generation, then rotates.
 WAIT_THEN_ROTATE = """
@@ -74,19 +73,25 @@ class FernetRotation(pulumi.ComponentResource):
         role_name = f"{RELEASE_NAME}-fernet-rotation"
         account = k8s.core.v1.ServiceAccount(
             f"{name}-fernet-rotation",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, namespace=args.namespace, labels=_LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=role_name, namespace=args.namespace, labels=MANAGED_LABELS
+            ),
             automount_service_account_token=True,
             opts=child,
         )
         role = k8s.rbac.v1.Role(
             f"{name}-fernet-rotation",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, namespace=args.namespace, labels=_LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=role_name, namespace=args.namespace, labels=MANAGED_LABELS
+            ),
             rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["get", "list"])],
             opts=child,
         )
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-fernet-rotation",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, namespace=args.namespace, labels=_LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=role_name, namespace=args.namespace, labels=MANAGED_LABELS
+            ),
             role_ref=k8s.rbac.v1.RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="Role", name=role_name
             ),
@@ -110,14 +115,16 @@ class FernetRotation(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"{RELEASE_NAME}-rotate-fernet-key-{generation}",
                 namespace=args.namespace,
-                labels=_LABELS | {"app.kubernetes.io/component": "fernet-rotation"},
+                labels=MANAGED_LABELS | {"app.kubernetes.io/component": "fernet-rotation"},
             ),
             spec={
                 "backoffLimit": 3,
                 # Celery workers may take their grace period to finish before the last old pod goes.
                 "activeDeadlineSeconds": grace_period_seconds(args.settings) + 3600,
                 "template": {
-                    "metadata": {"labels": _LABELS | {"app.kubernetes.io/component": "fernet-rotation"}},
+                    "metadata": {
+                        "labels": MANAGED_LABELS | {"app.kubernetes.io/component": "fernet-rotation"}
+                    },
                     "spec": {
                         "serviceAccountName": role_name,
                         "restartPolicy": "OnFailure",

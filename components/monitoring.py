@@ -19,7 +19,7 @@ import pulumi_random as random
 from components.airflow import ChartRef
 from components.alerts import alert_rules
 from components.dashboards import dashboards
-from components.secrets import RELEASE_NAME, kubernetes_secret
+from components.secrets import MANAGED_LABELS, RELEASE_NAME, kubernetes_secret
 from components.settings import MonitoringSettings, StackSettings
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "Monitoring", "MonitoringArgs", "kube_prometheus_stack_values"]
@@ -34,7 +34,6 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"
 # The chart's statsd Service: tier/component/release labels, the scrape port's name.
 STATSD_SELECTOR = {"tier": "airflow", "component": "statsd", "release": RELEASE_NAME}
 STATSD_PORT_NAME = "statsd-scrape"
-_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
 
 def kube_prometheus_stack_values(monitoring: MonitoringSettings) -> dict[str, Any]:
@@ -93,7 +92,7 @@ class Monitoring(pulumi.ComponentResource):
             return
         wait_for: list[pulumi.Resource] = []
         # An installed Prometheus selects everything; an existing one selects by its labels.
-        labels = dict(_LABELS)
+        labels = dict(MANAGED_LABELS)
         if monitoring.mode == "install":
             wait_for.append(self._install(monitoring))
         else:
@@ -120,7 +119,7 @@ class Monitoring(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=f"{RELEASE_NAME}-{model['uid'].removeprefix('airflow-')}-dashboard",
                     namespace=args.namespace,
-                    labels=_LABELS
+                    labels=MANAGED_LABELS
                     | {"app.kubernetes.io/component": "dashboard"}
                     | monitoring.dashboard_labels,
                 ),
@@ -155,7 +154,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=monitoring.namespace,
                 # baseline, not restricted: Grafana's chart runs an init container that chowns its volume.
-                labels=_LABELS | {"pod-security.kubernetes.io/enforce": "baseline"},
+                labels=MANAGED_LABELS | {"pod-security.kubernetes.io/enforce": "baseline"},
             ),
             opts=child,
         )

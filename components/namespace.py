@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.secrets import MANAGED_LABELS
+
 __all__ = ["POD_SECURITY_LABELS", "AirflowNamespace", "AirflowNamespaceArgs"]
 
 # enforce rejects a non-compliant pod; audit and warn report it in the audit log and to kubectl.
@@ -37,8 +39,7 @@ class AirflowNamespace(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name,
-                labels={"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
-                | POD_SECURITY_LABELS,
+                labels=MANAGED_LABELS | POD_SECURITY_LABELS,
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

@@ -18,6 +18,7 @@ from components.pgbouncer import airflow_url, parse_connection, pgbouncer_ini, s
 from components.settings import StackSettings
 
 __all__ = [
+    "MANAGED_LABELS",
     "RELEASE_NAME",
     "AirflowSecrets",
     "AirflowSecretsArgs",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 RELEASE_NAME = "airflow"
+# On every object the program creates, so `kubectl get -l app.kubernetes.io/managed-by=pulumi` finds them.
+MANAGED_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,11 +268,7 @@ def kubernetes_secret(
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=secret_name,
             namespace=namespace,
-            labels={
-                "app.kubernetes.io/name": "airflow",
-                "app.kubernetes.io/component": role,
-                "app.kubernetes.io/managed-by": "pulumi",
-            },
+            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
         ),
         type=type_,
         string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
