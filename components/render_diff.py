@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["RenderDiff", "diff_renders", "format_markdown", "format_text", "main"]
+__all__ = ["RenderDiff", "changed_paths", "diff_renders", "format_markdown", "format_text", "main"]
 
 # A multi-line or longer value (a DAG file in a ConfigMap) is summarised by its size, not printed.
 _SHOWN_CHARS = 200
@@ -58,7 +58,10 @@ def diff_renders(before: Path, after: Path) -> RenderDiff:
             ),
             Section(
                 "outputs",
-                [_change(p, a, b) for p, a, b in _paths(old.get("outputs.yaml"), new.get("outputs.yaml"))],
+                [
+                    _change(p, a, b)
+                    for p, a, b in changed_paths(old.get("outputs.yaml"), new.get("outputs.yaml"))
+                ],
             ),
         ]
     )
@@ -81,7 +84,7 @@ def _release_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if before is None or after is None:
             lines.append(f"{'+' if before is None else '-'} release {release}")
             continue
-        for path, a, b in _paths(before, after):
+        for path, a, b in changed_paths(before, after):
             lines.append(_change(f"{release}: {path.removeprefix('values.')}", a, b))
     return lines
 
@@ -95,7 +98,7 @@ def _files_lines(old: dict[str, Any], new: dict[str, Any], prefix: str) -> list[
         elif name not in new:
             lines.append(f"- {shown}")
         else:
-            lines += [_change(f"{shown}: {p}", a, b) for p, a, b in _paths(old[name], new[name])]
+            lines += [_change(f"{shown}: {p}", a, b) for p, a, b in changed_paths(old[name], new[name])]
     return lines
 
 
@@ -107,17 +110,17 @@ def _resource_lines(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> lis
     lines = [f"+ {k}" for k in sorted(set(after) - set(before))]
     lines += [f"- {k}" for k in sorted(set(before) - set(after))]
     for k in sorted(set(before) & set(after)):
-        lines += [_change(f"{k}: {p}", a, b) for p, a, b in _paths(before[k], after[k])]
+        lines += [_change(f"{k}: {p}", a, b) for p, a, b in changed_paths(before[k], after[k])]
     return lines
 
 
-def _paths(before: Any, after: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+def changed_paths(before: Any, after: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """Each dotted key path where two documents differ, with both values (None where absent)."""
     if isinstance(before, dict) and isinstance(after, dict):
         return [
             found
             for key in sorted(set(before) | set(after), key=str)
-            for found in _paths(before.get(key), after.get(key), f"{prefix}{key}.")
+            for found in changed_paths(before.get(key), after.get(key), f"{prefix}{key}.")
         ]
     return [] if before == after else [(prefix.rstrip("."), before, after)]
 

@@ -98,3 +98,28 @@ def run_project(project: Path, stack: str = "test", recording: Recording | None 
     return run_program(
         project / "__main__.py", stack=stack, config=config, secret_keys=secret_keys, recording=recording
     )
+
+
+# A stack that delivers DAGs as an image (its registry token comes from the render's placeholder).
+IMAGE_STACK_YAML = (
+    "config:\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
+    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n"
+)
+DAG_EDIT = ('"retries": 3', '"retries": 4')  # one line of dags/etl_taskflow.py
+
+
+def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Recording, Recording]:
+    """Renders a project copy into ``tmp_path/before``, applies ``edit`` ("dag": one DAG line,
+    "executor": both executors, "none"), and renders into ``tmp_path/after``."""
+    from components.render import render
+
+    project = project_copy(tmp_path, stack_yaml)
+    first, _ = render("test", tmp_path / "before", project_dir=project)
+    if edit == "dag":
+        dag = project / "dags" / "etl_taskflow.py"
+        dag.write_text(dag.read_text().replace(*DAG_EDIT))
+    elif edit == "executor":
+        stack = project / "Pulumi.test.yaml"
+        stack.write_text(stack.read_text() + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n")
+    second, _ = render("test", tmp_path / "after", project_dir=project)
+    return first, second

@@ -10,8 +10,9 @@ import yaml
 
 from components import render as render_module
 from components.render import render
+from components.render_diff import changed_paths
 
-from .conftest import project_copy
+from .conftest import IMAGE_STACK_YAML, project_copy, render_before_and_after
 from .test_program import generated_values
 
 
@@ -136,31 +137,19 @@ def test_cli_names_the_missing_stack_file(capsys: pytest.CaptureFixture[str], tm
     )
 
 
-def _key_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
-    """The dotted paths at which two YAML documents differ."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        return [
-            path
-            for key in sorted(set(before) | set(after))
-            for path in _key_paths(before.get(key), after.get(key), f"{prefix}{key}.")
-        ]
-    return [] if before == after else [prefix.rstrip(".")]
+def _key_paths(before: Any, after: Any) -> list[str]:
+    return [path for path, _, _ in changed_paths(before, after)]
 
 
 _DELIVERY = {
-    "image": "config:\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
-    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n",
+    "image": IMAGE_STACK_YAML,
     "configmap": "config:\n  airflow:dags: {delivery: configmap}\n",
     "git-sync": "config:\n  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
 }
 
 
 def _render_before_and_after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[Path, Path, set[str]]:
-    project = project_copy(tmp_path, _DELIVERY[delivery])
-    render("test", tmp_path / "before", project_dir=project)
-    dag = project / "dags" / "etl_taskflow.py"
-    dag.write_text(dag.read_text().replace('"retries": 3', '"retries": 4'))
-    render("test", tmp_path / "after", project_dir=project)
+    render_before_and_after(tmp_path, _DELIVERY[delivery], "dag")
     before, after = _tree(tmp_path / "before"), _tree(tmp_path / "after")
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
     return tmp_path / "before", tmp_path / "after", changed

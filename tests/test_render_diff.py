@@ -7,28 +7,13 @@ from pathlib import Path
 import pytest
 
 from components import render_diff
-from components.render import render
 
-from .conftest import project_copy
+from .conftest import IMAGE_STACK_YAML, render_before_and_after
 from .test_program import generated_values
-
-IMAGE_STACK = (
-    "config:\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
-    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n"
-)
 
 
 def _renders(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Path, Path, list[str]]:
-    """Renders a project copy, applies ``edit`` ("dag" or "executor"), renders again."""
-    project = project_copy(tmp_path, stack_yaml)
-    first, _ = render("test", tmp_path / "before", project_dir=project)
-    if edit == "dag":
-        dag = project / "dags" / "etl_taskflow.py"
-        dag.write_text(dag.read_text().replace('"retries": 3', '"retries": 4'))
-    elif edit == "executor":
-        stack = project / "Pulumi.test.yaml"
-        stack.write_text(stack.read_text() + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n")
-    second, _ = render("test", tmp_path / "after", project_dir=project)
+    first, second = render_before_and_after(tmp_path, stack_yaml, edit)
     return tmp_path / "before", tmp_path / "after", generated_values(first) + generated_values(second)
 
 
@@ -40,7 +25,7 @@ def _cli(before: Path, after: Path, capsys: pytest.CaptureFixture[str], *args: s
 def test_a_dag_edit_in_image_mode_shows_the_new_tag_and_digest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before, after, _ = _renders(tmp_path, IMAGE_STACK, "dag")
+    before, after, _ = _renders(tmp_path, IMAGE_STACK_YAML, "dag")
     code, out = _cli(before, after, capsys)
     assert code == 1
     lines = out.splitlines()
@@ -78,7 +63,7 @@ def test_an_executor_change_shows_values_new_secrets_by_name_and_resources(
 
 
 def test_no_change_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before, after, _ = _renders(tmp_path, IMAGE_STACK, "none")
+    before, after, _ = _renders(tmp_path, IMAGE_STACK_YAML, "none")
     assert _cli(before, after, capsys) == (0, "test: no change\n")
     assert _cli(before, after, capsys, "--markdown") == (0, "### test\n\nNo change.\n\n")
 
@@ -86,7 +71,7 @@ def test_no_change_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_markdown_puts_each_section_in_a_diff_block(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before, after, _ = _renders(tmp_path, IMAGE_STACK, "dag")
+    before, after, _ = _renders(tmp_path, IMAGE_STACK_YAML, "dag")
     code, out = _cli(before, after, capsys, "--markdown")
     assert code == 1
     assert out.startswith(
