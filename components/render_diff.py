@@ -70,10 +70,15 @@ def diff_renders(before: Path, after: Path) -> RenderDiff:
 def _read(folder: Path) -> dict[str, Any]:
     if not (folder / "resources.yaml").is_file():
         raise NotARender(f"{folder} is not a render: it has no resources.yaml (python -m components.render)")
-    return {
-        path.relative_to(folder).as_posix(): yaml.safe_load(path.read_text())
-        for path in sorted(folder.rglob("*.yaml"))
-    }
+    documents = {}
+    for path in sorted(folder.rglob("*.yaml")):
+        try:
+            documents[path.relative_to(folder).as_posix()] = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise NotARender(
+                f"{path} is not valid YAML ({err.__class__.__name__}); render it again"
+            ) from None
+    return documents
 
 
 def _release_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -14,7 +14,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.pgbouncer import airflow_url, parse_connection, pgbouncer_ini, stats_url, users_txt
+from components.pgbouncer import (
+    Connection,
+    airflow_url,
+    parse_connection,
+    pgbouncer_ini,
+    stats_url,
+    users_txt,
+)
 from components.settings import StackSettings
 
 __all__ = [
@@ -175,7 +182,7 @@ class AirflowSecrets(pulumi.ComponentResource):
         assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
         assert self.names.pgbouncer_stats is not None
         bouncer = settings.database.pgbouncer
-        db = direct.apply(parse_connection)
+        db = direct.apply(_pgbouncer_login)
         service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
         self._store(
             "pgbouncer-config",
@@ -277,9 +284,20 @@ def kubernetes_secret(
 
 
 def _decoded_connection(data: dict[str, str] | None) -> str:
+    """The URL in the existing Secret; a RunError ends ``up`` with the message alone, no traceback."""
     if not data or "connection" not in data:
-        raise ValueError("the existing metadata Secret has no key 'connection' (database.existingSecretName)")
+        raise pulumi.RunError(
+            "the Secret named by airflow:database.existingSecretName has no key 'connection'; "
+            "PgBouncer needs it to hold postgresql://USER:PASSWORD@HOST:5432/DB"
+        )
     return base64.b64decode(data["connection"]).decode()
+
+
+def _pgbouncer_login(url: str) -> Connection:
+    try:
+        return parse_connection(url)
+    except ValueError as err:
+        raise pulumi.RunError(f"airflow:database.existingSecretName: {err}") from None
 
 
 def _pad_base64(unpadded: str) -> str:

@@ -125,3 +125,23 @@ def test_bad_pgbouncer_settings_are_named(pgbouncer: dict[str, object], message:
 
     with pytest.raises(ConfigError, match=message):
         parse_settings({"database": {"pgbouncer": pgbouncer}}, source="Pulumi.test.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "has no key 'connection'"),
+        (
+            {"connection": "cG9zdGdyZXNxbDovL2FpcmZsb3dAZGIuaW50ZXJuYWwvYWlyZmxvdw=="},  # no password
+            "airflow:database.existingSecretName: the metadata connection needs user, password",
+        ),
+    ],
+)
+def test_an_unusable_existing_secret_ends_up_with_a_message_not_a_traceback(
+    data: dict[str, str], message: str
+) -> None:
+    from components.secrets import _decoded_connection, _pgbouncer_login
+
+    with pytest.raises(pulumi.RunError, match=message) as caught:
+        _pgbouncer_login(_decoded_connection(data))
+    assert "db.internal" not in str(caught.value)

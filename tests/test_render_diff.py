@@ -85,3 +85,12 @@ def test_a_folder_that_is_not_a_render_is_an_error(
 ) -> None:
     assert render_diff.main([str(tmp_path), str(tmp_path)]) == 2
     assert "is not a render: it has no resources.yaml" in capsys.readouterr().err
+
+
+def test_a_damaged_render_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "resources.yaml").write_text("[]\n")
+    (tmp_path / "outputs.yaml").write_text("key: [unclosed\n")
+    assert render_diff.main([str(tmp_path), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'outputs.yaml'} is not valid YAML")
+    assert "Traceback" not in err
