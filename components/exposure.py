@@ -1,12 +1,19 @@
 """Who can reach what: the chart's NetworkPolicies, the Ingress of the api-server, and the policies
 the program adds beside the chart's.
 
-With ``networkPolicies.enabled`` the chart gives each of its components a policy that admits only its
-own release's pods (statsd, redis, workers' log servers, pgbouncer) and leaves the api-server open on
-its port. The program adds a namespace-wide default deny of ingress, so a pod the chart does not
-cover (the bundled PostgreSQL, pods a DAG launches) is closed too, and one policy that lets the
-release's pods reach the bundled PostgreSQL. Prometheus, from its own namespace, may scrape statsd.
-Egress stays open: tasks talk to the outside world by design.
+With ``networkPolicies.enabled`` the chart gives each of its components a policy of its own. Most
+admit the release's pods (statsd, pgbouncer), or the one client that needs them (redis: scheduler and
+Celery workers; triggerer and Celery workers: their log servers, from the api-server). The api-server's
+policy admits nothing unless ``apiServer.networkPolicy.ingress.from`` lists peers; in Airflow 3 every
+Celery worker and task pod calls the Execution API on it (``[core] execution_api_server_url``), so the
+program admits the release's pods there, and the Ingress controller's namespace when an Ingress is on.
+
+The program adds a namespace-wide default deny of ingress, so a pod the chart does not cover (the
+bundled PostgreSQL, pods a DAG launches) is closed too; a policy that lets the release's pods reach the
+bundled PostgreSQL; one that lets the api-server read live logs from task pods (the chart's worker
+policy exists only with Celery); and, with monitoring, one that lets Prometheus scrape PgBouncer's
+exporter (statsd's scrape door is the chart's ``statsd.extraNetworkPolicies``). Egress stays open: tasks
+talk to the outside world by design.
 """
 
 from __future__ import annotations
@@ -22,18 +29,35 @@ from components.settings import StackSettings
 
 __all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_values"]
 
-# Pods of the release, as the chart labels them.
+# Pods of the release, as the chart labels them (task pods of the Kubernetes executor included).
 _RELEASE_PODS = {"podSelector": {"matchLabels": {"tier": "airflow", "release": RELEASE_NAME}}}
+WORKER_LOGS_PORT = 8793  # the chart's ports.workerLogs: `airflow` serves a running task's log here
+PGBOUNCER_METRICS_PORT = 9127  # the chart's ports.pgbouncerScrape
+
+
+def _component(component: str) -> dict[str, Any]:
+    return {"matchLabels": {"tier": "airflow", "component": component, "release": RELEASE_NAME}}
+
+
+def _namespace(name: pulumi.Input[str] | str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
 _TLS_SECRET = f"{RELEASE_NAME}-api-server-tls"
 
 
 def exposure_values(settings: StackSettings) -> dict[str, Any]:
     """The chart's NetworkPolicies, the statsd scrape from Prometheus' namespace, the api-server Ingress."""
     values: dict[str, Any] = {"networkPolicies": {"enabled": settings.network_policies}}
-    if settings.network_policies and settings.monitoring.mode != "off":
-        prometheus = {"kubernetes.io/metadata.name": settings.monitoring.namespace}
-        values["statsd"] = {"extraNetworkPolicies": [{"namespaceSelector": {"matchLabels": prometheus}}]}
     ingress = settings.ingress
+    if settings.network_policies:
+        # The chart's default (`from: []`) renders a policy that admits no one.
+        api_server_peers = [_RELEASE_PODS]
+        if ingress.enabled:
+            api_server_peers.append(_namespace(ingress.controller_namespace))
+        values["apiServer"] = {"networkPolicy": {"ingress": {"from": api_server_peers}}}
+    if settings.network_policies and settings.monitoring.mode != "off":
+        values["statsd"] = {"extraNetworkPolicies": [_namespace(settings.monitoring.namespace)]}
     if ingress.enabled:
         annotations = (
             {"cert-manager.io/cluster-issuer": ingress.cluster_issuer} if ingress.cluster_issuer else {}
@@ -61,7 +85,7 @@ class AirflowNetworkPoliciesArgs:
 
 
 class AirflowNetworkPolicies(pulumi.ComponentResource):
-    """The namespace's default deny of ingress, and the one door the chart's policies leave out."""
+    """The namespace's default deny of ingress, and the doors the chart's policies leave out."""
 
     def __init__(
         self, name: str, args: AirflowNetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None
@@ -72,6 +96,37 @@ class AirflowNetworkPolicies(pulumi.ComponentResource):
             self._policy(
                 name, "default-deny-ingress", args.namespace, {"podSelector": {}, "policyTypes": ["Ingress"]}
             )
+            self._policy(
+                name,
+                "task-logs",
+                args.namespace,
+                {
+                    "podSelector": _component("worker"),
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [{"podSelector": _component("api-server")}],
+                            "ports": [{"protocol": "TCP", "port": WORKER_LOGS_PORT}],
+                        }
+                    ],
+                },
+            )
+            if settings.database.pgbouncer.enabled and settings.monitoring.mode != "off":
+                self._policy(
+                    name,
+                    "pgbouncer-metrics",
+                    args.namespace,
+                    {
+                        "podSelector": _component("pgbouncer"),
+                        "policyTypes": ["Ingress"],
+                        "ingress": [
+                            {
+                                "from": [_namespace(settings.monitoring.namespace)],
+                                "ports": [{"protocol": "TCP", "port": PGBOUNCER_METRICS_PORT}],
+                            }
+                        ],
+                    },
+                )
             if settings.database.mode == "bundled":
                 self._policy(
                     name,

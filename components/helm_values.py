@@ -103,8 +103,9 @@ def build_helm_values(
         "postgresql": _postgresql(settings, names),
         "pgbouncer": _pgbouncer(settings, names),
     }
-    if names.broker_url is not None:
-        values["data"]["brokerUrlSecretName"] = names.broker_url
+    # Set whatever the executor: unset, the chart renders its own `airflow-broker-url` Secret (a
+    # pre-install hook with a random password). Without Celery no pod reads it, and no such Secret exists.
+    values["data"]["brokerUrlSecretName"] = names.broker_url or f"{RELEASE_NAME}-broker-unused"
     for extra in (exposure_values(settings), remote_log_values(settings.remote_logs), dag_values or {}):
         values = merge_values(values, extra)
     return values

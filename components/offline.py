@@ -203,10 +203,13 @@ def is_secret(value: Any) -> bool:
 def plain(value: Any) -> Any:
     """A recorded value made printable: secrets become ``[secret]``, whole floats become ints.
 
-    Floats appear because every number crosses the gRPC boundary as a double.
+    A secret map keeps its keys (a Secret's ``stringData`` shows which keys the pods will find, and
+    stays a valid object); only its values are hidden. Floats appear because every number crosses the
+    gRPC boundary as a double.
     """
     if is_secret(value):
-        return SECRET
+        inner = value.get("value")
+        return {key: SECRET for key in inner} if isinstance(inner, dict) else SECRET
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -28,7 +28,7 @@ from components.quantity import format_cores
 from components.secrets import RELEASE_NAME
 from components.settings import ConfigError, parse_settings
 
-__all__ = ["load_stack_config", "main", "render"]
+__all__ = ["load_stack_config", "main", "manifests", "render"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -120,7 +120,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
         _write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
     for release in recording.of_type(RELEASE_TYPE):
         _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
-    for manifest in _manifests(recording):
+    for manifest in manifests(recording):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
         _write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
     _write(out / "resources.yaml", _resources_document(recording))
@@ -152,7 +152,8 @@ def _release_document(release: Registration) -> dict[str, Any]:
     }
 
 
-def _manifests(recording: Recording) -> list[dict[str, Any]]:
+def manifests(recording: Recording) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program creates itself, as it would send them (secret values hidden)."""
     return [
         plain(r.inputs)
         for r in recording.registrations

@@ -211,11 +211,13 @@ class FernetSettings(_Model):
 
 class IngressSettings(_Model):
     """The api-server behind an Ingress, always with TLS: a cert-manager issuer issues the certificate
-    (``clusterIssuer``), or an existing Secret holds it (``tlsSecretName``)."""
+    (``clusterIssuer``), or an existing Secret holds it (``tlsSecretName``). ``controllerNamespace`` is
+    where the Ingress controller's pods run: the api-server's NetworkPolicy admits that namespace."""
 
     enabled: bool = False
     host: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")] | None = None
     class_name: DnsLabel = "nginx"
+    controller_namespace: DnsLabel = "ingress-nginx"
     cluster_issuer: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
     tls_secret_name: DnsLabel | None = None
 

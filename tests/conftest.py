@@ -1,10 +1,15 @@
-"""Shared fixtures: the mocked Pulumi runtime, the chart's schema and defaults, and stack runners."""
+"""Shared fixtures: the mocked Pulumi runtime, the chart's schema and defaults, stack runners, and the
+real chart rendered by ``helm template`` with a stack's release values."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.offline import Recording, mocked_runtime, run_program
-from components.render import fill_missing_secrets, load_stack_config
+from components.offline import Recording, mocked_runtime, plain, run_program
+from components.render import fill_missing_secrets, load_stack_config, manifests
+from components.settings import StackSettings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = Path(os.environ.get("AIRFLOW_CHART_DIR", ROOT.parent / "shared" / "airflow-chart-1.22.0"))
+# The oldest Kubernetes the README supports: the chart picks API versions by it.
+KUBE_VERSION = "1.30.0"
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +131,151 @@ def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple
         stack.write_text(stack.read_text() + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n")
     second, _ = render("test", tmp_path / "after", project_dir=project)
     return first, second
+
+
+def _chart() -> Path:
+    """The pinned chart: the tarball beside values.yaml, or the folder ``.ci/chart`` unpacked (CI)."""
+    tarball = CHART_DIR / "airflow-1.22.0.tgz"
+    return tarball if tarball.is_file() else CHART_DIR
+
+
+def _helm() -> str:
+    """The helm ``.ci/helm`` installed into .venv, else one on PATH."""
+    pinned = ROOT / ".venv" / "bin" / "helm"
+    found = str(pinned) if pinned.exists() else shutil.which("helm")
+    if found is None:
+        pytest.fail("helm not found: run 'bash .ci/setup' (it installs the pinned helm into .venv/bin)")
+    return found
+
+
+@functools.cache
+def _render_chart(values_json: str, namespace: str, release: str) -> tuple[dict[str, Any], ...]:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values_file:
+        values_file.write(values_json)  # JSON is YAML
+        values_file.flush()
+        result = subprocess.run(
+            [_helm(), "template", release, str(_chart()), "--namespace", namespace]
+            + ["--values", values_file.name, "--kube-version", KUBE_VERSION],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        pytest.fail(f"helm template failed: {result.stderr.strip()}")
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def render_chart(values: dict[str, Any], *, namespace: str, release: str = "airflow") -> list[dict[str, Any]]:
+    """The objects the pinned chart renders with ``values``, as apache/airflow's helm-tests get them.
+
+    Renders are cached by their input: many tests look at the same stack.
+    """
+    return [
+        json.loads(json.dumps(doc))
+        for doc in _render_chart(json.dumps(values, sort_keys=True), namespace, release)
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+    """What one stack would put into the cluster: the chart's objects and the program's own."""
+
+    name: str
+    settings: StackSettings
+    recording: Recording
+    values: dict[str, Any]
+    namespace: str
+    chart_objects: list[dict[str, Any]]
+    program_objects: list[dict[str, Any]]
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return self.chart_objects + self.program_objects
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    @property
+    def task_pod(self) -> dict[str, Any] | None:
+        """The KubernetesExecutor's pod template, from the ``airflow-config`` ConfigMap (None without
+        that executor): every task pod is made from it."""
+        for config in self.of_kind("ConfigMap"):
+            template = (config.get("data") or {}).get("pod_template_file.yaml")
+            if config["metadata"]["name"] == "airflow-config" and template:
+                pod = yaml.safe_load(template)
+                pod["metadata"] = {"namespace": self.namespace, **pod["metadata"]}
+                return pod
+        return None
+
+
+# Variants of the shipped stacks the chart is judged with; a user's edits to the stack files change
+# what is rendered, never which invariants hold.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dev": ("dev", {}),
+    "prod": ("prod", {}),
+    "dev-celery": ("dev", {"executor": "CeleryExecutor"}),
+    "dev-both-executors": ("dev", {"executor": "CeleryExecutor,KubernetesExecutor"}),
+    "dev-kubernetes": ("dev", {"executor": "KubernetesExecutor"}),
+    "dev-configmap": ("dev", {"dags": {"delivery": "configmap"}}),
+    "dev-image": (
+        "dev",
+        {
+            "dags": {
+                "delivery": "image",
+                "image": {"registry": "ghcr.io", "repository": "ghcr.io/acme/dags", "username": "ci"},
+            }
+        },
+    ),
+    "dev-git-sync": (
+        "dev",
+        {"dags": {"delivery": "git-sync", "gitSync": {"repo": "https://github.com/acme/dags.git"}}},
+    ),
+    "dev-no-network-policies": ("dev", {"networkPolicies": "false"}),
+    "prod-no-pgbouncer": (
+        "prod",
+        {
+            "database": {
+                "mode": "external",
+                "existingSecretName": "airflow-metadata-connection",
+                "pgbouncer": {"enabled": False},
+            }
+        },
+    ),
+    "prod-ingress": (
+        "prod",
+        {"ingress": {"enabled": True, "host": "airflow.example.com", "clusterIssuer": "letsencrypt"}},
+    ),
+}
+
+
+def deploy(stack: str, **overrides: Any) -> Deployment:
+    """Runs the program for a stack under mocks and renders the chart with the release it registered."""
+    recording = run_stack(stack, **overrides)
+    release = plain(recording.release().inputs)
+    return Deployment(
+        name=stack,
+        settings=parse_settings(raw_settings(stack, **overrides), source=f"Pulumi.{stack}.yaml"),
+        recording=recording,
+        values=release["values"],
+        namespace=release["namespace"],
+        # helm template leaves metadata.namespace out; Helm installs them into the release namespace.
+        chart_objects=[
+            {**o, "metadata": {"namespace": release["namespace"], **o["metadata"]}}
+            for o in render_chart(release["values"], namespace=release["namespace"])
+        ],
+        program_objects=manifests(recording),
+    )
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def deployment(request: pytest.FixtureRequest) -> Deployment:
+    """Each variant, rendered; cached per variant for the session through ``render_chart``."""
+    stack, overrides = VARIANTS[request.param]
+    return _variant(request.param, stack, json.dumps(overrides, sort_keys=True))
+
+
+@functools.cache
+def _variant(name: str, stack: str, overrides_json: str) -> Deployment:
+    # Runs outside the autouse mocks' recording; run_program installs and removes its own.
+    found = deploy(stack, **json.loads(overrides_json))
+    return dataclasses.replace(found, name=name)

@@ -92,9 +92,41 @@ def test_default_deny_and_the_postgres_door_with_a_bundled_database() -> None:
 
 
 def test_prod_has_no_postgres_door_and_policies_can_be_turned_off() -> None:
-    assert [r.inputs["metadata"]["name"] for r in run_stack("prod").of_type(POLICY)] == [
-        "airflow-default-deny-ingress"
-    ]
+    names = {r.inputs["metadata"]["name"] for r in run_stack("prod").of_type(POLICY)}
+    assert "airflow-default-deny-ingress" in names
+    assert "airflow-postgresql" not in names
     recording = run_stack("dev", networkPolicies="false")
     assert recording.of_type(POLICY) == []
     assert plain(recording.release().inputs)["values"]["networkPolicies"] == {"enabled": False}
+
+
+def _api_server_peers(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return exposure_values(_settings(raw))["apiServer"]["networkPolicy"]["ingress"]["from"]
+
+
+def test_api_server_admits_the_release_and_the_ingress_controller_namespace() -> None:
+    release = {"podSelector": {"matchLabels": {"tier": "airflow", "release": "airflow"}}}
+    assert _api_server_peers({}) == [release]
+    ingress = {"enabled": True, "host": "a.example.com", "clusterIssuer": "x", "controllerNamespace": "edge"}
+    assert _api_server_peers({"ingress": ingress}) == [
+        release,
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "pgbouncer", "expected"), [("existing", True, True), ("off", True, False)]
+)
+def test_prometheus_may_scrape_pgbouncer_only_with_monitoring(
+    monitoring: str, pgbouncer: bool, expected: bool
+) -> None:
+    database = {
+        "mode": "external",
+        "existingSecretName": "airflow-metadata-connection",
+        "pgbouncer": {"enabled": pgbouncer},
+    }
+    names = {
+        r.inputs["metadata"]["name"]
+        for r in run_stack("prod", monitoring={"mode": monitoring}, database=database).of_type(POLICY)
+    }
+    assert ("airflow-pgbouncer-metrics" in names) is expected

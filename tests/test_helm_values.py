@@ -1,4 +1,5 @@
-"""The release values: valid for the chart's schema, secrets by name only, hardened pods everywhere."""
+"""The release values: valid for the chart's schema, secrets by name only; what the chart makes of them is
+judged on its real render in test_deployed_objects and test_network_flows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from components.dag_folder import dags_for_delivery
 from components.dags import delivery_values
-from components.helm_values import CREATE_USER_SCRIPT, build_helm_values, merge_values
+from components.helm_values import CREATE_USER_SCRIPT, build_helm_values
 from components.secrets import secret_names
 from components.settings import EXECUTORS, StackSettings, parse_settings
 
@@ -30,33 +31,6 @@ def values_of(stack: str, **overrides: Any) -> dict[str, Any]:
     return build_helm_values(settings, names, delivery_values(settings, names, dags, "sha256:" + "0" * 64))
 
 
-def chart_generated_secrets(v: dict[str, Any]) -> list[str]:
-    """The Secrets chart 1.22.0 would template itself, by the conditions in its templates/secrets/*.yaml
-    (Airflow 3, no elasticsearch/opensearch/kerberos/registry/extraSecrets in use)."""
-    celery = "CeleryExecutor" in v["executor"]
-    conditions = {
-        "fernetkey-secret": not v["fernetKeySecretName"],
-        "metadata-connection-secret": not v["data"]["metadataSecretName"],
-        "result-backend-connection-secret": not v["data"]["resultBackendSecretName"]
-        and v["executor"] in ("CeleryExecutor", "CeleryKubernetesExecutor")
-        and bool(v["data"]["resultBackendConnection"]),
-        "api-secret-key-secret": not v["apiSecretKeySecretName"],
-        "jwt-secret": v["apiServer"]["enabled"] and not v["jwtSecretName"],
-        "redis-password": v["redis"]["enabled"] and not v["redis"]["passwordSecretName"],
-        "broker-url": celery and not v["data"]["brokerUrlSecretName"],
-        "pgbouncer-config-secret": v["pgbouncer"]["enabled"] and not v["pgbouncer"]["configSecretName"],
-        "pgbouncer-stats-secret": v["pgbouncer"]["enabled"]
-        and not v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
-        "flower-secret": not v["flower"]["secretName"]
-        and bool(v["flower"]["username"])
-        and bool(v["flower"]["password"]),
-        # The bitnami subchart writes its own password Secret unless auth.existingSecret is set.
-        "postgresql-subchart-secret": v["postgresql"]["enabled"]
-        and not v["postgresql"]["auth"].get("existingSecret"),
-    }
-    return sorted(name for name, renders in conditions.items() if renders)
-
-
 @pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
 def test_values_validate_against_chart_schema(
     chart_schema: dict[str, Any], stack: str, executor: str
@@ -69,34 +43,6 @@ def test_schema_check_catches_a_misplaced_key(chart_schema: dict[str, Any]) -> N
     values = values_of("dev")
     values["scheduler"]["replica"] = 2
     assert list(jsonschema.Draft7Validator(chart_schema).iter_errors(values))
-
-
-@pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
-def test_chart_generates_no_secret_of_its_own(
-    chart_defaults: dict[str, Any], stack: str, executor: str
-) -> None:
-    merged = merge_values(chart_defaults, values_of(stack, executor=executor))
-    assert chart_generated_secrets(merged) == []
-
-
-@pytest.mark.parametrize(
-    ("key_path", "chart_secret"),
-    [
-        (("fernetKeySecretName",), "fernetkey-secret"),
-        (("jwtSecretName",), "jwt-secret"),
-        (("data", "brokerUrlSecretName"), "broker-url"),
-        (("redis", "passwordSecretName"), "redis-password"),
-    ],
-)
-def test_without_our_secret_name_the_chart_would_generate_one(
-    chart_defaults: dict[str, Any], key_path: tuple[str, ...], chart_secret: str
-) -> None:
-    values = values_of("prod")
-    parent = values
-    for key in key_path[:-1]:
-        parent = parent[key]
-    del parent[key_path[-1]]
-    assert chart_secret in chart_generated_secrets(merge_values(chart_defaults, values))
 
 
 def test_bundled_postgres_reads_its_passwords_from_our_secret() -> None:
@@ -154,11 +100,15 @@ def test_migrations_run_as_helm_hooks_and_pods_wait_for_them() -> None:
     assert values["workers"]["celery"]["waitForMigrations"]["enabled"] is True
 
 
-@pytest.mark.parametrize(("executor", "redis"), [("KubernetesExecutor", False), ("CeleryExecutor", True)])
-def test_redis_only_runs_for_celery(executor: str, redis: bool) -> None:
+@pytest.mark.parametrize(
+    ("executor", "redis", "broker"),
+    [("KubernetesExecutor", False, "airflow-broker-unused"), ("CeleryExecutor", True, "airflow-broker")],
+)
+def test_redis_only_runs_for_celery(executor: str, redis: bool, broker: str) -> None:
     values = values_of("dev", executor=executor)
     assert values["redis"]["enabled"] is redis
-    assert ("brokerUrlSecretName" in values["data"]) is redis
+    # Always named, so the chart never makes a broker Secret of its own (see test_deployed_objects).
+    assert values["data"]["brokerUrlSecretName"] == broker
 
 
 def test_prod_runs_two_schedulers_and_api_servers_with_budgets() -> None:
@@ -176,116 +126,6 @@ def test_prod_runs_two_schedulers_and_api_servers_with_budgets() -> None:
 
 def test_dev_has_no_disruption_budgets() -> None:
     assert values_of("dev")["scheduler"]["podDisruptionBudget"]["enabled"] is False
-
-
-def _schema_paths(schema: dict[str, Any], leaf: str) -> list[tuple[str, ...]]:
-    """Every path in the chart schema that ends in ``leaf`` (following the log-groomer $ref)."""
-    definitions = schema["definitions"]
-    found = []
-
-    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
-        if "$ref" in node and node["$ref"].endswith("logGroomerConfigType"):
-            node = definitions["logGroomerConfigType"]
-        for key, child in node.get("properties", {}).items():
-            if key == leaf:
-                found.append((*path, key))
-            elif isinstance(child, dict):
-                walk(child, (*path, key))
-
-    walk(schema, ())
-    return found
-
-
-def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = values
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-# Parts of the chart that render no container for our stacks, and the value that keeps them off.
-_NOT_RENDERED = {
-    "webserver": "Airflow 3 runs apiServer instead",
-    "flower": "flower.enabled is false",
-    "cleanup": "cleanup.enabled is false",
-    "databaseCleanup": "databaseCleanup.enabled is false",
-    "otelCollector": "otelCollector is off",
-    "kerberosSidecar": "kerberos.enabled is false",
-    "kerberosInitContainer": "kerberos.enabled is false",
-    "persistence": "worker/triggerer persistence is off, so no permission-fixing init container",
-}
-
-
-def _renders(values: dict[str, Any], path: tuple[str, ...]) -> bool:
-    if any(part in _NOT_RENDERED for part in path):
-        return False
-    if path[:2] == ("dags", "gitSync"):
-        return values.get("dags", {}).get("gitSync", {}).get("enabled", False)
-    if path[0] in ("redis", "pgbouncer"):
-        return values[path[0]]["enabled"]
-    if path[:2] == ("workers", "celery"):
-        return "CeleryExecutor" in values["executor"]
-    # The workers.* top level is the deprecated form; we set workers.celery / workers.kubernetes.
-    return not (path[0] == "workers" and path[1] not in ("celery", "kubernetes"))
-
-
-def _rendered(schema: dict[str, Any], values: dict[str, Any], leaf: str) -> list[tuple[tuple[str, ...], Any]]:
-    """Each ``leaf`` setting of a part the chart renders, with what our values give it (or {})."""
-    return [
-        (path, _lookup(values, path) or {}) for path in _schema_paths(schema, leaf) if _renders(values, path)
-    ]
-
-
-@pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
-def test_every_container_requests_cpu_and_memory_and_limits_memory(
-    chart_schema: dict[str, Any], stack: str, executor: str
-) -> None:
-    missing = []
-    for path, resources in _rendered(chart_schema, values_of(stack, executor=executor), "resources"):
-        requests, limits = resources.get("requests", {}), resources.get("limits", {})
-        if not (requests.get("cpu") and requests.get("memory") and limits.get("memory")):
-            missing.append(".".join(path))
-    assert missing == []
-
-
-@pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)
-def test_every_pod_and_container_is_restricted(
-    chart_schema: dict[str, Any], stack: str, executor: str
-) -> None:
-    weak = []
-    for path, contexts in _rendered(chart_schema, values_of(stack, executor=executor), "securityContexts"):
-        if path == ("securityContexts",):
-            continue
-        container = contexts.get("container", {})
-        if not (
-            container.get("runAsNonRoot") is True
-            and container.get("allowPrivilegeEscalation") is False
-            and container.get("capabilities") == {"drop": ["ALL"]}
-            and container.get("seccompProfile") == {"type": "RuntimeDefault"}
-        ):
-            weak.append(".".join((*path, "container")))
-        # Pod-level contexts exist only on pods; sidecars and init containers share their pod's.
-        pod = contexts.get("pod") or {}
-        owns_pod = path[-2:] != ("waitForMigrations", "securityContexts") and not {
-            "logGroomerSidecar",
-            "gitSync",
-            "metricsExporterSidecar",
-        } & set(path)
-        if owns_pod and not (pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0):
-            weak.append(".".join((*path, "pod")))
-    assert weak == []
-
-
-def test_bundled_postgres_pod_is_restricted() -> None:
-    primary = values_of("dev")["postgresql"]["primary"]
-    container = primary["containerSecurityContext"]
-    assert container["runAsNonRoot"] is True
-    assert container["allowPrivilegeEscalation"] is False
-    assert container["capabilities"] == {"drop": ["ALL"]}
-    assert primary["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert primary["resources"]["limits"]["memory"]
 
 
 def test_workers_get_the_longest_task_as_grace_period_and_tasks_a_default_timeout() -> None:

@@ -38,7 +38,7 @@ def test_no_generated_secret_value_appears_in_any_file(tmp_path: Path, stack: st
     for value in generated_values(recording):
         assert all(value not in text for text in texts)
     fernet = yaml.safe_load((tmp_path / "manifests" / "secret-airflow-fernet.yaml").read_text())
-    assert fernet["stringData"] == "[secret]"
+    assert fernet["stringData"] == {"fernet-key": "[secret]"}
     assert yaml.safe_load((tmp_path / "outputs.yaml").read_text())["adminPassword"] == "[secret]"
 
 
@@ -84,7 +84,7 @@ def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
     assert "offline-render-placeholder" not in texts
     assert "v1:AAAABBBBCCCC" not in texts
     manifest = yaml.safe_load((out / "manifests" / "secret-airflow-metadata-db.yaml").read_text())
-    assert manifest["stringData"] == "[secret]"
+    assert manifest["stringData"] == {"connection": "[secret]"}
 
 
 def test_render_removes_files_of_an_earlier_render(tmp_path: Path) -> None:
