@@ -154,8 +154,10 @@ def _render_chart(values_json: str, namespace: str, release: str) -> tuple[dict[
         values_file.write(values_json)  # JSON is YAML
         values_file.flush()
         result = subprocess.run(
-            [_helm(), "template", release, str(_chart()), "--namespace", namespace]
-            + ["--values", values_file.name, "--kube-version", KUBE_VERSION],
+            [
+                *(_helm(), "template", release, str(_chart()), "--namespace", namespace),
+                *("--values", values_file.name, "--kube-version", KUBE_VERSION),
+            ],
             capture_output=True,
             text=True,
             check=False,
