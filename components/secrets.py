@@ -218,8 +218,12 @@ class AirflowSecrets(pulumi.ComponentResource):
                 f"{self._name}-fernet-key{suffix}",
                 byte_length=32,
                 keepers={"rotation": str(generation)},
+                # random_id marks none of its outputs sensitive: without this the key sits in the
+                # state in plain text. An option, not an input, so an existing key is kept as it is.
                 opts=pulumi.ResourceOptions(
-                    parent=self, protect=current and settings.protect_stateful_resources
+                    parent=self,
+                    protect=current and settings.protect_stateful_resources,
+                    additional_secret_outputs=["b64Std", "b64Url", "dec", "hex"],
                 ),
             )
             keys.append(key.b64_url.apply(_pad_base64))

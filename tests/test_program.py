@@ -12,7 +12,7 @@ from components.offline import Recording, is_secret, plain
 from components.secrets import AirflowSecrets, AirflowSecretsArgs
 from components.settings import parse_settings
 
-from .conftest import run_stack
+from .conftest import Deployment, run_stack
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -231,3 +231,31 @@ def test_secrets_component_exposes_names_not_values(pulumi_mocks: Recording):
         assert len(await secrets.admin_password.future()) == 24
 
     return check()
+
+
+# Outputs of each random resource that carry the generated value, whatever their encoding.
+KEY_MATERIAL = {
+    "random:index/randomPassword:RandomPassword": {"result", "bcryptHash"},
+    "random:index/randomId:RandomId": {"b64Std", "b64Url", "dec", "hex"},
+    "random:index/randomString:RandomString": {"result"},
+    "random:index/randomBytes:RandomBytes": {"base64", "hex"},
+}
+
+
+def test_every_random_value_is_secret_in_state(deployment: Deployment) -> None:
+    """The engine stores an output encrypted only when the resource registers it as secret: the SDK
+    does so for RandomPassword, not for RandomId, whose Fernet key would sit in state in plain text."""
+    randoms = [r for r in deployment.recording.registrations if r.type.startswith("random:")]
+    assert randoms
+    plain_text = [
+        f"{r.name}: {sorted(KEY_MATERIAL[r.type] - set(r.secret_outputs))}"
+        for r in randoms
+        if r.type not in KEY_MATERIAL or KEY_MATERIAL[r.type] - set(r.secret_outputs)
+    ]
+    assert plain_text == []
+
+
+def test_making_the_fernet_key_secret_leaves_its_inputs_alone() -> None:
+    """The inputs decide replacement: unchanged inputs keep the existing key on upgrade."""
+    key = run_stack("prod").named("airflow-fernet-key")
+    assert plain(key.inputs) == {"byteLength": 32, "keepers": {"rotation": "0"}}
