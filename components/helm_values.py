@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.exposure import exposure_values
-from components.remote_logs import remote_log_values
+from components.remote_logs import log_persistence_values, remote_log_values
 from components.secrets import RELEASE_NAME, SecretNames
 from components.settings import Resources, StackSettings, Workload
 from components.statsd_mappings import statsd_mappings
@@ -83,7 +83,7 @@ def build_helm_values(
         "apiServer": _airflow_component(settings.api_server, settings, groomer=False),
         "triggerer": {
             **_airflow_component(settings.triggerer, settings, groomer=True),
-            # Task logs stay in the pod until remote logging lands; no 100Gi volume per triggerer.
+            # Task logs go to S3 or the shared logs volume, not to a 100Gi volume per triggerer.
             "persistence": {"enabled": False},
         },
         "dagProcessor": _airflow_component(settings.dag_processor, settings, groomer=True),
@@ -106,7 +106,12 @@ def build_helm_values(
     # Set whatever the executor: unset, the chart renders its own `airflow-broker-url` Secret (a
     # pre-install hook with a random password). Without Celery no pod reads it, and no such Secret exists.
     values["data"]["brokerUrlSecretName"] = names.broker_url or f"{RELEASE_NAME}-broker-unused"
-    for extra in (exposure_values(settings), remote_log_values(settings.remote_logs), dag_values or {}):
+    for extra in (
+        exposure_values(settings),
+        remote_log_values(settings.remote_logs),
+        log_persistence_values(settings.log_persistence),
+        dag_values or {},
+    ):
         values = merge_values(values, extra)
     return values
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.settings import RemoteLogSettings
+from components.settings import LogPersistenceSettings, RemoteLogSettings
 
-__all__ = ["CONNECTION_ENV", "CONNECTION_ID", "remote_log_values"]
+__all__ = ["CONNECTION_ENV", "CONNECTION_ID", "log_persistence_values", "remote_log_values"]
 
 CONNECTION_ID = "aws_task_logs"
 CONNECTION_ENV = f"AIRFLOW_CONN_{CONNECTION_ID.upper()}"
@@ -57,3 +57,15 @@ def remote_log_values(logs: RemoteLogSettings | None) -> dict[str, Any]:
             {"envName": CONNECTION_ENV, "secretName": logs.connection_secret_name, "secretKey": "connection"}
         ]
     return values
+
+
+def log_persistence_values(persistence: LogPersistenceSettings) -> dict[str, Any]:
+    """The chart's shared logs volume (``logs.persistence``): one PVC every Airflow pod mounts."""
+    if not persistence.enabled:
+        return {}
+    volume: dict[str, Any] = {"enabled": True, "size": persistence.size}
+    if persistence.storage_class_name is not None:
+        volume["storageClassName"] = persistence.storage_class_name
+    if persistence.existing_claim is not None:
+        volume["existingClaim"] = persistence.existing_claim
+    return {"logs": {"persistence": volume}}

@@ -36,6 +36,7 @@ __all__ = [
     "GitSyncSettings",
     "ImageSettings",
     "IngressSettings",
+    "LogPersistenceSettings",
     "MonitoringSettings",
     "PgBouncerSettings",
     "RemoteLogSettings",
@@ -185,6 +186,17 @@ class RemoteLogSettings(_Model):
                 "connectionSecretName (a Secret with key 'connection' holding an AWS connection)"
             )
         return self
+
+
+class LogPersistenceSettings(_Model):
+    """Task logs on one ReadWriteMany volume that every Airflow pod mounts (the chart's
+    ``logs.persistence``), so a log outlives its pod without S3. The StorageClass must offer
+    ReadWriteMany (NFS, EFS, CephFS...); ``existingClaim`` uses a PVC made outside the stack."""
+
+    enabled: bool = False
+    size: MemoryQuantity = "100Gi"
+    storage_class_name: DnsLabel | None = None
+    existing_claim: DnsLabel | None = None
 
 
 class FernetSettings(_Model):
@@ -410,6 +422,7 @@ class StackSettings(_Model):
     tasks: TaskSettings = TaskSettings()
     fernet: FernetSettings = FernetSettings()
     remote_logs: RemoteLogSettings | None = None
+    log_persistence: LogPersistenceSettings = LogPersistenceSettings()
     network_policies: bool = True
     ingress: IngressSettings = IngressSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
@@ -426,6 +439,19 @@ class StackSettings(_Model):
             raise ValueError(
                 "airflow:tasks.autoscaling scales Celery workers, but airflow:executor "
                 f"{self.executor!r} runs none; use 'CeleryExecutor' or 'CeleryExecutor,KubernetesExecutor'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _protected_stacks_keep_task_logs(self) -> StackSettings:
+        """Task pods go on success and Celery workers are replaced on deploy: without somewhere else to
+        keep them, a production stack loses its task logs with its pods."""
+        if self.protect_stateful_resources and self.remote_logs is None and not self.log_persistence.enabled:
+            raise ValueError(
+                "airflow:protectStatefulResources is true, but task logs would be lost with their pods: set "
+                "airflow:remoteLogs (an S3 bucket, e.g. {bucket: acme-airflow-logs, roleArn: "
+                "arn:aws:iam::<account>:role/<role>}) or airflow:logPersistence.enabled (a ReadWriteMany "
+                "volume), or set airflow:protectStatefulResources to false for a throwaway stack"
             )
         return self
 

@@ -139,7 +139,10 @@ def test_plain_text_credentials_are_refused(key: str) -> None:
 
 
 def test_a_broken_dag_file_stops_the_program_before_any_resource(tmp_path: Path) -> None:
-    project = project_copy(tmp_path, "config:\n  airflow:dags: {delivery: configmap}\n")
+    project = project_copy(
+        tmp_path,
+        "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
+    )
     (project / "dags" / "etl_taskflow.py").write_text("def broken(:\n")
     recording = Recording()
     with pytest.raises(pulumi.RunError, match=r"^dags/etl_taskflow.py:1: "):

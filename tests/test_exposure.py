@@ -17,7 +17,7 @@ POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def _settings(raw: dict[str, Any]) -> Any:
-    return parse_settings(raw, source="Pulumi.test.yaml")
+    return parse_settings({"protectStatefulResources": "false"} | raw, source="Pulumi.test.yaml")
 
 
 def test_chart_policies_are_on_and_prometheus_may_scrape_statsd() -> None:

@@ -128,7 +128,7 @@ def test_protection_follows_the_stack(stack: str, protected: set[str]) -> None:
 
 
 def test_bundled_database_password_is_protected_when_state_is() -> None:
-    recording = run_stack("dev", protectStatefulResources="true")
+    recording = run_stack("dev", protectStatefulResources="true", logPersistence={"enabled": True})
     protected = {r.name for r in recording.registrations if r.protect}
     assert {
         "airflow-metadata-db-password",
@@ -221,7 +221,9 @@ def test_unrelated_config_changes_never_touch_generated_secrets() -> None:
 
 @pulumi.runtime.test
 def test_secrets_component_exposes_names_not_values(pulumi_mocks: Recording):
-    settings = parse_settings({"executor": "CeleryExecutor"}, source="Pulumi.test.yaml")
+    settings = parse_settings(
+        {"executor": "CeleryExecutor", "protectStatefulResources": "false"}, source="Pulumi.test.yaml"
+    )
     secrets = AirflowSecrets("t", AirflowSecretsArgs(settings=settings, namespace="ns"))
     assert secrets.names.broker_url == "airflow-broker"
     assert len(secrets.secrets) == 9

@@ -73,7 +73,7 @@ def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) ->
 def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
     project = project_copy(
         tmp_path,
-        "config:\n"
+        "config:\n  airflow:protectStatefulResources: false\n"
         "  airflow:database: {mode: external}\n"
         "  airflow:metadataConnection:\n"
         "    secure: v1:AAAABBBBCCCC\n",
@@ -143,8 +143,8 @@ def _key_paths(before: Any, after: Any) -> list[str]:
 
 _DELIVERY = {
     "image": IMAGE_STACK_YAML,
-    "configmap": "config:\n  airflow:dags: {delivery: configmap}\n",
-    "git-sync": "config:\n  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
+    "configmap": "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
+    "git-sync": "config:\n  airflow:protectStatefulResources: false\n  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
 }
 
 

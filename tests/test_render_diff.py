@@ -49,7 +49,9 @@ def test_an_executor_change_shows_values_new_secrets_by_name_and_resources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before, after, secrets = _renders(
-        tmp_path, "config:\n  airflow:dags: {delivery: configmap}\n", "executor"
+        tmp_path,
+        "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
+        "executor",
     )
     code, out = _cli(before, after, capsys)
     assert code == 1

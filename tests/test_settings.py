@@ -15,14 +15,35 @@ RESOURCES = {"cpu": "100m", "memory": "128Mi", "memoryLimit": "256Mi"}
 
 
 def _parse(raw: dict[str, Any]) -> StackSettings:
-    return parse_settings(raw, source="Pulumi.test.yaml")
+    """A throwaway stack unless ``raw`` says otherwise: protected ones must keep their task logs."""
+    return parse_settings({"protectStatefulResources": "false"} | raw, source="Pulumi.test.yaml")
 
 
-def test_defaults_need_no_config() -> None:
-    settings = _parse({})
+def test_defaults_protect_state_and_need_only_a_place_for_task_logs() -> None:
+    settings = parse_settings({"logPersistence": {"enabled": True}}, source="Pulumi.test.yaml")
     assert settings.executor == "KubernetesExecutor"
     assert settings.database.mode == "bundled"
     assert settings.protect_stateful_resources is True
+
+
+@pytest.mark.parametrize(
+    "logs",
+    [
+        {"logPersistence": {"enabled": True, "storageClassName": "efs"}},
+        {"remoteLogs": {"bucket": "b-1", "roleArn": "arn:aws:iam::111122223333:role/r"}},
+    ],
+)
+def test_a_protected_stack_keeps_task_logs_somewhere(logs: dict[str, Any]) -> None:
+    assert _parse({"protectStatefulResources": "true"} | logs).protect_stateful_resources
+
+
+def test_a_protected_stack_without_task_logs_is_refused_naming_the_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse({"protectStatefulResources": "true"})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith("Pulumi.test.yaml: airflow:protectStatefulResources is true, but task logs")
+    assert "airflow:remoteLogs" in line
+    assert "airflow:logPersistence.enabled" in line
 
 
 def test_dev_is_small_and_unprotected() -> None:
