@@ -108,9 +108,11 @@ def run_project(project: Path, stack: str = "test", recording: Recording | None 
     )
 
 
+# The head of a test stack file: not protected, so it needs no place for task logs.
+THROWAWAY_STACK = "config:\n  airflow:protectStatefulResources: false\n"
 # A stack that delivers DAGs as an image (its registry token comes from the render's placeholder).
 IMAGE_STACK_YAML = (
-    "config:\n  airflow:protectStatefulResources: false\n  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
+    THROWAWAY_STACK + "  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
     "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n"
 )
 DAG_EDIT = ('"retries": 3', '"retries": 4')  # one line of dags/etl_taskflow.py

@@ -14,7 +14,7 @@ from components.dag_folder import content_tag, load_dag_folder
 from components.offline import Recording, is_secret, plain
 from components.settings import EXECUTORS
 
-from .conftest import ROOT, project_copy, run_project, run_stack
+from .conftest import ROOT, THROWAWAY_STACK, project_copy, run_project, run_stack
 from .test_program import secret_string_data
 
 IMAGE_TYPE = "docker:index/image:Image"
@@ -141,7 +141,7 @@ def test_plain_text_credentials_are_refused(key: str) -> None:
 def test_a_broken_dag_file_stops_the_program_before_any_resource(tmp_path: Path) -> None:
     project = project_copy(
         tmp_path,
-        "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
+        THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n",
     )
     (project / "dags" / "etl_taskflow.py").write_text("def broken(:\n")
     recording = Recording()

@@ -12,7 +12,7 @@ from components import render as render_module
 from components.render import render
 from components.render_diff import changed_paths
 
-from .conftest import IMAGE_STACK_YAML, project_copy, render_before_and_after
+from .conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
 from .test_program import generated_values
 
 
@@ -73,8 +73,7 @@ def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) ->
 def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
     project = project_copy(
         tmp_path,
-        "config:\n  airflow:protectStatefulResources: false\n"
-        "  airflow:database: {mode: external}\n"
+        THROWAWAY_STACK + "  airflow:database: {mode: external}\n"
         "  airflow:metadataConnection:\n"
         "    secure: v1:AAAABBBBCCCC\n",
     )
@@ -143,8 +142,9 @@ def _key_paths(before: Any, after: Any) -> list[str]:
 
 _DELIVERY = {
     "image": IMAGE_STACK_YAML,
-    "configmap": "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
-    "git-sync": "config:\n  airflow:protectStatefulResources: false\n  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
+    "configmap": THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n",
+    "git-sync": THROWAWAY_STACK
+    + "  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from components import render_diff
 
-from .conftest import IMAGE_STACK_YAML, render_before_and_after
+from .conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, render_before_and_after
 from .test_program import generated_values
 
 
@@ -50,7 +50,7 @@ def test_an_executor_change_shows_values_new_secrets_by_name_and_resources(
 ) -> None:
     before, after, secrets = _renders(
         tmp_path,
-        "config:\n  airflow:protectStatefulResources: false\n  airflow:dags: {delivery: configmap}\n",
+        THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n",
         "executor",
     )
     code, out = _cli(before, after, capsys)
