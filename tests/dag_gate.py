@@ -1,12 +1,16 @@
-"""The DAG gate: parse a DAG folder with the real Airflow 3.2.2 and refuse what should not ship.
+"""The DAG gate: parse a stack's DAG folder with the real Airflow 3.2.2 and refuse what should not ship.
 
-    python -m tests.dag_gate dags [--max-parse-seconds 2.0]
+    python -m tests.dag_gate --stack dev            # Pulumi.dev.yaml: its folder, executors, delivery
+    python -m tests.dag_gate dags --executor CeleryExecutor,KubernetesExecutor [--max-parse-seconds 2.0]
 
-Checks, per file: no import error; every DAG has tags and every task an owner other than Airflow's
+Checks, per file: no import error; no task sent to an executor the stack does not run (Airflow refuses
+such a DAG when the cluster parses it); every DAG has tags and every task an owner other than Airflow's
 default; no network connection or subprocess at import time (that work runs on every parse loop of
-every dag-processor); and a parse time under the limit. Prints the parse time of each file, then one
-line per problem, and exits 1 if there is any. Runs in its own process: Airflow configures logging and
-settings at import, which must not leak into the Pulumi tests.
+every dag-processor); and a parse time under the limit. With ``--stack`` the folder is also checked for
+the stack's DAG delivery (the ConfigMap's 1 MiB, the image's Dockerfile). Prints the parse time of each
+file, then one line per problem, and exits 1 if there is any (2 for a stack it cannot read). Runs in its
+own process: Airflow configures logging and settings at import, which must not leak into the Pulumi
+tests.
 """
 
 from __future__ import annotations
@@ -45,12 +49,17 @@ def _refuse(what: str) -> Any:
     return refuse
 
 
-def _isolate_airflow(home: Path) -> None:
-    """An empty AIRFLOW_HOME, no example DAGs, and the executors of the prod stack, so a DAG that sends a
-    task to the Kubernetes executor parses as it will there."""
+DEFAULT_EXECUTOR = "CeleryExecutor,KubernetesExecutor"
+# Airflow's refusal of a task whose executor is not configured (dagbag._validate_executor_fields).
+_UNKNOWN_EXECUTOR = re.compile(r"UnknownExecutorException: Task '([^']+)' specifies executor '([^']+)'")
+
+
+def _isolate_airflow(home: Path, executor: str) -> None:
+    """An empty AIRFLOW_HOME, no example DAGs, and the stack's executors, so a DAG parses as it will in
+    that stack's cluster."""
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__EXECUTOR"] = "CeleryExecutor,KubernetesExecutor"
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = executor
     # Airflow logs each import error with its traceback; the report below says it in one line.
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "CRITICAL"
 
@@ -87,6 +96,15 @@ def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
     for path, error in sorted(bag.import_errors.items()):
         text = str(error).strip()
         last = text.splitlines()[-1] if text else "import error"
+        unknown = _UNKNOWN_EXECUTOR.search(text)
+        if unknown:
+            task, executor = unknown.groups()
+            report.problems.append(
+                f"{_shown(folder, path)}: task {task!r} runs on executor {executor!r}, which this stack does "
+                f"not run (airflow:executor is {os.environ['AIRFLOW__CORE__EXECUTOR']!r}); add it there or "
+                "drop executor= from the task"
+            )
+            continue
         # The innermost frame in the DAG file itself is the line to fix.
         lines = re.findall(rf'File "{re.escape(str(Path(folder, path)))}", line (\d+)', text)
         where = f":{lines[-1]}" if lines else ""
@@ -159,20 +177,57 @@ def _shown(folder: Path, path: str) -> str:
     return f"{folder.name}/{relative.as_posix()}"
 
 
+def _stack_target(stack: str, project: Path) -> tuple[Path, str, list[str]]:
+    """The stack's DAG folder and executors, and the problems of that folder for its delivery mode."""
+    from components.config import raw_from_config
+    from components.dag_folder import dags_for_delivery
+    from components.render import load_stack_config
+    from components.settings import parse_settings
+
+    config, _ = load_stack_config(project / f"Pulumi.{stack}.yaml")
+    source = f"Pulumi.{stack}.yaml"
+    settings = parse_settings(raw_from_config(config), source=source, offline=True)
+    try:
+        dags_for_delivery(settings.dags, project)
+        problems = []
+    except ValueError as err:  # DagFolderError: one line per problem, named by file
+        problems = str(err).splitlines()
+    return project / settings.dags.folder, settings.executor, problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.dag_gate", description=__doc__.split("\n")[0])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, nargs="?", help="a DAG folder (instead of --stack)")
+    parser.add_argument("--stack", help="check the DAG folder of Pulumi.<stack>.yaml with its executors")
+    parser.add_argument(
+        "--executor", default=DEFAULT_EXECUTOR, help=f"with a folder (default {DEFAULT_EXECUTOR})"
+    )
     parser.add_argument("--max-parse-seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
-    folder = args.folder.resolve()
+    if (args.folder is None) == (args.stack is None):
+        parser.error("give either a DAG folder or --stack NAME")
+    problems: list[str] = []
+    if args.stack is not None:
+        from components.render import RenderError
+        from components.settings import ConfigError
+
+        try:
+            folder, executor, problems = _stack_target(args.stack, Path.cwd())
+        except (RenderError, ConfigError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    else:
+        folder, executor = args.folder, args.executor
+    folder = folder.resolve()
     if not folder.is_dir():
-        print(f"error: {args.folder} is not a folder", file=sys.stderr)
+        print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
-        _isolate_airflow(Path(home))
+        _isolate_airflow(Path(home), executor)
         report = check_folder(folder, args.max_parse_seconds)
+    report.problems = problems + report.problems
     dag_count = sum(len(ids) for ids in report.dags.values())
-    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files")
+    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files ({executor})")
     for shown, seconds in sorted(report.parse_seconds.items()):
         print(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}")
     for problem in report.problems:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, THROWAWAY_STACK, project_copy
 
 BROKEN = ROOT / "tests" / "fixtures" / "broken_dags"
 
@@ -78,3 +79,55 @@ def test_a_clean_file_beside_broken_ones_is_not_flagged(broken: subprocess.Compl
     assert not [
         line for line in broken.stdout.splitlines() if line.startswith("error:") and "good.py" in line
     ]
+
+
+def _gate_stack(project: Path, stack: str) -> subprocess.CompletedProcess[str]:
+    """The gate as a user runs it in their project: ``--stack`` reads Pulumi.<stack>.yaml there."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.dag_gate", "--stack", stack],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_shipped_stack_passes_with_its_own_executors(stack: str) -> None:
+    result = _gate_stack(ROOT, stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_task_routed_to_an_executor_the_stack_lacks_is_named(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, THROWAWAY_STACK + "  airflow:executor: CeleryExecutor\n")
+    result = _gate_stack(project, "test")
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: dags/{dag_file}: task {task!r} runs on executor 'KubernetesExecutor', which this stack does "
+        "not run (airflow:executor is 'CeleryExecutor'); add it there or drop executor= from the task"
+        for dag_file, task in [("kubernetes_task_resources.py", "light"), ("mixed_executors.py", "crunch")]
+    ]
+
+
+def test_the_stack_s_delivery_checks_run_too(tmp_path: Path) -> None:
+    project = project_copy(
+        tmp_path,
+        THROWAWAY_STACK
+        + "  airflow:dags:\n    delivery: image\n"
+        + "    image: {registry: ghcr.io, repository: ghcr.io/a/b, username: u}\n",
+    )
+    (project / "dags" / "Dockerfile").unlink()
+    result = _gate_stack(project, "test")
+    assert result.returncode == 1
+    assert "error: dags/Dockerfile: missing; delivery 'image' builds the DAG folder" in result.stdout
+
+
+def test_a_bad_stack_file_is_one_line(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, THROWAWAY_STACK + "  airflow:executor: Local\n")
+    result = _gate_stack(project, "test")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: airflow:executor in Pulumi.test.yaml: must be one of")
+    assert "Traceback" not in result.stderr
