@@ -27,6 +27,7 @@ from components.offline import SECRET, Recording, Registration, is_secret, plain
 from components.quantity import format_cores
 from components.secrets import RELEASE_NAME
 from components.settings import ConfigError, parse_settings
+from components.stand_ins import example_keys, made_up_values, stand_in_comments
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]
 
@@ -107,6 +108,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
     missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    made_up = made_up_values(recording)
     for owned in _OWNED:
         target = out / owned
         if target.is_dir():
@@ -117,18 +119,26 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     (out / "manifests").mkdir()
     for image in recording.of_type(IMAGE_TYPE):
         (out / "images").mkdir(exist_ok=True)
-        _write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
+        _write(out / "images" / f"{image.name}.yaml", plain(image.inputs), made_up)
     for release in recording.of_type(RELEASE_TYPE):
-        _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
+        _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release), made_up)
     for manifest in manifests(recording):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
-        _write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
+        _write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest, made_up)
     _write(out / "resources.yaml", _resources_document(recording))
     _write(
         out / "outputs.yaml",
         {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
+        made_up,
     )
     summary = _summary(stack, recording)
+    if made_up:
+        summary += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
+    examples = example_keys(config)
+    if examples:
+        summary += (
+            f"\nexample values in Pulumi.{stack}.yaml, replace them before 'pulumi up': {', '.join(examples)}"
+        )
     if missing:
         summary += (
             f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
@@ -137,8 +147,9 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     return recording, summary
 
 
-def _write(path: Path, document: Any) -> None:
-    path.write_text(yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
+def _write(path: Path, document: Any, made_up: dict[str, str] | None = None) -> None:
+    header = stand_in_comments(document, made_up or {})
+    path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
 
 
 def _release_document(release: Registration) -> dict[str, Any]:

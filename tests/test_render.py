@@ -190,3 +190,31 @@ def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path:
         "'pulumi up'): airflow:registryPassword"
     )
     assert "offline-render-placeholder" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
+
+
+def test_the_made_up_image_digest_is_labelled_where_it_lands(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _, summary = render("test", out, project_dir=project_copy(tmp_path, IMAGE_STACK_YAML))
+    label = "the pushed image's digest, known only after the push"
+    release = (out / "releases" / "airflow.yaml").read_text()
+    assert release.startswith(f"# offline stand-in at values.images.airflow.digest: {label}\n")
+    assert (out / "outputs.yaml").read_text().startswith(f"# offline stand-in at dagImage: {label}\n")
+    assert "made up offline (marked '# offline stand-in' in the files): the DAG image digest" in summary
+
+
+def test_files_without_made_up_values_carry_no_label(tmp_path: Path) -> None:
+    render("test", tmp_path / "out", project_dir=project_copy(tmp_path, THROWAWAY_STACK))
+    assert not [p for p in (tmp_path / "out").rglob("*.yaml") if "offline stand-in" in p.read_text()]
+
+
+@pytest.mark.parametrize(
+    ("bucket", "flagged"), [("your-org-airflow-logs", True), ("acme-airflow-logs", False)]
+)
+def test_example_values_in_the_stack_file_are_flagged(tmp_path: Path, bucket: str, flagged: bool) -> None:
+    stack = (
+        "config:\n  airflow:remoteLogs:\n"
+        f"    bucket: {bucket}\n    roleArn: arn:aws:iam::111122223333:role/logs\n"
+    )
+    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
+    line = "example values in Pulumi.test.yaml, replace them before 'pulumi up': airflow:remoteLogs.bucket"
+    assert (line in summary.splitlines()) is flagged
