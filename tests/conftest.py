@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
             }
         },
     ),
+    "prod-log-volume": (
+        "prod",
+        {"remoteLogs": None, "logPersistence": {"enabled": True, "storageClassName": "efs"}},
+    ),
     "prod-ingress": (
         "prod",
         {"ingress": {"enabled": True, "host": "airflow.example.com", "clusterIssuer": "letsencrypt"}},
@@ -252,12 +257,15 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def deploy(stack: str, **overrides: Any) -> Deployment:
+def deploy(stack: str, name: str | None = None, **overrides: Any) -> Deployment:
     """Runs the program for a stack under mocks and renders the chart with the release it registered."""
-    recording = run_stack(stack, **overrides)
+    return _deployment(name or stack, stack, overrides, run_stack(stack, **overrides))
+
+
+def _deployment(name: str, stack: str, overrides: dict[str, Any], recording: Recording) -> Deployment:
     release = plain(recording.release().inputs)
     return Deployment(
-        name=stack,
+        name=name,
         settings=parse_settings(raw_settings(stack, **overrides), source=f"Pulumi.{stack}.yaml"),
         recording=recording,
         values=release["values"],
@@ -271,15 +279,27 @@ def deploy(stack: str, **overrides: Any) -> Deployment:
     )
 
 
+@pytest.fixture(scope="session")
+def deployments() -> dict[str, Deployment]:
+    """Every variant, rendered once per session.
+
+    The program runs one variant at a time (the Pulumi runtime is global); the renders, a second or two
+    of helm each, then run side by side and fill ``render_chart``'s cache.
+    """
+    recordings = {name: run_stack(stack, **overrides) for name, (stack, overrides) in VARIANTS.items()}
+    releases = [plain(r.release().inputs) for r in recordings.values()]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(
+            pool.map(
+                lambda release: render_chart(release["values"], namespace=release["namespace"]), releases
+            )
+        )
+    return {
+        name: _deployment(name, stack, overrides, recordings[name])
+        for name, (stack, overrides) in VARIANTS.items()
+    }
+
+
 @pytest.fixture(params=sorted(VARIANTS))
-def deployment(request: pytest.FixtureRequest) -> Deployment:
-    """Each variant, rendered; cached per variant for the session through ``render_chart``."""
-    stack, overrides = VARIANTS[request.param]
-    return _variant(request.param, stack, json.dumps(overrides, sort_keys=True))
-
-
-@functools.cache
-def _variant(name: str, stack: str, overrides_json: str) -> Deployment:
-    # Runs outside the autouse mocks' recording; run_program installs and removes its own.
-    found = deploy(stack, **json.loads(overrides_json))
-    return dataclasses.replace(found, name=name)
+def deployment(request: pytest.FixtureRequest, deployments: dict[str, Deployment]) -> Deployment:
+    return deployments[request.param]

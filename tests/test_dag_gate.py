@@ -27,6 +27,7 @@ def _gate(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def committed() -> subprocess.CompletedProcess[str]:
+    """The committed folder with both executors, as prod runs it (and as the gate does by default)."""
     return _gate(ROOT / "dags")
 
 
@@ -94,10 +95,11 @@ def _gate_stack(project: Path, stack: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_each_shipped_stack_passes_with_its_own_executors(stack: str) -> None:
-    result = _gate_stack(ROOT, stack)
+def test_a_shipped_stack_passes_with_its_own_executors() -> None:
+    """CI gates every stack file the same way (.ci/run)."""
+    result = _gate_stack(ROOT, "dev")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("dag gate: dags: 4 DAGs in 4 files (")
 
 
 def test_a_task_routed_to_an_executor_the_stack_lacks_is_named(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from components.offline import SECRET
 
-from .conftest import Deployment, deploy, render_chart
+from .conftest import Deployment, render_chart
 from .kube_rules import pod_specs, resource_problems, restricted_problems
 from .test_program import generated_values
 
@@ -115,8 +115,6 @@ def test_program_secrets_list_their_keys_with_hidden_values(deployment: Deployme
     ("key_paths", "chart_secrets"),
     [
         ([("fernetKeySecretName",)], {"airflow-fernet-key"}),
-        ([("jwtSecretName",)], {"airflow-jwt-secret"}),
-        ([("pgbouncer", "configSecretName")], {"airflow-pgbouncer-config"}),
         # The chart refuses one of these two without the other.
         (
             [("data", "brokerUrlSecretName"), ("redis", "passwordSecretName")],
@@ -125,10 +123,10 @@ def test_program_secrets_list_their_keys_with_hidden_values(deployment: Deployme
     ],
 )
 def test_without_our_secret_name_the_chart_makes_its_own(
-    key_paths: list[tuple[str, ...]], chart_secrets: set[str]
+    deployments: dict[str, Deployment], key_paths: list[tuple[str, ...]], chart_secrets: set[str]
 ) -> None:
     """The check above can fail: drop a name from prod's values and the chart renders that Secret."""
-    d = deploy("prod")
+    d = deployments["prod"]
     values = json.loads(json.dumps(d.values))
     for path in key_paths:
         parent = values

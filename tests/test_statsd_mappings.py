@@ -203,7 +203,10 @@ def test_release_values_carry_the_mappings_and_the_prefix() -> None:
     from components.secrets import secret_names
     from components.settings import parse_settings
 
-    settings = parse_settings({"monitoring": {"statsdPrefix": "platform_af"}}, source="Pulumi.test.yaml")
+    settings = parse_settings(
+        {"monitoring": {"statsdPrefix": "platform_af"}, "protectStatefulResources": "false"},
+        source="Pulumi.test.yaml",
+    )
     values = build_helm_values(settings, secret_names(settings))
     assert values["statsd"]["overrideMappings"] == statsd_mappings("platform_af")
     assert values["config"]["metrics"]["statsd_prefix"] == "platform_af"
