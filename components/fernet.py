@@ -122,8 +122,15 @@ class FernetRotation(pulumi.ComponentResource):
                 # Celery workers may take their grace period to finish before the last old pod goes.
                 "activeDeadlineSeconds": grace_period_seconds(args.settings) + 3600,
                 "template": {
+                    # tier/release as the chart labels its pods: the NetworkPolicies of PgBouncer and
+                    # the bundled PostgreSQL admit the release's pods by exactly these two labels.
                     "metadata": {
-                        "labels": MANAGED_LABELS | {"app.kubernetes.io/component": "fernet-rotation"}
+                        "labels": MANAGED_LABELS
+                        | {
+                            "app.kubernetes.io/component": "fernet-rotation",
+                            "tier": "airflow",
+                            "release": RELEASE_NAME,
+                        }
                     },
                     "spec": {
                         "serviceAccountName": role_name,

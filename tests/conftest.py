@@ -250,6 +250,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "prod",
         {"remoteLogs": None, "logPersistence": {"enabled": True, "storageClassName": "efs"}},
     ),
+    "prod-fernet-rotation": ("prod", {"fernet": {"generation": 1, "previousGeneration": 0}}),
     "prod-ingress": (
         "prod",
         {"ingress": {"enabled": True, "host": "airflow.example.com", "clusterIssuer": "letsencrypt"}},

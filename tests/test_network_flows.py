@@ -52,6 +52,12 @@ def _needed(d: Deployment) -> list[tuple[Pod, Pod, int, str]]:
     airflow = [
         p for p in pods if p.labels.get("tier") == "airflow" and p.labels.get("component") not in _SERVICES
     ]
+    # The program's own Jobs (the Fernet rotation) run Airflow commands against the database too.
+    airflow += [
+        p
+        for p in pods
+        if p.name.startswith("Job/") and p.labels.get("app.kubernetes.io/managed-by") == "pulumi"
+    ]
     workers = _component(pods, "worker")  # Celery workers and task pods alike
     (api_server,) = _component(pods, "api-server")
     flows = [(w, api_server, API_SERVER, "TCP") for w in workers]
