@@ -187,8 +187,8 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
             },
             "resources": workers.resources.to_kubernetes(),
             "securityContexts": _contexts(AIRFLOW_POD),
+            # No volume, so no log groomer: the chart renders the workers' groomer only with persistence.
             "persistence": {"enabled": False},
-            "logGroomerSidecar": _sidecar(settings.log_groomer.resources),
             "waitForMigrations": {"enabled": True, "securityContexts": {"container": RESTRICTED_CONTAINER}},
             "podDisruptionBudget": _pdb(settings),
         },

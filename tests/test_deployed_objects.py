@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import functools
 import json
+from decimal import Decimal
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
+from components.footprint import workloads
 from components.offline import SECRET
+from components.quantity import cpu_cores, memory_bytes
 
 from .conftest import Deployment, render_chart
 from .kube_rules import pod_specs, resource_problems, restricted_problems
@@ -137,3 +140,38 @@ def test_without_our_secret_name_the_chart_makes_its_own(
         o["metadata"]["name"] for o in render_chart(values, namespace=d.namespace) if o["kind"] == "Secret"
     }
     assert names == chart_secrets
+
+
+# The footprint's names for the chart's workloads (Deployment or StatefulSet of that name).
+_WORKLOAD_NAMES = {
+    "scheduler": "airflow-scheduler",
+    "api-server": "airflow-api-server",
+    "triggerer": "airflow-triggerer",
+    "dag-processor": "airflow-dag-processor",
+    "statsd": "airflow-statsd",
+    "celery-worker": "airflow-worker",
+    "redis": "airflow-redis",
+    "pgbouncer": "airflow-pgbouncer",
+    "postgresql": "airflow-postgresql",
+}
+
+
+def test_the_render_summary_s_footprint_is_what_the_chart_renders(deployment: Deployment) -> None:
+    """The summary reads requests from the values; the chart decides which containers a pod gets."""
+    rendered = {
+        o["metadata"]["name"]: o
+        for o in deployment.chart_objects
+        if o["kind"] in ("Deployment", "StatefulSet")
+    }
+    for footprint in workloads(deployment.values):
+        workload = rendered[_WORKLOAD_NAMES[footprint.name]]
+        containers = workload["spec"]["template"]["spec"]["containers"]
+        requests = [c["resources"]["requests"] for c in containers]
+        cpu = sum((cpu_cores(r["cpu"]) for r in requests), Decimal(0))
+        memory = sum(memory_bytes(r["memory"]) for r in requests)
+        assert (footprint.name, workload["spec"].get("replicas", 1), cpu, memory) == (
+            footprint.name,
+            footprint.replicas,
+            footprint.cpu,
+            footprint.memory,
+        )
