@@ -27,7 +27,7 @@ from components.offline import SECRET, Recording, Registration, is_secret, plain
 from components.quantity import format_cores
 from components.secrets import RELEASE_NAME
 from components.settings import ConfigError, parse_settings
-from components.stand_ins import example_keys, made_up_values, stand_in_comments
+from components.stand_ins import comments, example_keys, made_up_in, made_up_values
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]
 
@@ -38,7 +38,7 @@ CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # A secure value must still pass validation; these stand in for the ones with a required shape.
 _PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
-_OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml")
+_OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml", "stand-ins.yaml")
 
 
 class RenderError(Exception):
@@ -109,6 +109,14 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
     made_up = made_up_values(recording)
+    labelled: dict[str, list[str]] = {}  # file -> the made-up values' key paths in it
+
+    def write(path: Path, document: Any) -> None:
+        stand_ins = made_up_in(document, made_up)
+        if stand_ins:
+            labelled[path.relative_to(out).as_posix()] = stand_ins
+        _write(path, document, comments(stand_ins))
+
     for owned in _OWNED:
         target = out / owned
         if target.is_dir():
@@ -119,22 +127,26 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     (out / "manifests").mkdir()
     for image in recording.of_type(IMAGE_TYPE):
         (out / "images").mkdir(exist_ok=True)
-        _write(out / "images" / f"{image.name}.yaml", plain(image.inputs), made_up)
+        write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
     for release in recording.of_type(RELEASE_TYPE):
-        _write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release), made_up)
+        write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
     for manifest in manifests(recording):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
-        _write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest, made_up)
-    _write(out / "resources.yaml", _resources_document(recording))
-    _write(
+        write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
+    write(out / "resources.yaml", _resources_document(recording))
+    write(
         out / "outputs.yaml",
         {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
-        made_up,
+    )
+    examples = example_keys(config)
+    # Everything a reviewer must not take for what `pulumi up` deploys, in one place.
+    _write(
+        out / "stand-ins.yaml",
+        {"madeUpOffline": labelled, "exampleValues": examples, "secretPlaceholders": missing},
     )
     summary = _summary(stack, recording)
     if made_up:
         summary += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
-    examples = example_keys(config)
     if examples:
         summary += (
             f"\nexample values in Pulumi.{stack}.yaml, replace them before 'pulumi up': {', '.join(examples)}"
@@ -147,8 +159,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     return recording, summary
 
 
-def _write(path: Path, document: Any, made_up: dict[str, str] | None = None) -> None:
-    header = stand_in_comments(document, made_up or {})
+def _write(path: Path, document: Any, header: str = "") -> None:
     path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
 
 

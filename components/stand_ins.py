@@ -10,7 +10,7 @@ from typing import Any
 
 from components.offline import Recording
 
-__all__ = ["EXAMPLE_MARKERS", "example_keys", "made_up_values", "stand_in_comments"]
+__all__ = ["EXAMPLE_MARKERS", "comments", "example_keys", "made_up_in", "made_up_values"]
 
 # Text that marks a value in a stack file as an example: the shipped stacks use these for everything
 # that names an organisation's own registry, repository, bucket, role or mailbox.
@@ -48,9 +48,9 @@ def made_up_values(recording: Recording) -> dict[str, str]:
     return found
 
 
-def stand_in_comments(document: Any, made_up: dict[str, str]) -> str:
-    """YAML comment lines naming each key path of ``document`` that holds a made-up value."""
-    lines = []
+def made_up_in(document: Any, made_up: dict[str, str]) -> list[str]:
+    """``key.path: what stands behind it`` for each made-up value in ``document``."""
+    lines: list[str] = []
 
     def walk(path: str, value: Any) -> None:
         if isinstance(value, dict):
@@ -60,7 +60,12 @@ def stand_in_comments(document: Any, made_up: dict[str, str]) -> str:
             for index, item in enumerate(value):
                 walk(f"{path}[{index}]", item)
         elif isinstance(value, str) and value in made_up:
-            lines.append(f"# offline stand-in at {path}: {made_up[value]}\n")
+            lines.append(f"{path}: {made_up[value]}")
 
     walk("", document)
-    return "".join(lines)
+    return lines
+
+
+def comments(stand_ins: list[str]) -> str:
+    """The header a rendered file gets, so nobody reads a made-up value as the real one."""
+    return "".join(f"# offline stand-in at {line}\n" for line in stand_ins)

@@ -218,3 +218,19 @@ def test_example_values_in_the_stack_file_are_flagged(tmp_path: Path, bucket: st
     _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
     line = "example values in Pulumi.test.yaml, replace them before 'pulumi up': airflow:remoteLogs.bucket"
     assert (line in summary.splitlines()) is flagged
+
+
+def test_stand_ins_file_lists_everything_a_reviewer_must_not_take_for_real(tmp_path: Path) -> None:
+    stack = IMAGE_STACK_YAML + "  airflow:admin: {email: ops@your-org.io}\n"
+    render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
+    stand_ins = yaml.safe_load((tmp_path / "out" / "stand-ins.yaml").read_text())
+    assert stand_ins == {
+        "madeUpOffline": {
+            "outputs.yaml": ["dagImage: the pushed image's digest, known only after the push"],
+            "releases/airflow.yaml": [
+                "values.images.airflow.digest: the pushed image's digest, known only after the push"
+            ],
+        },
+        "exampleValues": ["airflow:admin.email"],
+        "secretPlaceholders": ["airflow:registryPassword"],
+    }
