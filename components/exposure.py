@@ -33,17 +33,16 @@ __all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_val
 _RELEASE_PODS = {"podSelector": {"matchLabels": {"tier": "airflow", "release": RELEASE_NAME}}}
 WORKER_LOGS_PORT = 8793  # the chart's ports.workerLogs: `airflow` serves a running task's log here
 PGBOUNCER_METRICS_PORT = 9127  # the chart's ports.pgbouncerScrape
+_TLS_SECRET = f"{RELEASE_NAME}-api-server-tls"
 
 
 def _component(component: str) -> dict[str, Any]:
     return {"matchLabels": {"tier": "airflow", "component": component, "release": RELEASE_NAME}}
 
 
-def _namespace(name: pulumi.Input[str] | str) -> dict[str, Any]:
+def _namespace(name: str) -> dict[str, Any]:
+    """Every pod of one namespace, by the label Kubernetes gives each namespace (1.21+)."""
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
-
-_TLS_SECRET = f"{RELEASE_NAME}-api-server-tls"
 
 
 def exposure_values(settings: StackSettings) -> dict[str, Any]:
