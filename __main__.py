@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pulumi
 
-from components.airflow import AirflowRelease, AirflowReleaseArgs
-from components.config import ConfigError, load_settings
-from components.dag_folder import dags_for_delivery
-from components.dags import DagDelivery, DagDeliveryArgs
-from components.exposure import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
-from components.fernet import FernetRotation, FernetRotationArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.namespace import AirflowNamespace, AirflowNamespaceArgs
-from components.secrets import AirflowSecrets, AirflowSecretsArgs
+from airflow_stack.config import ConfigError, load_settings
+from airflow_stack.dags.delivery import DagDelivery, DagDeliveryArgs
+from airflow_stack.dags.folder import dags_for_delivery
+from airflow_stack.network.namespace import AirflowNamespace, AirflowNamespaceArgs
+from airflow_stack.network.policies import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
+from airflow_stack.observability.monitoring import Monitoring, MonitoringArgs
+from airflow_stack.release.chart import AirflowRelease, AirflowReleaseArgs
+from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
+from airflow_stack.secrets.fernet import FernetRotation, FernetRotationArgs
 
 try:
     settings = load_settings()

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.offline import Recording, mocked_runtime, plain, run_program
-from components.render import fill_missing_secrets, load_stack_config, manifests
-from components.settings import StackSettings, parse_settings
+from airflow_stack.offline.render import fill_missing_secrets, load_stack_config, manifests
+from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_program
+from airflow_stack.settings import StackSettings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = Path(os.environ.get("AIRFLOW_CHART_DIR", ROOT.parent / "shared" / "airflow-chart-1.22.0"))
@@ -122,7 +122,7 @@ DAG_EDIT = ('"retries": 3', '"retries": 4')  # one line of dags/etl_taskflow.py
 def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Recording, Recording]:
     """Renders a project copy into ``tmp_path/before``, applies ``edit`` ("dag": one DAG line,
     "executor": both executors, "none"), and renders into ``tmp_path/after``."""
-    from components.render import render
+    from airflow_stack.offline.render import render
 
     project = project_copy(tmp_path, stack_yaml)
     first, _ = render("test", tmp_path / "before", project_dir=project)

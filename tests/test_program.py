@@ -8,9 +8,9 @@ import pulumi
 import pytest
 from cryptography.fernet import Fernet
 
-from components.offline import Recording, is_secret, plain
-from components.secrets import AirflowSecrets, AirflowSecretsArgs
-from components.settings import parse_settings
+from airflow_stack.offline.runtime import Recording, is_secret, plain
+from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
+from airflow_stack.settings import parse_settings
 
 from .conftest import Deployment, run_stack
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components.quantity import memory_bytes
-from components.settings import ConfigError, StackSettings, parse_settings
+from airflow_stack.quantity import memory_bytes
+from airflow_stack.settings import ConfigError, StackSettings, parse_settings
 
 from .conftest import raw_settings
 

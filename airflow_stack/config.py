@@ -1,0 +1,61 @@
+"""Reads the stack's Pulumi config; the only module that does.
+
+The Pulumi SDK has no call that lists every key, and rejecting unknown keys needs that list, so the
+raw map is read from the runtime (what the engine passed in, or what a test or the offline render
+set with ``set_all_config``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from airflow_stack.settings import SECRET_KEYS, ConfigError, StackSettings, parse_settings
+
+__all__ = ["NAMESPACE", "ConfigError", "load_settings", "raw_from_config"]
+
+NAMESPACE = "airflow"
+
+
+def load_settings() -> StackSettings:
+    """The validated settings of the current stack, or a ConfigError naming the key to fix."""
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    raw = _raw_config()
+    plain_text = sorted(
+        key for key in SECRET_KEYS & raw.keys() if not runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
+    )
+    if plain_text:
+        raise ConfigError(
+            "\n".join(
+                f"{NAMESPACE}:{key} in {source} is stored in plain text; remove it and set it with "
+                f"'pulumi config set --secret {NAMESPACE}:{key} <value>'"
+                for key in plain_text
+            )
+        )
+    return parse_settings(raw, source=source, namespace=NAMESPACE)
+
+
+def _raw_config() -> dict[str, Any]:
+    return raw_from_config({**runtime_config.get_config_env(), **runtime_config.CONFIG.get()})
+
+
+def raw_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``airflow:`` keys without their prefix, structured values decoded, as parse_settings takes them."""
+    merged = config
+    prefix = f"{NAMESPACE}:"
+    return {
+        key.removeprefix(prefix): _decode(value) for key, value in merged.items() if key.startswith(prefix)
+    }
+
+
+def _decode(value: Any) -> Any:
+    """Structured values reach the program as JSON text; scalars stay strings for pydantic to coerce."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value

@@ -1,0 +1,1 @@
+"""How DAG files reach every pod that parses or runs them, and the gates they pass first."""

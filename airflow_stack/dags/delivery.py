@@ -1,0 +1,241 @@
+"""DAG delivery: how the stack's DAG files reach every pod that parses or runs them.
+
+Three modes, one per stack (``airflow:dags.delivery``):
+
+- ``image``: ``apache/airflow`` plus the DAG folder and its pinned requirements, built and pushed with
+  pulumi-docker. The tag is the content hash of the build context, so the same files are the same tag
+  (no rebuild, no Helm upgrade), a rollback is a redeploy of an old tag, and the chart pulls the pushed
+  digest.
+- ``git-sync``: the chart's git-sync sidecars pull a branch or tag; the program only configures them,
+  so a DAG commit changes nothing here.
+- ``configmap``: the files in one ConfigMap mounted read-only at the DAGs folder of the scheduler,
+  dag-processor, triggerer, Celery workers and Kubernetes-executor task pods. Kubelet refreshes a mounted
+  ConfigMap in place, so a DAG edit changes only the ConfigMap's data and restarts nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_kubernetes as k8s
+
+from airflow_stack.dags.folder import DagFolder, content_tag
+from airflow_stack.release.values import RESTRICTED_CONTAINER
+from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, SecretNames, kubernetes_secret
+from airflow_stack.settings import GitSyncSettings, ImageSettings, StackSettings
+
+__all__ = [
+    "DAGS_MOUNT_PATH",
+    "DagDelivery",
+    "DagDeliveryArgs",
+    "configmap_values",
+    "delivery_values",
+    "git_sync_values",
+    "image_values",
+]
+
+DAGS_MOUNT_PATH = "/opt/airflow/dags"  # the chart's default: {{ .Values.airflowHome }}/dags
+CONFIGMAP_NAME = f"{RELEASE_NAME}-dags"
+GIT_SYNC_UID = 65533  # the git-sync image's user, the chart's dags.gitSync.uid
+_VOLUME = "dags-configmap"  # not "dags": the chart owns that name for persistence and git-sync
+
+
+def image_values(
+    image: ImageSettings, tag: str, digest: pulumi.Input[str | None], pull_secret: str
+) -> dict[str, Any]:
+    """``images.airflow`` at the content-hash tag; the chart prefers ``digest`` over ``tag`` when set."""
+    return {
+        "images": {
+            "airflow": {
+                "repository": image.repository,
+                "tag": tag,
+                "digest": digest,
+                "pullPolicy": "IfNotPresent",
+            }
+        },
+        "imagePullSecrets": [{"name": pull_secret}],
+    }
+
+
+def git_sync_values(git: GitSyncSettings, names: SecretNames) -> dict[str, Any]:
+    """``dags.gitSync`` for git-sync v4: ``ref`` is the branch, tag or commit to follow."""
+    sync: dict[str, Any] = {
+        "enabled": True,
+        "repo": git.repo,
+        "ref": git.ref,
+        "branch": git.ref,
+        "subPath": git.sub_path,
+        "period": f"{git.period_seconds}s",
+        "depth": 1,
+        "uid": GIT_SYNC_UID,
+        "resources": git.resources.to_kubernetes(),
+        "securityContexts": {"container": {"runAsUser": GIT_SYNC_UID, **RESTRICTED_CONTAINER}},
+    }
+    if names.git_ssh_key is not None:
+        sync["sshKeySecret"] = names.git_ssh_key
+        sync["knownHosts"] = git.known_hosts
+    return {"dags": {"gitSync": sync}}
+
+
+def configmap_values(dags: DagFolder) -> dict[str, Any]:
+    """The ConfigMap as a read-only volume wherever DAGs are parsed or run.
+
+    ``items`` map each flat key back to its path, so sub-folders and shared modules keep working. No
+    ``subPath`` mounts: those would never see an updated ConfigMap.
+    """
+    volume = {
+        "name": _VOLUME,
+        "configMap": {
+            "name": CONFIGMAP_NAME,
+            "items": [{"key": f.configmap_key, "path": f.path} for f in dags.delivered_by_configmap()],
+        },
+    }
+    mounted = {"extraVolumes": [volume], "extraVolumeMounts": [_mount()]}
+    return {
+        "scheduler": mounted,
+        "dagProcessor": mounted,
+        "triggerer": mounted,
+        "workers": {"celery": mounted, "kubernetes": mounted},
+    }
+
+
+def delivery_values(
+    settings: StackSettings,
+    names: SecretNames,
+    dags: DagFolder | None,
+    digest: pulumi.Input[str | None] = None,
+) -> dict[str, Any]:
+    """The chosen mode's share of the Helm values; ``digest`` is the pushed image's, where known."""
+    delivery = settings.dags.delivery
+    if delivery == "image":
+        assert settings.dags.image is not None  # checked by StackSettings
+        assert dags is not None
+        assert names.registry is not None
+        return image_values(settings.dags.image, content_tag(dags), digest, names.registry)
+    if delivery == "git-sync":
+        assert settings.dags.git_sync is not None  # checked by StackSettings
+        return git_sync_values(settings.dags.git_sync, names)
+    assert dags is not None  # configmap always reads the folder
+    return configmap_values(dags)
+
+
+def _mount() -> dict[str, Any]:
+    return {"name": _VOLUME, "mountPath": DAGS_MOUNT_PATH, "readOnly": True}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DagDeliveryArgs:
+    settings: StackSettings
+    names: SecretNames
+    namespace: pulumi.Input[str]
+    # Read and checked before any resource exists; None only for git-sync without a local folder.
+    dags: DagFolder | None
+
+
+class DagDelivery(pulumi.ComponentResource):
+    """Creates what the chosen mode needs and hands the release its share of the Helm values."""
+
+    values: dict[str, Any]
+    # What the release must wait for: the pushed image, the ConfigMap, the credential Secrets.
+    dependencies: list[pulumi.Resource]
+    image_ref: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: DagDeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow:components:DagDelivery", name, None, opts)
+        self._name = name
+        self._args = args
+        self.dependencies = []
+        self.image_ref = None
+        settings = args.settings
+        delivery = settings.dags.delivery
+        digest: pulumi.Input[str | None] = None
+        if delivery == "image":
+            digest = self._image(settings)
+        elif delivery == "git-sync":
+            self._git_sync(settings)
+        else:
+            self._configmap()
+        self.values = delivery_values(settings, args.names, args.dags, digest)
+        self.register_outputs({"image_ref": self.image_ref})
+
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _image(self, settings: StackSettings) -> pulumi.Output[str | None]:
+        """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
+        image, dags, names = settings.dags.image, self._args.dags, self._args.names
+        # All present: StackSettings and dags_for_delivery checked them before any resource.
+        assert image is not None
+        assert dags is not None
+        assert names.registry is not None
+        assert settings.registry_password is not None
+        password = pulumi.Output.secret(settings.registry_password.get_secret_value())
+        built = docker.Image(
+            f"{self._name}-dags-image",
+            image_name=f"{image.repository}:{content_tag(dags)}",
+            # Relative paths: Pulumi runs the program in the project folder, and the render stays
+            # identical on every machine.
+            build=docker.DockerBuildArgs(
+                context=dags.folder, dockerfile=f"{dags.folder}/Dockerfile", platform=image.platform
+            ),
+            registry=docker.RegistryArgs(server=image.registry, username=image.username, password=password),
+            skip_push=False,
+            opts=self._child(),
+        )
+        pull_secret = kubernetes_secret(
+            f"{self._name}-registry",
+            role="registry",
+            secret_name=names.registry,
+            namespace=self._args.namespace,
+            data={".dockerconfigjson": password.apply(lambda pw: _docker_config(image, pw))},
+            type_="kubernetes.io/dockerconfigjson",
+            opts=self._child(),
+        )
+        self.dependencies += [built, pull_secret]
+        self.image_ref = built.repo_digest
+        return built.repo_digest.apply(lambda ref: ref.split("@", 1)[1] if ref and "@" in ref else None)
+
+    def _git_sync(self, settings: StackSettings) -> None:
+        """Only an SSH repo needs a resource: its deploy key; the rest is values."""
+        names = self._args.names
+        if names.git_ssh_key is not None:
+            assert settings.git_ssh_key is not None  # settings checked
+            key = settings.git_ssh_key.get_secret_value()
+            self.dependencies.append(
+                kubernetes_secret(
+                    f"{self._name}-git-ssh",
+                    role="git-ssh",
+                    secret_name=names.git_ssh_key,
+                    namespace=self._args.namespace,
+                    # git-sync rejects a key without its final newline ("error in libcrypto").
+                    data={"gitSshKey": pulumi.Output.secret(key.rstrip("\n") + "\n")},
+                    opts=self._child(),
+                )
+            )
+
+    def _configmap(self) -> None:
+        dags = self._args.dags
+        assert dags is not None  # checked before any resource
+        self.dependencies.append(
+            k8s.core.v1.ConfigMap(
+                f"{self._name}-dags-configmap",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=CONFIGMAP_NAME,
+                    namespace=self._args.namespace,
+                    labels=MANAGED_LABELS | {"app.kubernetes.io/component": "dags"},
+                ),
+                data={f.configmap_key: f.content.decode("utf-8") for f in dags.delivered_by_configmap()},
+                opts=self._child(),
+            )
+        )
+
+
+def _docker_config(image: ImageSettings, password: str) -> str:
+    auth = base64.b64encode(f"{image.username}:{password}".encode()).decode()
+    entry = {"username": image.username, "password": password, "auth": auth}
+    return json.dumps({"auths": {image.registry: entry}}, sort_keys=True)

@@ -1,0 +1,1 @@
+"""Who may reach what: the namespace, the NetworkPolicies, the api-server Ingress."""

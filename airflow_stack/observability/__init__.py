@@ -1,0 +1,1 @@
+"""Task logs, StatsD mappings, alert rules, dashboards and the monitoring stack."""

@@ -1,0 +1,303 @@
+"""Offline render: what a stack would deploy, without a cluster, a Pulumi CLI or credentials.
+
+    python -m airflow_stack.offline.render --stack dev [--out render/dev]
+
+Runs the real ``__main__.py`` under Pulumi mocks with ``Pulumi.<stack>.yaml`` and writes
+``releases/<release>.yaml``, ``manifests/<kind>-<name>.yaml``, ``resources.yaml`` and ``outputs.yaml``
+under the output folder, then prints a short summary. Secret values appear only as ``[secret]``; two
+renders of the same tree are byte-identical. Encrypted (``secure:``) config cannot be decrypted here,
+so such values are replaced by placeholders that are themselves secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from airflow_stack.config import NAMESPACE, raw_from_config
+from airflow_stack.offline.footprint import total, workloads
+from airflow_stack.offline.runtime import SECRET, Recording, Registration, is_secret, plain, run_program
+from airflow_stack.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
+from airflow_stack.quantity import format_cores
+from airflow_stack.secrets.credentials import RELEASE_NAME
+from airflow_stack.settings import ConfigError, parse_settings
+
+__all__ = ["load_stack_config", "main", "manifests", "render"]
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+IMAGE_TYPE = "docker:index/image:Image"
+CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+# A secure value must still pass validation; these stand in for the ones with a required shape.
+_PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
+_OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml", "stand-ins.yaml")
+
+
+class RenderError(Exception):
+    """A stack the render cannot read; the message names the file."""
+
+
+def load_stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to a program: strings, objects as JSON, plus the secret keys."""
+    if not stack_file.is_file():
+        stacks = sorted(p.name for p in stack_file.parent.glob("Pulumi.*.yaml"))
+        raise RenderError(f"{stack_file.name} not found; stacks here: {', '.join(stacks) or 'none'}")
+    try:
+        document = yaml.safe_load(stack_file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RenderError(f"{stack_file.name} is not valid YAML: {err}") from None
+    if not isinstance(document, dict):
+        raise RenderError(
+            f"{stack_file.name} must be a mapping with a 'config' key, as 'pulumi config' writes it"
+        )
+    entries = document.get("config") or {}
+    if not isinstance(entries, dict):
+        raise RenderError(f"{stack_file.name}: 'config' must be a mapping of key: value")
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in entries.items():
+        value, secret = _without_secure(key, value)
+        if secret:
+            secret_keys.append(key)
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config, secret_keys
+
+
+def _without_secure(key: str, value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return _PLACEHOLDERS.get(key, SECRET), True
+    if isinstance(value, dict):
+        pairs = {k: _without_secure(key, v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_secure(key, v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    if isinstance(value, bool):
+        return ("true" if value else "false"), False
+    return (value if isinstance(value, str) else json.dumps(value)), False
+
+
+def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[str]) -> list[str]:
+    """Adds placeholders for the secret values the stack needs but its file does not hold; their keys.
+
+    Those values are set per stack by an operator (``pulumi config set --secret``), never committed in
+    a template, and a render shows only ``[secret]`` for them anyway: the render still shows every
+    resource, and the summary says which values ``pulumi up`` will ask for.
+    """
+    try:
+        settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+    except ConfigError:
+        return []  # the program itself reports it, the same way as under `pulumi up`
+    missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
+    for key in missing:
+        config[key] = "offline-render-placeholder"
+        secret_keys.append(key)
+    return missing
+
+
+def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, str]:
+    """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text."""
+    config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
+    missing = fill_missing_secrets(stack, config, secret_keys)
+    recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    made_up = made_up_values(recording)
+    labelled: dict[str, list[str]] = {}  # file -> the made-up values' key paths in it
+
+    def write(path: Path, document: Any) -> None:
+        stand_ins = made_up_in(document, made_up)
+        if stand_ins:
+            labelled[path.relative_to(out).as_posix()] = stand_ins
+        _write(path, document, comments(stand_ins))
+
+    for owned in _OWNED:
+        target = out / owned
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    (out / "releases").mkdir(parents=True)
+    (out / "manifests").mkdir()
+    for image in recording.of_type(IMAGE_TYPE):
+        (out / "images").mkdir(exist_ok=True)
+        write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
+    for release in recording.of_type(RELEASE_TYPE):
+        write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
+    for manifest in manifests(recording):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
+    write(out / "resources.yaml", _resources_document(recording))
+    write(
+        out / "outputs.yaml",
+        {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
+    )
+    examples = example_keys(config)
+    # Everything a reviewer must not take for what `pulumi up` deploys, in one place.
+    _write(
+        out / "stand-ins.yaml",
+        {"madeUpOffline": labelled, "exampleValues": examples, "secretPlaceholders": missing},
+    )
+    summary = _summary(stack, recording)
+    if made_up:
+        summary += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
+    if examples:
+        summary += (
+            f"\nexample values in Pulumi.{stack}.yaml, replace them before 'pulumi up': {', '.join(examples)}"
+        )
+    if missing:
+        summary += (
+            f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
+            f"--secret' before 'pulumi up'): {', '.join(missing)}"
+        )
+    return recording, summary
+
+
+def _write(path: Path, document: Any, header: str = "") -> None:
+    path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
+
+
+def _release_document(release: Registration) -> dict[str, Any]:
+    inputs = plain(release.inputs)
+    return {
+        "chart": inputs["chart"],
+        "version": inputs["version"],
+        "repository": inputs["repositoryOpts"]["repo"],
+        "namespace": inputs["namespace"],
+        "values": inputs["values"],
+    }
+
+
+def manifests(recording: Recording) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program creates itself, as it would send them (secret values hidden)."""
+    return [
+        plain(r.inputs)
+        for r in recording.registrations
+        if r.custom and r.type.startswith("kubernetes:") and r.type != RELEASE_TYPE
+    ]
+
+
+def _label(urn: str) -> str | None:
+    """``type::name`` from a URN (``urn:pulumi:stack::project::parent$type::name``); also names resources
+    the program only reads, which are not registrations."""
+    if not urn:
+        return None
+    _, _, types, name = urn.split("::", 3)
+    type_ = types.rsplit("$", 1)[-1]
+    return None if type_ == "pulumi:pulumi:Stack" else f"{type_}::{name}"
+
+
+def _resources_document(recording: Recording) -> list[dict[str, Any]]:
+    rows = []
+    for r in recording.registrations:
+        secret_inputs = {key for key, value in r.inputs.items() if is_secret(value)}
+        rows.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": _label(r.parent),
+                "dependencies": sorted(filter(None, (_label(d) for d in r.dependencies))),
+                "protect": r.protect,
+                "secretOutputs": sorted(secret_inputs | set(r.secret_outputs)),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["type"], row["name"]))
+
+
+def _summary(stack: str, recording: Recording) -> str:
+    lines = []
+    for release in recording.of_type(RELEASE_TYPE):
+        doc = _release_document(release)
+        values = doc["values"]
+        if release.inputs["name"] != RELEASE_NAME:
+            continue
+        lines += [
+            f"stack {stack}: release {release.inputs['name']} = chart {doc['chart']} {doc['version']} "
+            f"({doc['repository']}) in namespace {doc['namespace']}",
+            f"executor: {values['executor']}",
+        ]
+        found = workloads(values)
+        lines.append("workloads (replicas x requests per pod):")
+        for w in found:
+            lines.append(
+                f"  {w.name:<14} {w.replicas} x cpu {format_cores(w.cpu):>6}  memory {w.memory // 2**20:>5}Mi"
+                f"  (memory limit {w.memory_limit // 2**20}Mi)"
+            )
+        cpu, memory, limit = total(found)
+        lines.append(
+            f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
+            f"(memory limits {limit // 2**20}Mi)"
+        )
+    lines.append(_dag_summary(recording))
+    lines.append(_monitoring_summary(recording))
+    secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
+    lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
+    protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
+    lines.append(
+        f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
+    )
+    return "\n".join(lines)
+
+
+def _monitoring_summary(recording: Recording) -> str:
+    rules = recording.of_type(PROMETHEUS_RULE_TYPE)
+    if not rules:
+        return "monitoring: off"
+    alerts = [rule["alert"] for group in rules[0].inputs["spec"]["groups"] for rule in group["rules"]]
+    boards = [
+        r for r in recording.of_type(CONFIGMAP_TYPE) if r.inputs["metadata"]["name"].endswith("-dashboard")
+    ]
+    installed = [
+        f"{doc['chart']} {doc['version']} in namespace {doc['namespace']}"
+        for doc in map(_release_document, recording.of_type(RELEASE_TYPE))
+        if doc["chart"] != "airflow"
+    ]
+    where = f"installs {installed[0]}" if installed else "uses the cluster's Prometheus Operator"
+    return f"monitoring: {where}; ServiceMonitor, {len(alerts)} alerts, {len(boards)} dashboards"
+
+
+def _dag_summary(recording: Recording) -> str:
+    for image in recording.of_type(IMAGE_TYPE):
+        context = image.inputs["build"]["context"]
+        return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
+    for configmap in recording.of_component(CONFIGMAP_TYPE, "dags"):
+        data = configmap.inputs.get("data") or {}
+        size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
+        name = configmap.inputs["metadata"]["name"]
+        return f"dags: configmap {name} ({len(data)} files, {size} bytes of 1 MiB)"
+    for release in recording.of_type(RELEASE_TYPE):
+        sync = release.inputs["values"].get("dags", {}).get("gitSync", {})
+        if sync.get("enabled"):
+            return (
+                f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} "
+                f"every {sync['period']}"
+            )
+    return "dags: none"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_stack.offline.render", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, help="output folder (default: render/<stack>)")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "render" / args.stack
+    try:
+        _, summary = render(args.stack, out, project_dir=ROOT)
+    except (RenderError, ConfigError, pulumi.RunError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

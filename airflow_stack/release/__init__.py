@@ -1,0 +1,1 @@
+"""The official chart, pinned, and the values the program gives it."""

@@ -1,0 +1,81 @@
+"""The Helm release of the official Airflow chart, pinned in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from airflow_stack.release.values import build_helm_values, release_service
+from airflow_stack.secrets.credentials import RELEASE_NAME, SecretNames
+from airflow_stack.settings import StackSettings
+
+__all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "ChartRef"]
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    name: str
+    version: str
+    repository: str
+
+
+# Chart 1.22.0 deploys Airflow 3.2.2 (its defaultAirflowTag).
+CHART = ChartRef(name="airflow", version="1.22.0", repository="https://airflow.apache.org")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowReleaseArgs:
+    settings: StackSettings
+    namespace: pulumi.Input[str]
+    secret_names: SecretNames
+    # The DAG delivery's share of the values (image, git-sync or DAG volumes).
+    dag_values: dict[str, Any] = field(default_factory=dict)
+    # What the chart reads by name or pulls (Secrets, the DAG ConfigMap and image): the release waits
+    # for them so no pod or hook starts first.
+    secrets: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class AirflowRelease(pulumi.ComponentResource):
+    """One ``helm.v3.Release`` of ``apache-airflow/airflow``.
+
+    A Release rather than ``helm.v4.Chart`` because the chart's migration and create-user Jobs are Helm
+    hooks: Helm runs them exactly once per install or upgrade, fails the release when one fails, and an
+    ``up`` that changes no value runs no upgrade and so no migration. ``skip_await`` is on because Helm
+    runs post-install hooks only after ``--wait`` has seen every pod ready, while the pods wait in
+    ``wait-for-airflow-migrations`` for that very hook: waiting would deadlock until the timeout.
+    """
+
+    values: dict[str, Any]
+    release: k8s.helm.v3.Release
+    api_server_service: pulumi.Output[str]
+    api_server_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow:components:AirflowRelease", name, None, opts)
+        self.values = build_helm_values(args.settings, args.secret_names, args.dag_values)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=CHART.name,
+            version=CHART.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART.repository),
+            namespace=args.namespace,
+            values=self.values,
+            skip_await=True,
+            timeout=args.settings.helm_timeout_seconds,
+            max_history=10,
+            cleanup_on_fail=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.secrets)),
+        )
+        service_and_url = pulumi.Output.from_input(args.namespace).apply(release_service)
+        self.api_server_service = service_and_url.apply(lambda pair: pair[0])
+        self.api_server_url = service_and_url.apply(lambda pair: pair[1])
+        self.register_outputs(
+            {"api_server_service": self.api_server_service, "api_server_url": self.api_server_url}
+        )

@@ -1,0 +1,321 @@
+"""Generated credentials, stored as Kubernetes Secrets that the chart reads by name.
+
+Names, not values, go to Helm: a value in the release would be copied into the release's state and
+into Helm's own release Secret, and the chart re-rolls any key it generates itself (the JWT secret on
+every upgrade, which makes running tasks fail their signature checks).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from airflow_stack.database.pgbouncer import (
+    Connection,
+    airflow_url,
+    parse_connection,
+    pgbouncer_ini,
+    stats_url,
+    users_txt,
+)
+from airflow_stack.settings import StackSettings
+
+__all__ = [
+    "MANAGED_LABELS",
+    "RELEASE_NAME",
+    "AirflowSecrets",
+    "AirflowSecretsArgs",
+    "SecretNames",
+    "kubernetes_secret",
+    "secret_names",
+]
+
+RELEASE_NAME = "airflow"
+# On every object the program creates, so `kubectl get -l app.kubernetes.io/managed-by=pulumi` finds them.
+MANAGED_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretNames:
+    """The Secret each chart key points at; ``None`` where the stack does not need one."""
+
+    fernet_key: str
+    api_secret_key: str
+    jwt_secret: str
+    webserver_secret_key: str
+    admin_password: str
+    metadata_connection: str
+    postgres_auth: str | None
+    redis_password: str | None
+    broker_url: str | None
+    pgbouncer_config: str | None  # pgbouncer.ini and users.txt
+    pgbouncer_stats: str | None  # the metrics exporter's connection
+    registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
+    git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
+
+
+def secret_names(settings: StackSettings) -> SecretNames:
+    """Fixed names, distinct from the ones the chart would generate (``airflow-fernet-key``...), so a
+    chart-made Secret can never be mistaken for ours."""
+
+    def name(role: str) -> str:
+        return f"{RELEASE_NAME}-{role}"
+
+    bundled = settings.database.mode == "bundled"
+    pgbouncer = settings.database.pgbouncer.enabled
+    dags = settings.dags
+    git_ssh = dags.delivery == "git-sync" and dags.git_sync is not None and dags.git_sync.uses_ssh
+    return SecretNames(
+        fernet_key=name("fernet"),
+        api_secret_key=name("api-secret"),
+        jwt_secret=name("jwt"),
+        webserver_secret_key=name("webserver-secret"),
+        admin_password=name("admin"),
+        # Behind PgBouncer, Airflow's URL is ours (pointing at PgBouncer), never the user's Secret.
+        metadata_connection=(None if pgbouncer else settings.database.existing_secret_name)
+        or name("metadata-db"),
+        postgres_auth=name("postgres-auth") if bundled else None,
+        redis_password=name("redis-auth") if settings.uses_celery else None,
+        broker_url=name("broker") if settings.uses_celery else None,
+        pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
+        pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
+        registry=name("registry") if dags.delivery == "image" else None,
+        git_ssh_key=name("git-ssh") if git_ssh else None,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowSecretsArgs:
+    settings: StackSettings
+    namespace: pulumi.Input[str]
+
+
+class AirflowSecrets(pulumi.ComponentResource):
+    """Generates every credential Airflow needs and writes each into its own Kubernetes Secret.
+
+    The Fernet key and the database password are protected in stacks that protect stateful
+    resources: losing the Fernet key makes every stored connection and variable unreadable, and a new
+    database password does not reach a PostgreSQL volume that was initialised with the old one.
+    """
+
+    names: SecretNames
+    admin_password: pulumi.Output[str]
+    secrets: list[k8s.core.v1.Secret]
+
+    def __init__(
+        self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow:components:AirflowSecrets", name, None, opts)
+        self._name = name
+        self._namespace = args.namespace
+        settings = args.settings
+        self.names = secret_names(settings)
+        self.secrets = []
+        keep = pulumi.ResourceOptions(parent=self, protect=settings.protect_stateful_resources)
+
+        self._store("fernet", self.names.fernet_key, {"fernet-key": self._fernet_keys(settings)}, keep)
+        self._store(
+            "api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)}
+        )
+        self._store("jwt", self.names.jwt_secret, {"jwt-secret": self._password("jwt", 64)})
+        self._store(
+            "webserver-secret",
+            self.names.webserver_secret_key,
+            {"webserver-secret-key": self._password("webserver-secret", 64)},
+        )
+        self.admin_password = self._password("admin-password", 24)
+        self._store("admin", self.names.admin_password, {"password": self.admin_password})
+
+        direct = self._direct_connection(settings, args.namespace, keep)
+        if settings.database.pgbouncer.enabled and direct is not None:
+            self._behind_pgbouncer(settings, direct, args.namespace)
+        elif direct is not None:
+            self._store("metadata-db", self.names.metadata_connection, {"connection": direct}, keep)
+
+        if self.names.redis_password is not None and self.names.broker_url is not None:
+            redis_password = self._password("redis-password", 32)
+            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
+            broker = pulumi.Output.secret(
+                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
+            )
+            self._store("broker", self.names.broker_url, {"connection": broker})
+
+        self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _direct_connection(
+        self, settings: StackSettings, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The real database URL, as a secret; None where only an existing Secret holds it and no
+        PgBouncer needs it (Airflow then reads that Secret directly)."""
+        database = settings.database
+        if self.names.postgres_auth is not None:
+            db_password = self._password("metadata-db-password", 32, opts=keep)
+            self._store(
+                "postgres-auth",
+                self.names.postgres_auth,
+                {
+                    "password": db_password,
+                    "postgres-password": self._password("postgres-admin-password", 32, opts=keep),
+                },
+                keep,
+            )
+            return _bundled_connection(db_password, namespace)
+        if settings.metadata_connection is not None:
+            return pulumi.Output.secret(settings.metadata_connection.get_secret_value())
+        if database.pgbouncer.enabled and database.existing_secret_name is not None:
+            existing = k8s.core.v1.Secret.get(
+                f"{self._name}-existing-metadata-db",
+                pulumi.Output.format("{0}/{1}", namespace, database.existing_secret_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return pulumi.Output.secret(existing.data.apply(_decoded_connection))
+        return None
+
+    def _behind_pgbouncer(
+        self, settings: StackSettings, direct: pulumi.Output[str], namespace: pulumi.Input[str]
+    ) -> None:
+        """PgBouncer's config and stats login from the real URL; Airflow's URL points at PgBouncer."""
+        assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
+        assert self.names.pgbouncer_stats is not None
+        bouncer = settings.database.pgbouncer
+        db = direct.apply(_pgbouncer_login)
+        service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
+        self._store(
+            "pgbouncer-config",
+            self.names.pgbouncer_config,
+            {
+                "pgbouncer.ini": db.apply(lambda c: pgbouncer_ini(c, bouncer)),
+                "users.txt": db.apply(users_txt),
+            },
+        )
+        self._store("pgbouncer-stats", self.names.pgbouncer_stats, {"connection": db.apply(stats_url)})
+        self._store(
+            "metadata-db",
+            self.names.metadata_connection,
+            {"connection": pulumi.Output.all(db, service).apply(lambda pair: airflow_url(*pair))},
+        )
+
+    def _fernet_keys(self, settings: StackSettings) -> pulumi.Output[str]:
+        """``new`` or, while rotating, ``new,old``: Airflow encrypts with the first and decrypts with any.
+
+        Generation 0 keeps the resource name and keeper it always had, so turning rotation support on
+        changes nothing. Only the current key is protected: the old one is dropped on purpose, one
+        ``up`` after the rotation Job has re-encrypted everything.
+        """
+        fernet = settings.fernet
+        generations = [fernet.generation]
+        if fernet.previous_generation is not None:
+            generations.append(fernet.previous_generation)
+        keys = []
+        for generation in generations:
+            suffix = "" if generation == 0 else f"-{generation}"
+            current = generation == fernet.generation
+            key = random.RandomId(
+                f"{self._name}-fernet-key{suffix}",
+                byte_length=32,
+                keepers={"rotation": str(generation)},
+                # random_id marks none of its outputs sensitive: without this the key sits in the
+                # state in plain text. An option, not an input, so an existing key is kept as it is.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    protect=current and settings.protect_stateful_resources,
+                    additional_secret_outputs=["b64Std", "b64Url", "dec", "hex"],
+                ),
+            )
+            keys.append(key.b64_url.apply(_pad_base64))
+        return pulumi.Output.secret(pulumi.Output.all(*keys).apply(",".join))
+
+    def _password(
+        self, role: str, length: int, opts: pulumi.ResourceOptions | None = None
+    ) -> pulumi.Output[str]:
+        # Letters and digits only: these values land in URLs and shell arguments unescaped.
+        password = random.RandomPassword(
+            f"{self._name}-{role}",
+            length=length,
+            special=False,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=opts or pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(password.result)
+
+    def _store(
+        self,
+        role: str,
+        secret_name: str,
+        data: dict[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        self.secrets.append(
+            kubernetes_secret(
+                f"{self._name}-{role}",
+                role=role,
+                secret_name=secret_name,
+                namespace=self._namespace,
+                data=data,
+                opts=opts or pulumi.ResourceOptions(parent=self),
+            )
+        )
+
+
+def kubernetes_secret(
+    resource_name: str,
+    *,
+    role: str,
+    secret_name: str,
+    namespace: pulumi.Input[str],
+    data: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    type_: str = "Opaque",
+) -> k8s.core.v1.Secret:
+    """A Secret whose every value is a Pulumi secret, so no value reaches state or a diff in plain text."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=secret_name,
+            namespace=namespace,
+            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
+        ),
+        type=type_,
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+        opts=opts,
+    )
+
+
+def _decoded_connection(data: dict[str, str] | None) -> str:
+    """The URL in the existing Secret; a RunError ends ``up`` with the message alone, no traceback."""
+    if not data or "connection" not in data:
+        raise pulumi.RunError(
+            "the Secret named by airflow:database.existingSecretName has no key 'connection'; "
+            "PgBouncer needs it to hold postgresql://USER:PASSWORD@HOST:5432/DB"
+        )
+    return base64.b64decode(data["connection"]).decode()
+
+
+def _pgbouncer_login(url: str) -> Connection:
+    try:
+        return parse_connection(url)
+    except ValueError as err:
+        raise pulumi.RunError(f"airflow:database.existingSecretName: {err}") from None
+
+
+def _pad_base64(unpadded: str) -> str:
+    """random_id's ``b64_url`` drops the ``=`` padding that Fernet's key decoder requires."""
+    return unpadded + "=" * (-len(unpadded) % 4)
+
+
+def _bundled_connection(password: pulumi.Output[str], namespace: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The URL of the chart's PostgreSQL (service ``<release>-postgresql``), as a secret."""
+    return pulumi.Output.secret(
+        pulumi.Output.format(
+            "postgresql://airflow:{0}@{1}-postgresql.{2}:5432/airflow?sslmode=disable",
+            password,
+            RELEASE_NAME,
+            namespace,
+        )
+    )

@@ -1,0 +1,220 @@
+"""DAG delivery under mocks: what each mode registers, what the release gets, and what stays secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pulumi
+import pytest
+
+from airflow_stack.dags.folder import content_tag, load_dag_folder
+from airflow_stack.offline.runtime import Recording, is_secret, plain
+from airflow_stack.settings import EXECUTORS
+
+from ..conftest import ROOT, THROWAWAY_STACK, project_copy, run_project, run_stack
+from ..test_program import secret_string_data
+
+IMAGE_TYPE = "docker:index/image:Image"
+CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+IMAGE = {"registry": "ghcr.io", "repository": "ghcr.io/acme/airflow-dags", "username": "acme-ci"}
+SSH_REPO = {
+    "repo": "git@github.com:acme/dags.git",
+    "ref": "release-1.4",
+    "knownHosts": "github.com ssh-ed25519 AAAA",
+}
+PASSWORD = "ghp_registryTokenValue123"
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def release_values(recording: Recording) -> dict[str, Any]:
+    return plain(recording.release().inputs)["values"]
+
+
+def image_stack(**overrides: Any) -> Recording:
+    return run_stack(
+        "dev",
+        secret_keys=["airflow:registryPassword"],
+        dags={"delivery": "image", "image": IMAGE},
+        registryPassword=PASSWORD,
+        **overrides,
+    )
+
+
+def test_image_is_built_from_the_dag_folder_and_tagged_by_its_content() -> None:
+    recording = image_stack()
+    (image,) = recording.of_type(IMAGE_TYPE)
+    tag = content_tag(load_dag_folder(ROOT, "dags"))
+    assert image.inputs["imageName"] == f"ghcr.io/acme/airflow-dags:{tag}"
+    assert image.inputs["build"] == {
+        "context": "dags",
+        "dockerfile": "dags/Dockerfile",
+        "platform": "linux/amd64",
+    }
+    assert image.inputs["skipPush"] is False
+    assert is_secret(image.inputs["registry"])
+    assert image.inputs["registry"]["value"] == {
+        "server": "ghcr.io",
+        "username": "acme-ci",
+        "password": PASSWORD,
+    }
+
+
+def test_release_pulls_the_pushed_digest_at_the_content_tag() -> None:
+    recording = image_stack()
+    (image,) = recording.of_type(IMAGE_TYPE)
+    airflow = release_values(recording)["images"]["airflow"]
+    assert airflow["repository"] == "ghcr.io/acme/airflow-dags"
+    assert image.inputs["imageName"].endswith(f":{airflow['tag']}")
+    assert image.outputs["repoDigest"] == f"ghcr.io/acme/airflow-dags@{airflow['digest']}"
+    assert airflow["tag"] != "latest"
+    assert release_values(recording)["imagePullSecrets"] == [{"name": "airflow-registry"}]
+
+
+def test_release_waits_for_the_image_and_its_pull_secret() -> None:
+    recording = image_stack()
+    release = recording.release()
+    assert recording.of_type(IMAGE_TYPE)[0].urn in release.dependencies
+    assert recording.named("airflow-registry").urn in release.dependencies
+
+
+def test_pull_secret_is_a_docker_config_for_the_registry() -> None:
+    recording = image_stack()
+    secret = recording.named("airflow-registry")
+    assert secret.inputs["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(secret_string_data(recording, "airflow-registry")[".dockerconfigjson"])
+    assert config["auths"]["ghcr.io"]["username"] == "acme-ci"
+    assert config["auths"]["ghcr.io"]["password"] == PASSWORD
+
+
+def test_registry_token_reaches_no_release_value_or_plain_output() -> None:
+    recording = image_stack()
+    assert PASSWORD not in json.dumps(recording.release().inputs)
+    plain_outputs = {name: value for name, (value, secret) in recording.stack_outputs.items() if not secret}
+    assert PASSWORD not in json.dumps(plain_outputs)
+    assert recording.stack_outputs["dagImage"][0].startswith("ghcr.io/acme/airflow-dags@sha256:")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"dags": {"delivery": "image", "image": IMAGE}},
+            "airflow:dags.delivery 'image' needs the secret config value airflow:registryPassword",
+        ),
+        ({"dags": {"delivery": "image"}}, "delivery 'image' needs airflow:dags.image with registry"),
+        (
+            {"dags": {"delivery": "git-sync", "gitSync": SSH_REPO}},
+            "needs the secret config value airflow:gitSshKey",
+        ),
+        (
+            {"dags": {"delivery": "git-sync", "gitSync": {"repo": "git@github.com:acme/dags.git"}}},
+            "airflow:dags.gitSync.knownHosts is required for an SSH repo",
+        ),
+        (
+            {"dags": {"delivery": "git-sync", "gitSync": {"repo": "http://github.com/acme/dags.git"}}},
+            "airflow:dags.gitSync.repo in Pulumi.dev.yaml: String should match pattern",
+        ),
+        ({"dags": {"delivery": "rsync"}}, "airflow:dags.delivery in Pulumi.dev.yaml: must be one of 'image'"),
+        ({"dags": {"folder": "/etc"}}, "airflow:dags.folder in Pulumi.dev.yaml: String should match pattern"),
+        ({"dags": {"folder": "no-such-folder"}}, "airflow:dags.folder: 'no-such-folder' is not a folder"),
+    ],
+)
+def test_bad_delivery_config_stops_before_any_resource(overrides: dict[str, Any], message: str) -> None:
+    recording = Recording()
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack("dev", recording=recording, fill_secrets=False, **overrides)
+    assert message in str(caught.value)
+    assert recording.registrations == []
+
+
+@pytest.mark.parametrize("key", ["registryPassword", "gitSshKey"])
+def test_plain_text_credentials_are_refused(key: str) -> None:
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack("dev", fill_secrets=False, **{key: "hunter2-plain"})
+    assert f"airflow:{key} in Pulumi.dev.yaml is stored in plain text" in str(caught.value)
+    assert "hunter2-plain" not in str(caught.value)
+
+
+def test_a_broken_dag_file_stops_the_program_before_any_resource(tmp_path: Path) -> None:
+    project = project_copy(
+        tmp_path,
+        THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n",
+    )
+    (project / "dags" / "etl_taskflow.py").write_text("def broken(:\n")
+    recording = Recording()
+    with pytest.raises(pulumi.RunError, match=r"^dags/etl_taskflow.py:1: "):
+        run_project(project, recording=recording)
+    assert recording.registrations == []
+
+
+def test_git_sync_follows_the_configured_ref_with_its_ssh_key_from_a_secret() -> None:
+    recording = run_stack(
+        "dev",
+        secret_keys=["airflow:gitSshKey"],
+        dags={"delivery": "git-sync", "gitSync": SSH_REPO},
+        gitSshKey=SSH_KEY,
+    )
+    sync = release_values(recording)["dags"]["gitSync"]
+    assert (sync["enabled"], sync["repo"], sync["ref"]) == (
+        True,
+        "git@github.com:acme/dags.git",
+        "release-1.4",
+    )
+    assert sync["sshKeySecret"] == "airflow-git-ssh"
+    assert sync["knownHosts"] == "github.com ssh-ed25519 AAAA"
+    assert "sshKey" not in sync
+    assert secret_string_data(recording, "airflow-git-ssh") == {"gitSshKey": SSH_KEY + "\n"}
+    assert "b3BlbnNzaC1rZXktdjEAAAAA" not in json.dumps(recording.release().inputs)
+    assert recording.named("airflow-git-ssh").urn in recording.release().dependencies
+
+
+def test_dev_tracks_main_over_https_without_credentials() -> None:
+    recording = run_stack("dev")
+    sync = release_values(recording)["dags"]["gitSync"]
+    assert (sync["ref"], sync["subPath"], sync["period"]) == ("main", "dags", "60s")
+    assert "sshKeySecret" not in sync
+    assert recording.of_type(IMAGE_TYPE) == []
+    assert recording.of_component(CONFIGMAP_TYPE, "dags") == []
+
+
+def test_configmap_holds_the_dag_files_and_is_mounted_wherever_dags_are_read() -> None:
+    recording = run_stack("dev", dags={"delivery": "configmap"})
+    (configmap,) = recording.of_component(CONFIGMAP_TYPE, "dags")
+    data = configmap.inputs["data"]
+    assert data["etl_taskflow.py"] == (ROOT / "dags" / "etl_taskflow.py").read_text()
+    assert "Dockerfile" not in data
+    assert "requirements.txt" not in data
+    values = release_values(recording)
+    mounted = [
+        values["scheduler"],
+        values["dagProcessor"],
+        values["triggerer"],
+        values["workers"]["celery"],
+        values["workers"]["kubernetes"],
+    ]
+    for component in mounted:
+        (volume,) = component["extraVolumes"]
+        assert volume["configMap"]["name"] == configmap.inputs["metadata"]["name"]
+        assert {item["key"] for item in volume["configMap"]["items"]} == set(data)
+        assert component["extraVolumeMounts"] == [
+            {"name": volume["name"], "mountPath": "/opt/airflow/dags", "readOnly": True}
+        ]
+    assert configmap.urn in recording.release().dependencies
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("delivery", ["image", "git-sync", "configmap"])
+def test_every_delivery_mode_validates_against_the_chart_schema(
+    chart_schema: dict[str, Any], delivery: str, executor: str
+) -> None:
+    overrides: dict[str, Any] = {"executor": executor}
+    if delivery == "image":
+        recording = image_stack(**overrides)
+    elif delivery == "git-sync":
+        recording = run_stack("dev", **overrides)
+    else:
+        recording = run_stack("dev", dags={"delivery": "configmap"}, **overrides)
+    jsonschema.validate(release_values(recording), chart_schema)

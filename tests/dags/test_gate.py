@@ -1,0 +1,135 @@
+"""The DAG gate with the real Airflow 3.2.2: the committed DAGs pass, each broken fixture is caught."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT, THROWAWAY_STACK, project_copy
+
+BROKEN = ROOT / "tests" / "fixtures" / "broken_dags"
+
+
+def _gate(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_stack.dags.gate", str(folder), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def committed() -> subprocess.CompletedProcess[str]:
+    """The committed folder with both executors, as prod runs it (and as the gate does by default)."""
+    return _gate(ROOT / "dags")
+
+
+@pytest.fixture(scope="module")
+def broken() -> subprocess.CompletedProcess[str]:
+    # A low limit so the fixture that computes at import time is over it; clean files parse in ~1 ms.
+    return _gate(BROKEN, "--max-parse-seconds", "0.05")
+
+
+def test_committed_dags_pass_with_a_parse_time_per_file(committed: subprocess.CompletedProcess[str]) -> None:
+    assert committed.returncode == 0, committed.stdout + committed.stderr
+    assert "dag gate: dags: 4 DAGs in 4 files" in committed.stdout
+    for dag_file, dag_id in [
+        ("etl_taskflow.py", "etl_taskflow"),
+        ("kubernetes_task_resources.py", "kubernetes_task_resources"),
+        ("business_logic_pod.py", "business_logic_pod"),
+        ("mixed_executors.py", "mixed_executors"),
+    ]:
+        assert any(
+            line.endswith(f" ms  dags/{dag_file}  {dag_id}") for line in committed.stdout.splitlines()
+        ), dag_file
+    assert "error:" not in committed.stdout
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "broken_dags/syntax_error.py:5: import error: SyntaxError: expected ':'",
+        "broken_dags/import_error.py:5: import error: ModuleNotFoundError: "
+        "No module named 'pandas_that_does_not_exist'",
+        "broken_dags/network_at_import.py:8: import error: HeavyImportError: a network connection",
+        "broken_dags/subprocess_at_import.py: import error: HeavyImportError: a subprocess at import time",
+        "broken_dags/slow_import.py: parsed in",
+        "broken_dags/no_tags.py: DAG 'no_tags' has no tags",
+        "broken_dags/no_owner.py: DAG 'no_owner' tasks unowned have no owner",
+        "broken_dags/bad_pod_override.py: DAG 'bad_pod_override' task 'wrong_container' pod_override has no "
+        "container named 'base'",
+        "broken_dags/bad_pod_override.py: DAG 'bad_pod_override' task 'wrong_quantity' pod_override "
+        "requests.memory '2 gigs' is not a Kubernetes quantity",
+        "broken_dags/bad_pod_override.py: DAG 'bad_pod_override' task 'plain_dict' pod_override is a dict",
+    ],
+)
+def test_each_broken_fixture_is_caught(broken: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert broken.returncode == 1
+    assert any(line.startswith(f"error: {expected}") for line in broken.stdout.splitlines()), broken.stdout
+
+
+def test_a_clean_file_beside_broken_ones_is_not_flagged(broken: subprocess.CompletedProcess[str]) -> None:
+    assert "good.py" in broken.stdout
+    assert not [
+        line for line in broken.stdout.splitlines() if line.startswith("error:") and "good.py" in line
+    ]
+
+
+def _gate_stack(project: Path, stack: str) -> subprocess.CompletedProcess[str]:
+    """The gate as a user runs it in their project: ``--stack`` reads Pulumi.<stack>.yaml there."""
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_stack.dags.gate", "--stack", stack],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_shipped_stack_passes_with_its_own_executors() -> None:
+    """CI gates every stack file the same way (.ci/run)."""
+    result = _gate_stack(ROOT, "dev")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("dag gate: dags: 4 DAGs in 4 files (")
+
+
+def test_a_task_routed_to_an_executor_the_stack_lacks_is_named(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, THROWAWAY_STACK + "  airflow:executor: CeleryExecutor\n")
+    result = _gate_stack(project, "test")
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: dags/{dag_file}: task {task!r} runs on executor 'KubernetesExecutor', which this stack does "
+        "not run (airflow:executor is 'CeleryExecutor'); add it there or drop executor= from the task"
+        for dag_file, task in [("kubernetes_task_resources.py", "light"), ("mixed_executors.py", "crunch")]
+    ]
+
+
+def test_the_stack_s_delivery_checks_run_too(tmp_path: Path) -> None:
+    project = project_copy(
+        tmp_path,
+        THROWAWAY_STACK
+        + "  airflow:dags:\n    delivery: image\n"
+        + "    image: {registry: ghcr.io, repository: ghcr.io/a/b, username: u}\n",
+    )
+    (project / "dags" / "Dockerfile").unlink()
+    result = _gate_stack(project, "test")
+    assert result.returncode == 1
+    assert "error: dags/Dockerfile: missing; delivery 'image' builds the DAG folder" in result.stdout
+
+
+def test_a_bad_stack_file_is_one_line(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, THROWAWAY_STACK + "  airflow:executor: Local\n")
+    result = _gate_stack(project, "test")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: airflow:executor in Pulumi.test.yaml: must be one of")
+    assert "Traceback" not in result.stderr
