@@ -13,7 +13,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from airflow_stack.settings import SECRET_KEYS, ConfigError, StackSettings, parse_settings
+from airflow_stack.model import ConfigError
+from airflow_stack.settings import SECRET_KEYS, StackSettings, parse_settings
 
 __all__ = ["NAMESPACE", "ConfigError", "load_settings", "raw_from_config"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from airflow_stack.settings import Resources, SidecarSettings, StackSettings, Workload
+from airflow_stack.model import Resources, SidecarSettings, Workload
+from airflow_stack.settings import StackSettings
 
 from .conftest import ROOT
 
@@ -34,7 +35,7 @@ def test_every_config_key_is_in_the_readme_table() -> None:
 def test_every_alert_and_dashboard_panel_is_in_the_readme() -> None:
     from airflow_stack.observability.alerts import alert_rules
     from airflow_stack.observability.dashboards import dashboards, queries
-    from airflow_stack.settings import AlertSettings
+    from airflow_stack.observability.settings import AlertSettings
 
     readme = (ROOT / "README.md").read_text()
     alerts = [rule["alert"] for rule in alert_rules(AlertSettings(), "airflow")[0]["rules"]]

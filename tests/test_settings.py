@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from airflow_stack.model import ConfigError
 from airflow_stack.quantity import memory_bytes
-from airflow_stack.settings import ConfigError, StackSettings, parse_settings
+from airflow_stack.settings import StackSettings, parse_settings
 
 from .conftest import raw_settings
 

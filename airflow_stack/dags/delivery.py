@@ -25,9 +25,10 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from airflow_stack.dags.folder import DagFolder, content_tag
+from airflow_stack.dags.settings import GitSyncSettings, ImageSettings
 from airflow_stack.release.values import RESTRICTED_CONTAINER
 from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, SecretNames, kubernetes_secret
-from airflow_stack.settings import GitSyncSettings, ImageSettings, StackSettings
+from airflow_stack.settings import StackSettings
 
 __all__ = [
     "DAGS_MOUNT_PATH",

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from airflow_stack.settings import ConfigError, DagSettings
+from airflow_stack.dags.settings import DagSettings
+from airflow_stack.model import ConfigError
 
 __all__ = [
     "BUILD_FILES",

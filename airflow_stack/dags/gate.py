@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give either a DAG folder or --stack NAME")
     problems: list[str] = []
     if args.stack is not None:
+        from airflow_stack.model import ConfigError
         from airflow_stack.offline.render import RenderError
-        from airflow_stack.settings import ConfigError
 
         try:
             folder, executor, problems = _stack_target(args.stack, Path.cwd())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 if TYPE_CHECKING:  # settings validates URLs with parse_connection, so no import back at run time
-    from airflow_stack.settings import PgBouncerSettings
+    from airflow_stack.database.settings import PgBouncerSettings
 
 __all__ = [
     "DATABASE_ALIAS",

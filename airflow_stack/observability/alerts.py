@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_stack.settings import AlertSettings
+from airflow_stack.observability.settings import AlertSettings
 
 __all__ = ["STATSD_JOB", "alert_rules"]
 

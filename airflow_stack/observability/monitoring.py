@@ -18,9 +18,10 @@ import pulumi_random as random
 
 from airflow_stack.observability.alerts import alert_rules
 from airflow_stack.observability.dashboards import dashboards
+from airflow_stack.observability.settings import MonitoringSettings
 from airflow_stack.release.chart import ChartRef
 from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, kubernetes_secret
-from airflow_stack.settings import MonitoringSettings, StackSettings
+from airflow_stack.settings import StackSettings
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "Monitoring", "MonitoringArgs", "kube_prometheus_stack_values"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_stack.settings import LogPersistenceSettings, RemoteLogSettings
+from airflow_stack.observability.settings import LogPersistenceSettings, RemoteLogSettings
 
 __all__ = ["CONNECTION_ENV", "CONNECTION_ID", "log_persistence_values", "remote_log_values"]
 

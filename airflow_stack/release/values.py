@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_stack.model import Resources, Workload
 from airflow_stack.network.policies import exposure_values
 from airflow_stack.observability.statsd_mappings import statsd_mappings
 from airflow_stack.observability.task_logs import log_persistence_values, remote_log_values
 from airflow_stack.secrets.credentials import RELEASE_NAME, SecretNames
-from airflow_stack.settings import Resources, StackSettings, Workload
+from airflow_stack.settings import StackSettings
 
 __all__ = [
     "AIRFLOW_UID",

@@ -17,7 +17,7 @@ from airflow_stack.dags.folder import (
     dags_for_delivery,
     load_dag_folder,
 )
-from airflow_stack.settings import DagSettings
+from airflow_stack.dags.settings import DagSettings
 
 from ..conftest import CHART_DIR, ROOT
 

@@ -15,8 +15,8 @@ from airflow_stack.database.pgbouncer import (
     stats_url,
     users_txt,
 )
+from airflow_stack.database.settings import PgBouncerSettings
 from airflow_stack.offline.runtime import Recording, is_secret, plain
-from airflow_stack.settings import PgBouncerSettings
 
 from ..conftest import run_stack
 from ..test_program import secret_string_data
@@ -127,7 +127,8 @@ def test_a_secret_url_pgbouncer_cannot_log_in_with_is_refused() -> None:
     ],
 )
 def test_bad_pgbouncer_settings_are_named(pgbouncer: dict[str, object], message: str) -> None:
-    from airflow_stack.settings import ConfigError, parse_settings
+    from airflow_stack.model import ConfigError
+    from airflow_stack.settings import parse_settings
 
     with pytest.raises(ConfigError, match=message):
         parse_settings({"database": {"pgbouncer": pgbouncer}}, source="Pulumi.test.yaml")

@@ -7,9 +7,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from airflow_stack.model import ConfigError
 from airflow_stack.network.policies import exposure_values
 from airflow_stack.offline.runtime import plain
-from airflow_stack.settings import ConfigError, parse_settings
+from airflow_stack.settings import parse_settings
 
 from ..conftest import run_stack
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from airflow_stack.observability.alerts import alert_rules
-from airflow_stack.settings import AlertSettings
+from airflow_stack.observability.settings import AlertSettings
 
 from ..conftest import ROOT
 

@@ -15,8 +15,8 @@ import pytest
 
 from airflow_stack.observability.alerts import alert_rules
 from airflow_stack.observability.dashboards import dashboards, queries
+from airflow_stack.observability.settings import AlertSettings
 from airflow_stack.observability.statsd_mappings import mapped_metric_names, statsd_mappings
-from airflow_stack.settings import AlertSettings
 
 from ..conftest import ROOT
 from .statsd_capture import PROBE_DAGS, capture_statsd_lines

@@ -19,10 +19,11 @@ import jsonschema
 import pytest
 from moto.server import ThreadedMotoServer
 
+from airflow_stack.model import ConfigError
 from airflow_stack.observability.task_logs import CONNECTION_ENV
 from airflow_stack.release.values import build_helm_values
 from airflow_stack.secrets.credentials import secret_names
-from airflow_stack.settings import ConfigError, parse_settings
+from airflow_stack.settings import parse_settings
 
 BUCKET = "acme-airflow-logs"
 ROLE = "arn:aws:iam::123456789012:role/airflow-task-logs"

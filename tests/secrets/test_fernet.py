@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from airflow_stack.model import ConfigError
 from airflow_stack.offline.runtime import Recording, plain
-from airflow_stack.settings import ConfigError, parse_settings
+from airflow_stack.settings import parse_settings
 
 from ..conftest import run_stack
 from ..test_program import secret_string_data

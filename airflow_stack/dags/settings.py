@@ -1,0 +1,86 @@
+"""How the stack delivers DAGs (``airflow:dags``): the mode and each mode's settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from airflow_stack.model import ConfigModel, Resources, resources_of
+
+__all__ = ["DagDelivery", "DagSettings", "GitSyncSettings", "ImageSettings"]
+
+
+DagDelivery = Literal["image", "git-sync", "configmap"]
+
+
+class ImageSettings(ConfigModel):
+    """Where the DAG image is pushed; the password is the secret config value ``airflow:registryPassword``.
+
+    ``repository`` is the full name without a tag (``ghcr.io/acme/airflow-dags``): the tag is always the
+    content hash of what goes into the image, so it is not configurable.
+    """
+
+    registry: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$")]
+    repository: Annotated[
+        str, Field(pattern=r"^[a-z0-9]([-a-z0-9._/]*[a-z0-9])?(:[0-9]{1,5})?(/[-a-z0-9._]+)+$")
+    ]
+    username: Annotated[str, Field(min_length=1, max_length=255)]
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+
+    @model_validator(mode="after")
+    def _repository_is_on_the_registry(self) -> ImageSettings:
+        if not self.repository.startswith(self.registry + "/"):
+            raise ValueError(
+                f"repository {self.repository!r} must start with the registry {self.registry + '/'!r}, "
+                "since the image is pushed there with the registry's credentials"
+            )
+        return self
+
+
+class GitSyncSettings(ConfigModel):
+    """git-sync v4 (the chart's sidecar): what to clone, and how often to pull.
+
+    An SSH ``repo`` (``git@host:org/repo.git`` or ``ssh://...``) needs the secret config value
+    ``airflow:gitSshKey`` and ``knownHosts``: host keys are checked, never skipped.
+    """
+
+    repo: Annotated[
+        str, Field(pattern=r"^(https://[^\s@]+|ssh://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$")
+    ]
+    ref: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = "main"
+    sub_path: Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$")] = "dags"
+    period_seconds: int = Field(60, ge=5, le=3600)
+    known_hosts: str | None = None
+    resources: Resources = resources_of("20m", "64Mi", "256Mi")
+
+    @property
+    def uses_ssh(self) -> bool:
+        return not self.repo.startswith("https://")
+
+
+class DagSettings(ConfigModel):
+    """How DAG files reach the scheduler, dag-processor, workers and task pods.
+
+    ``configmap`` is the default because it needs nothing outside the stack; the committed stacks pick
+    ``git-sync`` (dev) and ``image`` (prod).
+    """
+
+    delivery: DagDelivery = "configmap"
+    folder: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "dags"
+    image: ImageSettings | None = None
+    git_sync: GitSyncSettings | None = None
+
+    @model_validator(mode="after")
+    def _mode_has_its_settings(self) -> DagSettings:
+        if self.delivery == "image" and self.image is None:
+            raise ValueError(
+                "delivery 'image' needs airflow:dags.image with registry, repository and "
+                "username (e.g. {registry: ghcr.io, repository: ghcr.io/acme/airflow-dags, username: acme})"
+            )
+        if self.delivery == "git-sync" and self.git_sync is None:
+            raise ValueError(
+                "delivery 'git-sync' needs airflow:dags.gitSync with at least repo "
+                "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
+            )
+        return self

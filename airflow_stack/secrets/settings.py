@@ -1,0 +1,40 @@
+"""The admin user (``airflow:admin``) and Fernet key generations (``airflow:fernet``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from airflow_stack.model import ConfigModel
+
+__all__ = ["AdminSettings", "FernetSettings"]
+
+
+class AdminSettings(ConfigModel):
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")] = "admin"
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = "admin@example.com"
+    first_name: Annotated[str, Field(pattern=r"^[^\s{}]{1,64}$")] = "Airflow"
+    last_name: Annotated[str, Field(pattern=r"^[^\s{}]{1,64}$")] = "Admin"
+
+
+class FernetSettings(ConfigModel):
+    """Fernet key rotation without losing a stored connection or variable.
+
+    Bump ``generation`` and set ``previousGeneration`` to the old one: the next ``up`` generates a new
+    key, gives Airflow ``new,old`` (every pod restarts with both), then a Job runs ``airflow
+    rotate-fernet-key`` once, re-encrypting everything under the new key. Only a later ``up`` without
+    ``previousGeneration`` drops the old key.
+    """
+
+    generation: int = Field(0, ge=0, le=1000)
+    previous_generation: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _previous_is_older(self) -> FernetSettings:
+        if self.previous_generation is not None and self.previous_generation >= self.generation:
+            raise ValueError(
+                f"previousGeneration {self.previous_generation} must be below generation {self.generation}: "
+                "bump generation to make a new key and name the one it replaces"
+            )
+        return self
