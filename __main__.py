@@ -40,10 +40,26 @@ airflow = AirflowRelease(
 )
 FernetRotation(
     "airflow",
-    FernetRotationArgs(settings=settings, namespace=ns.name, names=secrets.names, release=airflow.release),
+    FernetRotationArgs(
+        namespace=ns.name,
+        fernet=settings.fernet,
+        names=secrets.names,
+        release=airflow.release,
+        job_resources=settings.jobs.resources,
+        grace_period_seconds=settings.tasks.grace_period_seconds,
+    ),
 )
-AirflowNetworkPolicies("airflow", AirflowNetworkPoliciesArgs(settings=settings, namespace=ns.name))
-monitoring = Monitoring("airflow", MonitoringArgs(settings=settings, namespace=ns.name))
+AirflowNetworkPolicies(
+    "airflow",
+    AirflowNetworkPoliciesArgs(
+        namespace=ns.name,
+        enabled=settings.network_policies,
+        bundled_database=settings.database.mode == "bundled",
+        pgbouncer=settings.database.pgbouncer.enabled,
+        prometheus_namespace=settings.prometheus_namespace,
+    ),
+)
+monitoring = Monitoring("airflow", MonitoringArgs(monitoring=settings.monitoring, namespace=ns.name))
 
 for output, value in {
     "namespace": ns.name,

@@ -72,6 +72,11 @@ class StackSettings(ConfigModel):
     def uses_celery(self) -> bool:
         return "CeleryExecutor" in self.executor
 
+    @property
+    def prometheus_namespace(self) -> str | None:
+        """Where the Prometheus that scrapes this stack runs; None with monitoring off."""
+        return None if self.monitoring.mode == "off" else self.monitoring.namespace
+
     @model_validator(mode="after")
     def _autoscaling_needs_celery(self) -> StackSettings:
         if self.tasks.autoscaling.enabled and not self.uses_celery:

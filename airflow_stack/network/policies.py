@@ -24,10 +24,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from airflow_stack.network.settings import IngressSettings
 from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME
-from airflow_stack.settings import StackSettings
 
-__all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_values"]
+__all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_values", "program_policies"]
 
 # Pods of the release, as the chart labels them (task pods of the Kubernetes executor included).
 _RELEASE_PODS = {"podSelector": {"matchLabels": {"tier": "airflow", "release": RELEASE_NAME}}}
@@ -45,18 +45,22 @@ def _namespace(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def exposure_values(settings: StackSettings) -> dict[str, Any]:
-    """The chart's NetworkPolicies, the statsd scrape from Prometheus' namespace, the api-server Ingress."""
-    values: dict[str, Any] = {"networkPolicies": {"enabled": settings.network_policies}}
-    ingress = settings.ingress
-    if settings.network_policies:
+def exposure_values(
+    *, enabled: bool, ingress: IngressSettings, prometheus_namespace: str | None
+) -> dict[str, Any]:
+    """The chart's NetworkPolicies, the statsd scrape from Prometheus' namespace, the api-server Ingress.
+
+    ``prometheus_namespace`` is None where no Prometheus scrapes (monitoring off).
+    """
+    values: dict[str, Any] = {"networkPolicies": {"enabled": enabled}}
+    if enabled:
         # The chart's default (`from: []`) renders a policy that admits no one.
         api_server_peers = [_RELEASE_PODS]
         if ingress.enabled:
             api_server_peers.append(_namespace(ingress.controller_namespace))
         values["apiServer"] = {"networkPolicy": {"ingress": {"from": api_server_peers}}}
-    if settings.network_policies and settings.monitoring.mode != "off":
-        values["statsd"] = {"extraNetworkPolicies": [_namespace(settings.monitoring.namespace)]}
+    if enabled and prometheus_namespace is not None:
+        values["statsd"] = {"extraNetworkPolicies": [_namespace(prometheus_namespace)]}
     if ingress.enabled:
         annotations = (
             {"cert-manager.io/cluster-issuer": ingress.cluster_issuer} if ingress.cluster_issuer else {}
@@ -77,10 +81,46 @@ def exposure_values(settings: StackSettings) -> dict[str, Any]:
     return values
 
 
+def program_policies(
+    *, bundled_database: bool, pgbouncer: bool, prometheus_namespace: str | None
+) -> dict[str, dict[str, Any]]:
+    """The policies the program adds beside the chart's, by role: their specs."""
+    policies: dict[str, dict[str, Any]] = {
+        "default-deny-ingress": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        "task-logs": _ingress(
+            {"podSelector": _component("worker")},
+            [{"podSelector": _component("api-server")}],
+            WORKER_LOGS_PORT,
+        ),
+    }
+    if pgbouncer and prometheus_namespace is not None:
+        policies["pgbouncer-metrics"] = _ingress(
+            {"podSelector": _component("pgbouncer")},
+            [_namespace(prometheus_namespace)],
+            PGBOUNCER_METRICS_PORT,
+        )
+    if bundled_database:
+        policies["postgresql"] = _ingress(
+            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgresql"}}}, [_RELEASE_PODS], 5432
+        )
+    return policies
+
+
+def _ingress(target: dict[str, Any], peers: list[dict[str, Any]], port: int) -> dict[str, Any]:
+    return {
+        **target,
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": peers, "ports": [{"protocol": "TCP", "port": port}]}],
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class AirflowNetworkPoliciesArgs:
-    settings: StackSettings
     namespace: pulumi.Input[str]
+    enabled: bool  # airflow:networkPolicies; off, the program adds none either
+    bundled_database: bool
+    pgbouncer: bool
+    prometheus_namespace: str | None  # None without monitoring
 
 
 class AirflowNetworkPolicies(pulumi.ComponentResource):
@@ -90,53 +130,14 @@ class AirflowNetworkPolicies(pulumi.ComponentResource):
         self, name: str, args: AirflowNetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow:components:AirflowNetworkPolicies", name, None, opts)
-        settings = args.settings
-        if settings.network_policies:
-            self._policy(
-                name, "default-deny-ingress", args.namespace, {"podSelector": {}, "policyTypes": ["Ingress"]}
+        if args.enabled:
+            policies = program_policies(
+                bundled_database=args.bundled_database,
+                pgbouncer=args.pgbouncer,
+                prometheus_namespace=args.prometheus_namespace,
             )
-            self._policy(
-                name,
-                "task-logs",
-                args.namespace,
-                {
-                    "podSelector": _component("worker"),
-                    "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [{"podSelector": _component("api-server")}],
-                            "ports": [{"protocol": "TCP", "port": WORKER_LOGS_PORT}],
-                        }
-                    ],
-                },
-            )
-            if settings.database.pgbouncer.enabled and settings.monitoring.mode != "off":
-                self._policy(
-                    name,
-                    "pgbouncer-metrics",
-                    args.namespace,
-                    {
-                        "podSelector": _component("pgbouncer"),
-                        "policyTypes": ["Ingress"],
-                        "ingress": [
-                            {
-                                "from": [_namespace(settings.monitoring.namespace)],
-                                "ports": [{"protocol": "TCP", "port": PGBOUNCER_METRICS_PORT}],
-                            }
-                        ],
-                    },
-                )
-            if settings.database.mode == "bundled":
-                self._policy(
-                    name,
-                    "postgresql",
-                    args.namespace,
-                    {
-                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgresql"}},
-                        "policyTypes": ["Ingress"],
-                        "ingress": [{"from": [_RELEASE_PODS], "ports": [{"protocol": "TCP", "port": 5432}]}],
-                    },
-                )
+            for role, spec in policies.items():
+                self._policy(name, role, args.namespace, spec)
         self.register_outputs({})
 
     def _policy(self, name: str, role: str, namespace: pulumi.Input[str], spec: dict[str, Any]) -> None:

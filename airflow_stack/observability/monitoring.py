@@ -21,7 +21,6 @@ from airflow_stack.observability.dashboards import dashboards
 from airflow_stack.observability.settings import MonitoringSettings
 from airflow_stack.release.chart import ChartRef
 from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, kubernetes_secret
-from airflow_stack.settings import StackSettings
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "Monitoring", "MonitoringArgs", "kube_prometheus_stack_values"]
 
@@ -76,7 +75,7 @@ def kube_prometheus_stack_values(monitoring: MonitoringSettings) -> dict[str, An
 
 @dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
-    settings: StackSettings
+    monitoring: MonitoringSettings
     namespace: pulumi.Input[str]  # Airflow's: the ServiceMonitor, rules and dashboards live beside it
 
 
@@ -87,7 +86,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("airflow:components:Monitoring", name, None, opts)
         self._name = name
         self.grafana_admin_password = None
-        monitoring = args.settings.monitoring
+        monitoring = args.monitoring
         if monitoring.mode == "off":
             self.register_outputs({})
             return

@@ -37,3 +37,8 @@ class TaskSettings(ConfigModel):
     max_task_minutes: int = Field(60, ge=1, le=24 * 60)
     celery_concurrency: int = Field(16, ge=1, le=256)
     autoscaling: AutoscalingSettings = AutoscalingSettings()
+
+    @property
+    def grace_period_seconds(self) -> int:
+        """The longest task, plus half a minute for the worker to report and exit."""
+        return self.max_task_minutes * 60 + 30

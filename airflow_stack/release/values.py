@@ -108,7 +108,11 @@ def build_helm_values(
     # pre-install hook with a random password). Without Celery no pod reads it, and no such Secret exists.
     values["data"]["brokerUrlSecretName"] = names.broker_url or f"{RELEASE_NAME}-broker-unused"
     for extra in (
-        exposure_values(settings),
+        exposure_values(
+            enabled=settings.network_policies,
+            ingress=settings.ingress,
+            prometheus_namespace=settings.prometheus_namespace,
+        ),
         remote_log_values(settings.remote_logs),
         log_persistence_values(settings.log_persistence),
         dag_values or {},
@@ -138,11 +142,6 @@ def _airflow_config(settings: StackSettings) -> dict[str, Any]:
         "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
         "metrics": {"statsd_prefix": settings.monitoring.statsd_prefix},
     }
-
-
-def grace_period_seconds(settings: StackSettings) -> int:
-    """The longest task, plus half a minute for the worker to report and exit."""
-    return settings.tasks.max_task_minutes * 60 + 30
 
 
 def _contexts(pod: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +177,7 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
     return {
         "celery": {
             "replicas": workers.replicas,
-            "terminationGracePeriodSeconds": grace_period_seconds(settings),
+            "terminationGracePeriodSeconds": settings.tasks.grace_period_seconds,
             "keda": {
                 "enabled": autoscaling.enabled,
                 "minReplicaCount": autoscaling.min_replicas,
@@ -194,7 +193,7 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
             "podDisruptionBudget": _pdb(settings),
         },
         "kubernetes": {
-            "terminationGracePeriodSeconds": grace_period_seconds(settings),
+            "terminationGracePeriodSeconds": settings.tasks.grace_period_seconds,
             "resources": workers.resources.to_kubernetes(),
             "securityContexts": _contexts(AIRFLOW_POD),
         },

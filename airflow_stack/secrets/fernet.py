@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from airflow_stack.model import Resources
 from airflow_stack.release.values import (
     AIRFLOW_POD,
     FERNET_GENERATION_ANNOTATION,
     RESTRICTED_CONTAINER,
-    grace_period_seconds,
 )
 from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, SecretNames
-from airflow_stack.settings import StackSettings
+from airflow_stack.secrets.settings import FernetSettings
 
 __all__ = ["WAIT_THEN_ROTATE", "FernetRotation", "FernetRotationArgs"]
 
@@ -54,10 +54,13 @@ sys.exit(subprocess.call(["airflow", "rotate-fernet-key"]))
 
 @dataclass(frozen=True, kw_only=True)
 class FernetRotationArgs:
-    settings: StackSettings
     namespace: pulumi.Input[str]
+    fernet: FernetSettings
     names: SecretNames
     release: pulumi.Resource  # the release that gives every pod new,old
+    job_resources: Resources
+    # How long a Celery worker may take to finish its tasks before the last old pod is gone.
+    grace_period_seconds: int
 
 
 class FernetRotation(pulumi.ComponentResource):
@@ -65,7 +68,7 @@ class FernetRotation(pulumi.ComponentResource):
         self, name: str, args: FernetRotationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow:components:FernetRotation", name, None, opts)
-        fernet = args.settings.fernet
+        fernet = args.fernet
         if fernet.previous_generation is None:
             self.register_outputs({})
             return
@@ -109,7 +112,7 @@ class FernetRotation(pulumi.ComponentResource):
             {"name": "ANNOTATION", "value": FERNET_GENERATION_ANNOTATION},
             {"name": "RELEASE", "value": RELEASE_NAME},
         ]
-        resources = args.settings.jobs.resources.to_kubernetes()
+        resources = args.job_resources.to_kubernetes()
         k8s.batch.v1.Job(
             f"{name}-rotate-fernet-key-{generation}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -120,7 +123,7 @@ class FernetRotation(pulumi.ComponentResource):
             spec={
                 "backoffLimit": 3,
                 # Celery workers may take their grace period to finish before the last old pod goes.
-                "activeDeadlineSeconds": grace_period_seconds(args.settings) + 3600,
+                "activeDeadlineSeconds": args.grace_period_seconds + 3600,
                 "template": {
                     # tier/release as the chart labels its pods: the NetworkPolicies of PgBouncer and
                     # the bundled PostgreSQL admit the release's pods by exactly these two labels.

@@ -21,8 +21,17 @@ def _settings(raw: dict[str, Any]) -> Any:
     return parse_settings({"protectStatefulResources": "false"} | raw, source="Pulumi.test.yaml")
 
 
+def _exposure(raw: dict[str, Any]) -> dict[str, Any]:
+    settings = _settings(raw)
+    return exposure_values(
+        enabled=settings.network_policies,
+        ingress=settings.ingress,
+        prometheus_namespace=settings.prometheus_namespace,
+    )
+
+
 def test_chart_policies_are_on_and_prometheus_may_scrape_statsd() -> None:
-    values = exposure_values(_settings({"monitoring": {"mode": "existing", "namespace": "observability"}}))
+    values = _exposure({"monitoring": {"mode": "existing", "namespace": "observability"}})
     assert values["networkPolicies"] == {"enabled": True}
     assert values["statsd"]["extraNetworkPolicies"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}
@@ -30,7 +39,7 @@ def test_chart_policies_are_on_and_prometheus_may_scrape_statsd() -> None:
 
 
 def test_no_scrape_door_without_monitoring() -> None:
-    assert "statsd" not in exposure_values(_settings({"monitoring": {"mode": "off"}}))
+    assert "statsd" not in _exposure({"monitoring": {"mode": "off"}})
 
 
 def test_ingress_serves_the_api_server_with_a_cert_manager_certificate(chart_schema: dict[str, Any]) -> None:
@@ -51,8 +60,8 @@ def test_ingress_serves_the_api_server_with_a_cert_manager_certificate(chart_sch
 
 
 def test_ingress_can_use_an_existing_tls_secret() -> None:
-    values = exposure_values(
-        _settings({"ingress": {"enabled": True, "host": "af.example.org", "tlsSecretName": "wildcard-tls"}})
+    values = _exposure(
+        {"ingress": {"enabled": True, "host": "af.example.org", "tlsSecretName": "wildcard-tls"}}
     )
     assert values["ingress"]["apiServer"]["hosts"][0]["tls"] == {
         "enabled": True,
@@ -102,7 +111,7 @@ def test_prod_has_no_postgres_door_and_policies_can_be_turned_off() -> None:
 
 
 def _api_server_peers(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return exposure_values(_settings(raw))["apiServer"]["networkPolicy"]["ingress"]["from"]
+    return _exposure(raw)["apiServer"]["networkPolicy"]["ingress"]["from"]
 
 
 def test_api_server_admits_the_release_and_the_ingress_controller_namespace() -> None:
