@@ -24,10 +24,8 @@ except ConfigError as err:
 ns = AirflowNamespace(
     "airflow", AirflowNamespaceArgs(name=settings.namespace, protect=settings.protect_stateful_resources)
 )
-secrets = AirflowSecrets("airflow", AirflowSecretsArgs(settings=settings, namespace=ns.name))
-dags = DagDelivery(
-    "airflow", DagDeliveryArgs(settings=settings, names=secrets.names, namespace=ns.name, dags=dag_folder)
-)
+secrets = AirflowSecrets("airflow", AirflowSecretsArgs.of(settings, ns.name))
+dags = DagDelivery("airflow", DagDeliveryArgs.of(settings, secrets.names, ns.name, dag_folder))
 airflow = AirflowRelease(
     "airflow",
     AirflowReleaseArgs(
@@ -38,27 +36,8 @@ airflow = AirflowRelease(
         secrets=[*secrets.secrets, *dags.dependencies],
     ),
 )
-FernetRotation(
-    "airflow",
-    FernetRotationArgs(
-        namespace=ns.name,
-        fernet=settings.fernet,
-        names=secrets.names,
-        release=airflow.release,
-        job_resources=settings.jobs.resources,
-        grace_period_seconds=settings.tasks.grace_period_seconds,
-    ),
-)
-AirflowNetworkPolicies(
-    "airflow",
-    AirflowNetworkPoliciesArgs(
-        namespace=ns.name,
-        enabled=settings.network_policies,
-        bundled_database=settings.database.mode == "bundled",
-        pgbouncer=settings.database.pgbouncer.enabled,
-        prometheus_namespace=settings.prometheus_namespace,
-    ),
-)
+FernetRotation("airflow", FernetRotationArgs.of(settings, ns.name, secrets.names, airflow.release))
+AirflowNetworkPolicies("airflow", AirflowNetworkPoliciesArgs.of(settings, ns.name))
 monitoring = Monitoring("airflow", MonitoringArgs(monitoring=settings.monitoring, namespace=ns.name))
 
 for output, value in {

@@ -23,11 +23,12 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
+from pydantic import SecretStr
 
 from airflow_stack.dags.folder import DagFolder, content_tag
-from airflow_stack.dags.settings import GitSyncSettings, ImageSettings
-from airflow_stack.release.values import RESTRICTED_CONTAINER
-from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, SecretNames, kubernetes_secret
+from airflow_stack.dags.settings import DagSettings, GitSyncSettings, ImageSettings
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER
+from airflow_stack.secrets.credentials import SecretNames, kubernetes_secret
 from airflow_stack.settings import StackSettings
 
 __all__ = [
@@ -106,21 +107,20 @@ def configmap_values(dags: DagFolder) -> dict[str, Any]:
 
 
 def delivery_values(
-    settings: StackSettings,
+    settings: DagSettings,
     names: SecretNames,
     dags: DagFolder | None,
     digest: pulumi.Input[str | None] = None,
 ) -> dict[str, Any]:
     """The chosen mode's share of the Helm values; ``digest`` is the pushed image's, where known."""
-    delivery = settings.dags.delivery
-    if delivery == "image":
-        assert settings.dags.image is not None  # checked by StackSettings
+    if settings.delivery == "image":
+        assert settings.image is not None  # checked by DagSettings
         assert dags is not None
         assert names.registry is not None
-        return image_values(settings.dags.image, content_tag(dags), digest, names.registry)
-    if delivery == "git-sync":
-        assert settings.dags.git_sync is not None  # checked by StackSettings
-        return git_sync_values(settings.dags.git_sync, names)
+        return image_values(settings.image, content_tag(dags), digest, names.registry)
+    if settings.delivery == "git-sync":
+        assert settings.git_sync is not None  # checked by DagSettings
+        return git_sync_values(settings.git_sync, names)
     assert dags is not None  # configmap always reads the folder
     return configmap_values(dags)
 
@@ -131,11 +131,28 @@ def _mount() -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class DagDeliveryArgs:
-    settings: StackSettings
+    settings: DagSettings
+    # The secret config values the mode needs (checked present by StackSettings), None otherwise.
+    registry_password: SecretStr | None
+    git_ssh_key: SecretStr | None
     names: SecretNames
     namespace: pulumi.Input[str]
     # Read and checked before any resource exists; None only for git-sync without a local folder.
     dags: DagFolder | None
+
+    @classmethod
+    def of(
+        cls, settings: StackSettings, names: SecretNames, namespace: pulumi.Input[str], dags: DagFolder | None
+    ) -> DagDeliveryArgs:
+        """The parts of the stack this component uses, and nothing else."""
+        return cls(
+            settings=settings.dags,
+            registry_password=settings.registry_password,
+            git_ssh_key=settings.git_ssh_key,
+            names=names,
+            namespace=namespace,
+            dags=dags,
+        )
 
 
 class DagDelivery(pulumi.ComponentResource):
@@ -153,12 +170,11 @@ class DagDelivery(pulumi.ComponentResource):
         self.dependencies = []
         self.image_ref = None
         settings = args.settings
-        delivery = settings.dags.delivery
         digest: pulumi.Input[str | None] = None
-        if delivery == "image":
-            digest = self._image(settings)
-        elif delivery == "git-sync":
-            self._git_sync(settings)
+        if settings.delivery == "image":
+            digest = self._image()
+        elif settings.delivery == "git-sync":
+            self._git_sync()
         else:
             self._configmap()
         self.values = delivery_values(settings, args.names, args.dags, digest)
@@ -167,15 +183,15 @@ class DagDelivery(pulumi.ComponentResource):
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
-    def _image(self, settings: StackSettings) -> pulumi.Output[str | None]:
+    def _image(self) -> pulumi.Output[str | None]:
         """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
-        image, dags, names = settings.dags.image, self._args.dags, self._args.names
+        image, dags, names = self._args.settings.image, self._args.dags, self._args.names
         # All present: StackSettings and dags_for_delivery checked them before any resource.
         assert image is not None
         assert dags is not None
         assert names.registry is not None
-        assert settings.registry_password is not None
-        password = pulumi.Output.secret(settings.registry_password.get_secret_value())
+        assert self._args.registry_password is not None
+        password = pulumi.Output.secret(self._args.registry_password.get_secret_value())
         built = docker.Image(
             f"{self._name}-dags-image",
             image_name=f"{image.repository}:{content_tag(dags)}",
@@ -201,12 +217,12 @@ class DagDelivery(pulumi.ComponentResource):
         self.image_ref = built.repo_digest
         return built.repo_digest.apply(lambda ref: ref.split("@", 1)[1] if ref and "@" in ref else None)
 
-    def _git_sync(self, settings: StackSettings) -> None:
+    def _git_sync(self) -> None:
         """Only an SSH repo needs a resource: its deploy key; the rest is values."""
         names = self._args.names
         if names.git_ssh_key is not None:
-            assert settings.git_ssh_key is not None  # settings checked
-            key = settings.git_ssh_key.get_secret_value()
+            assert self._args.git_ssh_key is not None  # settings checked
+            key = self._args.git_ssh_key.get_secret_value()
             self.dependencies.append(
                 kubernetes_secret(
                     f"{self._name}-git-ssh",

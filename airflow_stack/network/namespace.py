@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from airflow_stack.secrets.credentials import MANAGED_LABELS
+from airflow_stack.kube import MANAGED_LABELS
 
 __all__ = ["POD_SECURITY_LABELS", "AirflowNamespace", "AirflowNamespaceArgs"]
 

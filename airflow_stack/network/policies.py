@@ -24,8 +24,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
 from airflow_stack.network.settings import IngressSettings
-from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME
+from airflow_stack.settings import StackSettings
 
 __all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs", "exposure_values", "program_policies"]
 
@@ -121,6 +122,17 @@ class AirflowNetworkPoliciesArgs:
     bundled_database: bool
     pgbouncer: bool
     prometheus_namespace: str | None  # None without monitoring
+
+    @classmethod
+    def of(cls, settings: StackSettings, namespace: pulumi.Input[str]) -> AirflowNetworkPoliciesArgs:
+        """The parts of the stack this component uses, and nothing else."""
+        return cls(
+            namespace=namespace,
+            enabled=settings.network_policies,
+            bundled_database=settings.database.mode == "bundled",
+            pgbouncer=settings.database.pgbouncer.enabled,
+            prometheus_namespace=settings.prometheus_namespace,
+        )
 
 
 class AirflowNetworkPolicies(pulumi.ComponentResource):

@@ -16,11 +16,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
 from airflow_stack.observability.alerts import alert_rules
 from airflow_stack.observability.dashboards import dashboards
 from airflow_stack.observability.settings import MonitoringSettings
 from airflow_stack.release.chart import ChartRef
-from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, kubernetes_secret
+from airflow_stack.secrets.credentials import kubernetes_secret
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "Monitoring", "MonitoringArgs", "kube_prometheus_stack_values"]
 

@@ -22,12 +22,12 @@ import pulumi
 import yaml
 
 from airflow_stack.config import NAMESPACE, raw_from_config
+from airflow_stack.kube import RELEASE_NAME
 from airflow_stack.model import ConfigError
 from airflow_stack.offline.footprint import total, workloads
 from airflow_stack.offline.runtime import SECRET, Recording, Registration, is_secret, plain, run_program
 from airflow_stack.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
 from airflow_stack.quantity import format_cores
-from airflow_stack.secrets.credentials import RELEASE_NAME
 from airflow_stack.settings import parse_settings
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]

@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from airflow_stack.kube import RELEASE_NAME
 from airflow_stack.release.values import build_helm_values, release_service
-from airflow_stack.secrets.credentials import RELEASE_NAME, SecretNames
+from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.settings import StackSettings
 
 __all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "ChartRef"]

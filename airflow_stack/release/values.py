@@ -11,35 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, restricted_pod
 from airflow_stack.model import Resources, Workload
 from airflow_stack.network.policies import exposure_values
 from airflow_stack.observability.statsd_mappings import statsd_mappings
 from airflow_stack.observability.task_logs import log_persistence_values, remote_log_values
-from airflow_stack.secrets.credentials import RELEASE_NAME, SecretNames
+from airflow_stack.secrets.credentials import SecretNames
+from airflow_stack.secrets.fernet import FERNET_GENERATION_ANNOTATION
 from airflow_stack.settings import StackSettings
 
-__all__ = [
-    "AIRFLOW_UID",
-    "CREATE_USER_SCRIPT",
-    "RESTRICTED_CONTAINER",
-    "build_helm_values",
-    "merge_values",
-    "restricted_pod",
-]
+__all__ = ["CREATE_USER_SCRIPT", "build_helm_values", "merge_values"]
 
-FERNET_GENERATION_ANNOTATION = "airflow-on-kubernetes/fernet-generation"
-AIRFLOW_UID = 50000  # the official image's "airflow" user; its group is 0 (root group, not root user)
 REDIS_UID = 999  # the "redis" user of the redis:7.2-bookworm image the chart pins
 STATSD_UID = 65534  # "nobody", which statsd-exporter runs as
 POSTGRES_UID = 1001  # the bitnami PostgreSQL image's user
 PGBOUNCER_UID = 65534  # "nobody", the chart's pgbouncer.uid
-
-RESTRICTED_CONTAINER: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 # Runs `airflow users create` with the password read from the admin Secret at run time. The chart's
 # default passes `-p <createUserJob.defaultUser.password>`, which would put the password into the Helm
@@ -49,19 +35,6 @@ CREATE_USER_SCRIPT = (
     'exec airflow users create --role "$1" --username "$2" --email "$3" '
     '--firstname "$4" --lastname "$5" --password "${AIRFLOW_ADMIN_PASSWORD:?not set from the admin Secret}"'
 )
-
-
-def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
-    return {
-        "runAsUser": uid,
-        "runAsGroup": gid,
-        "fsGroup": fs_group,
-        "runAsNonRoot": True,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
 
 
 def build_helm_values(

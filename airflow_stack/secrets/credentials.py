@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from pydantic import SecretStr
 
 from airflow_stack.database.pgbouncer import (
     Connection,
@@ -22,21 +23,18 @@ from airflow_stack.database.pgbouncer import (
     stats_url,
     users_txt,
 )
+from airflow_stack.database.settings import DatabaseSettings
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
+from airflow_stack.secrets.settings import FernetSettings
 from airflow_stack.settings import StackSettings
 
 __all__ = [
-    "MANAGED_LABELS",
-    "RELEASE_NAME",
     "AirflowSecrets",
     "AirflowSecretsArgs",
     "SecretNames",
     "kubernetes_secret",
     "secret_names",
 ]
-
-RELEASE_NAME = "airflow"
-# On every object the program creates, so `kubectl get -l app.kubernetes.io/managed-by=pulumi` finds them.
-MANAGED_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +88,24 @@ def secret_names(settings: StackSettings) -> SecretNames:
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowSecretsArgs:
-    settings: StackSettings
     namespace: pulumi.Input[str]
+    names: SecretNames  # secret_names(settings): which Secrets this stack needs, by name
+    fernet: FernetSettings
+    database: DatabaseSettings
+    metadata_connection: SecretStr | None  # airflow:metadataConnection, where the database is external
+    protect: bool  # airflow:protectStatefulResources
+
+    @classmethod
+    def of(cls, settings: StackSettings, namespace: pulumi.Input[str]) -> AirflowSecretsArgs:
+        """The parts of the stack this component uses, and nothing else."""
+        return cls(
+            namespace=namespace,
+            names=secret_names(settings),
+            fernet=settings.fernet,
+            database=settings.database,
+            metadata_connection=settings.metadata_connection,
+            protect=settings.protect_stateful_resources,
+        )
 
 
 class AirflowSecrets(pulumi.ComponentResource):
@@ -112,12 +126,12 @@ class AirflowSecrets(pulumi.ComponentResource):
         super().__init__("airflow:components:AirflowSecrets", name, None, opts)
         self._name = name
         self._namespace = args.namespace
-        settings = args.settings
-        self.names = secret_names(settings)
+        self._args = args
+        self.names = args.names
         self.secrets = []
-        keep = pulumi.ResourceOptions(parent=self, protect=settings.protect_stateful_resources)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self._store("fernet", self.names.fernet_key, {"fernet-key": self._fernet_keys(settings)}, keep)
+        self._store("fernet", self.names.fernet_key, {"fernet-key": self._fernet_keys()}, keep)
         self._store(
             "api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)}
         )
@@ -130,9 +144,9 @@ class AirflowSecrets(pulumi.ComponentResource):
         self.admin_password = self._password("admin-password", 24)
         self._store("admin", self.names.admin_password, {"password": self.admin_password})
 
-        direct = self._direct_connection(settings, args.namespace, keep)
-        if settings.database.pgbouncer.enabled and direct is not None:
-            self._behind_pgbouncer(settings, direct, args.namespace)
+        direct = self._direct_connection(args.namespace, keep)
+        if args.database.pgbouncer.enabled and direct is not None:
+            self._behind_pgbouncer(direct, args.namespace)
         elif direct is not None:
             self._store("metadata-db", self.names.metadata_connection, {"connection": direct}, keep)
 
@@ -147,11 +161,11 @@ class AirflowSecrets(pulumi.ComponentResource):
         self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
 
     def _direct_connection(
-        self, settings: StackSettings, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions
+        self, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions
     ) -> pulumi.Output[str] | None:
         """The real database URL, as a secret; None where only an existing Secret holds it and no
         PgBouncer needs it (Airflow then reads that Secret directly)."""
-        database = settings.database
+        database = self._args.database
         if self.names.postgres_auth is not None:
             db_password = self._password("metadata-db-password", 32, opts=keep)
             self._store(
@@ -164,8 +178,8 @@ class AirflowSecrets(pulumi.ComponentResource):
                 keep,
             )
             return _bundled_connection(db_password, namespace)
-        if settings.metadata_connection is not None:
-            return pulumi.Output.secret(settings.metadata_connection.get_secret_value())
+        if self._args.metadata_connection is not None:
+            return pulumi.Output.secret(self._args.metadata_connection.get_secret_value())
         if database.pgbouncer.enabled and database.existing_secret_name is not None:
             existing = k8s.core.v1.Secret.get(
                 f"{self._name}-existing-metadata-db",
@@ -175,13 +189,11 @@ class AirflowSecrets(pulumi.ComponentResource):
             return pulumi.Output.secret(existing.data.apply(_decoded_connection))
         return None
 
-    def _behind_pgbouncer(
-        self, settings: StackSettings, direct: pulumi.Output[str], namespace: pulumi.Input[str]
-    ) -> None:
+    def _behind_pgbouncer(self, direct: pulumi.Output[str], namespace: pulumi.Input[str]) -> None:
         """PgBouncer's config and stats login from the real URL; Airflow's URL points at PgBouncer."""
         assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
         assert self.names.pgbouncer_stats is not None
-        bouncer = settings.database.pgbouncer
+        bouncer = self._args.database.pgbouncer
         db = direct.apply(_pgbouncer_login)
         service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
         self._store(
@@ -199,14 +211,14 @@ class AirflowSecrets(pulumi.ComponentResource):
             {"connection": pulumi.Output.all(db, service).apply(lambda pair: airflow_url(*pair))},
         )
 
-    def _fernet_keys(self, settings: StackSettings) -> pulumi.Output[str]:
+    def _fernet_keys(self) -> pulumi.Output[str]:
         """``new`` or, while rotating, ``new,old``: Airflow encrypts with the first and decrypts with any.
 
         Generation 0 keeps the resource name and keeper it always had, so turning rotation support on
         changes nothing. Only the current key is protected: the old one is dropped on purpose, one
         ``up`` after the rotation Job has re-encrypted everything.
         """
-        fernet = settings.fernet
+        fernet = self._args.fernet
         generations = [fernet.generation]
         if fernet.previous_generation is not None:
             generations.append(fernet.previous_generation)
@@ -222,7 +234,7 @@ class AirflowSecrets(pulumi.ComponentResource):
                 # state in plain text. An option, not an input, so an existing key is kept as it is.
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    protect=current and settings.protect_stateful_resources,
+                    protect=current and self._args.protect,
                     additional_secret_outputs=["b64Std", "b64Url", "dec", "hex"],
                 ),
             )

@@ -14,17 +14,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from airflow_stack.kube import AIRFLOW_POD, MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER
 from airflow_stack.model import Resources
-from airflow_stack.release.values import (
-    AIRFLOW_POD,
-    FERNET_GENERATION_ANNOTATION,
-    RESTRICTED_CONTAINER,
-)
-from airflow_stack.secrets.credentials import MANAGED_LABELS, RELEASE_NAME, SecretNames
+from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.secrets.settings import FernetSettings
+from airflow_stack.settings import StackSettings
 
 __all__ = ["WAIT_THEN_ROTATE", "FernetRotation", "FernetRotationArgs"]
 
+# On every Airflow pod (the chart's airflowPodAnnotations): a new generation restarts them all.
+FERNET_GENERATION_ANNOTATION = "airflow-on-kubernetes/fernet-generation"
 ROTATION_IMAGE = "apache/airflow:3.2.2"  # rotate-fernet-key needs Airflow and the database, not the DAGs
 
 # Waits until every long-running Airflow pod and task pod carries the new generation, then rotates.
@@ -61,6 +60,24 @@ class FernetRotationArgs:
     job_resources: Resources
     # How long a Celery worker may take to finish its tasks before the last old pod is gone.
     grace_period_seconds: int
+
+    @classmethod
+    def of(
+        cls,
+        settings: StackSettings,
+        namespace: pulumi.Input[str],
+        names: SecretNames,
+        release: pulumi.Resource,
+    ) -> FernetRotationArgs:
+        """The parts of the stack this component uses, and nothing else."""
+        return cls(
+            namespace=namespace,
+            fernet=settings.fernet,
+            names=names,
+            release=release,
+            job_resources=settings.jobs.resources,
+            grace_period_seconds=settings.tasks.grace_period_seconds,
+        )
 
 
 class FernetRotation(pulumi.ComponentResource):

@@ -28,7 +28,9 @@ def values_of(stack: str, **overrides: Any) -> dict[str, Any]:
     settings = settings_of(stack, **overrides)
     names = secret_names(settings)
     dags = dags_for_delivery(settings.dags, ROOT)
-    return build_helm_values(settings, names, delivery_values(settings, names, dags, "sha256:" + "0" * 64))
+    return build_helm_values(
+        settings, names, delivery_values(settings.dags, names, dags, "sha256:" + "0" * 64)
+    )
 
 
 @pytest.mark.parametrize(("stack", "executor"), SCHEMA_FIXTURES)

@@ -1,0 +1,41 @@
+"""What every Kubernetes object of the stack shares: the release's name, the labels the program puts
+on its own objects, and the Pod Security "restricted" contexts every pod runs with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AIRFLOW_POD",
+    "AIRFLOW_UID",
+    "MANAGED_LABELS",
+    "RELEASE_NAME",
+    "RESTRICTED_CONTAINER",
+    "restricted_pod",
+]
+
+RELEASE_NAME = "airflow"
+# On every object the program creates, so `kubectl get -l app.kubernetes.io/managed-by=pulumi` finds them.
+MANAGED_LABELS = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
+
+AIRFLOW_UID = 50000  # the official image's "airflow" user; its group is 0 (root group, not root user)
+
+RESTRICTED_CONTAINER: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
+    return {
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": fs_group,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
