@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -143,11 +144,11 @@ def _chart() -> Path:
 
 
 def _helm() -> str:
-    """The helm ``.ci/helm`` installed into .venv, else one on PATH."""
-    pinned = ROOT / ".venv" / "bin" / "helm"
+    """The helm ``.ci/helm`` installed beside this Python (.venv-dev), else one on PATH."""
+    pinned = Path(sys.prefix) / "bin" / "helm"
     found = str(pinned) if pinned.exists() else shutil.which("helm")
     if found is None:
-        pytest.fail("helm not found: run 'bash .ci/setup' (it installs the pinned helm into .venv/bin)")
+        pytest.fail("helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)")
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 from .conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-ACTIONLINT = Path(ROOT / ".venv" / "bin" / "actionlint")
+ACTIONLINT = Path(sys.prefix) / "bin" / "actionlint"  # the test virtualenv's (.venv-dev)
 
 
 def _workflow(name: str) -> dict[str, Any]:
