@@ -148,7 +148,9 @@ def _helm() -> str:
     pinned = Path(sys.prefix) / "bin" / "helm"
     found = str(pinned) if pinned.exists() else shutil.which("helm")
     if found is None:
-        pytest.fail("helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)")
+        pytest.fail(
+            "helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)"
+        )
     return found
 
 

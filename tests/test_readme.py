@@ -43,3 +43,21 @@ def test_every_alert_and_dashboard_panel_is_in_the_readme() -> None:
     assert len(alerts) == 8
     assert [name for name in alerts if f"`{name}`" not in readme] == []
     assert [title for title in panels if f"| {title} |" not in readme] == []
+
+
+def test_every_example_dag_is_described() -> None:
+    readme = (ROOT / "README.md").read_text()
+    dags = sorted(p.name for p in (ROOT / "dags").glob("*.py"))
+    assert len(dags) >= 4
+    assert [name for name in dags if f"`{name}`" not in readme] == []
+
+
+def test_every_module_of_the_package_is_in_the_module_map() -> None:
+    readme = (ROOT / "README.md").read_text()
+    module_map = readme[readme.index("## How it is built") :]
+    modules = sorted(
+        p.relative_to(ROOT / "airflow_stack").as_posix()
+        for p in (ROOT / "airflow_stack").rglob("*.py")
+        if p.name != "__init__.py"
+    )
+    assert [m for m in modules if m.rsplit("/", 1)[-1] not in module_map] == []

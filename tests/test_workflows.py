@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import sys
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
