@@ -98,13 +98,13 @@ def test_every_kubernetes_secret_is_marked_secret(stack: str) -> None:
 
 
 def test_stack_outputs_mark_only_the_passwords_secret() -> None:
-    outputs = run_stack("dev").stack_outputs
+    outputs = run_stack("dev", namespace="team-a", monitoring={"mode": "install"}).stack_outputs
     assert outputs["adminPassword"][1] is True
     assert {name for name, (_, secret) in outputs.items() if secret} == {
         "adminPassword",
         "grafanaAdminPassword",
     }
-    assert outputs["apiServerUrl"][0] == "http://airflow-api-server.airflow-dev.svc.cluster.local:8080"
+    assert outputs["apiServerUrl"][0] == "http://airflow-api-server.team-a.svc.cluster.local:8080"
     assert outputs["adminUsername"] == ("admin", False)
 
 

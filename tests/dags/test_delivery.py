@@ -171,8 +171,9 @@ def test_git_sync_follows_the_configured_ref_with_its_ssh_key_from_a_secret() ->
     assert recording.named("airflow-git-ssh").urn in recording.release().dependencies
 
 
-def test_dev_tracks_main_over_https_without_credentials() -> None:
-    recording = run_stack("dev")
+def test_git_sync_over_https_needs_no_credentials() -> None:
+    git = {"repo": "https://github.com/acme/dags.git", "ref": "main", "subPath": "dags", "periodSeconds": 60}
+    recording = run_stack("dev", dags={"delivery": "git-sync", "gitSync": git})
     sync = release_values(recording)["dags"]["gitSync"]
     assert (sync["ref"], sync["subPath"], sync["period"]) == ("main", "dags", "60s")
     assert "sshKeySecret" not in sync
