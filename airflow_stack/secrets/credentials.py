@@ -7,7 +7,6 @@ every upgrade, which makes running tasks fail their signature checks).
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import pulumi
@@ -15,10 +14,9 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
+from airflow_stack.database.connection import bundled_connection, existing_connection, pgbouncer_login
 from airflow_stack.database.pgbouncer import (
-    Connection,
     airflow_url,
-    parse_connection,
     pgbouncer_ini,
     stats_url,
     users_txt,
@@ -177,7 +175,7 @@ class AirflowSecrets(pulumi.ComponentResource):
                 },
                 keep,
             )
-            return _bundled_connection(db_password, namespace)
+            return bundled_connection(db_password, namespace)
         if self._args.metadata_connection is not None:
             return pulumi.Output.secret(self._args.metadata_connection.get_secret_value())
         if database.pgbouncer.enabled and database.existing_secret_name is not None:
@@ -186,7 +184,7 @@ class AirflowSecrets(pulumi.ComponentResource):
                 pulumi.Output.format("{0}/{1}", namespace, database.existing_secret_name),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            return pulumi.Output.secret(existing.data.apply(_decoded_connection))
+            return pulumi.Output.secret(existing.data.apply(existing_connection))
         return None
 
     def _behind_pgbouncer(self, direct: pulumi.Output[str], namespace: pulumi.Input[str]) -> None:
@@ -194,7 +192,7 @@ class AirflowSecrets(pulumi.ComponentResource):
         assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
         assert self.names.pgbouncer_stats is not None
         bouncer = self._args.database.pgbouncer
-        db = direct.apply(_pgbouncer_login)
+        db = direct.apply(pgbouncer_login)
         service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
         self._store(
             "pgbouncer-config",
@@ -299,35 +297,6 @@ def kubernetes_secret(
     )
 
 
-def _decoded_connection(data: dict[str, str] | None) -> str:
-    """The URL in the existing Secret; a RunError ends ``up`` with the message alone, no traceback."""
-    if not data or "connection" not in data:
-        raise pulumi.RunError(
-            "the Secret named by airflow:database.existingSecretName has no key 'connection'; "
-            "PgBouncer needs it to hold postgresql://USER:PASSWORD@HOST:5432/DB"
-        )
-    return base64.b64decode(data["connection"]).decode()
-
-
-def _pgbouncer_login(url: str) -> Connection:
-    try:
-        return parse_connection(url)
-    except ValueError as err:
-        raise pulumi.RunError(f"airflow:database.existingSecretName: {err}") from None
-
-
 def _pad_base64(unpadded: str) -> str:
     """random_id's ``b64_url`` drops the ``=`` padding that Fernet's key decoder requires."""
     return unpadded + "=" * (-len(unpadded) % 4)
-
-
-def _bundled_connection(password: pulumi.Output[str], namespace: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The URL of the chart's PostgreSQL (service ``<release>-postgresql``), as a secret."""
-    return pulumi.Output.secret(
-        pulumi.Output.format(
-            "postgresql://airflow:{0}@{1}-postgresql.{2}:5432/airflow?sslmode=disable",
-            password,
-            RELEASE_NAME,
-            namespace,
-        )
-    )

@@ -8,6 +8,7 @@ import json
 import pulumi
 import pytest
 
+from airflow_stack.database.connection import existing_connection, pgbouncer_login
 from airflow_stack.database.pgbouncer import (
     airflow_url,
     parse_connection,
@@ -147,8 +148,6 @@ def test_bad_pgbouncer_settings_are_named(pgbouncer: dict[str, object], message:
 def test_an_unusable_existing_secret_ends_up_with_a_message_not_a_traceback(
     data: dict[str, str], message: str
 ) -> None:
-    from airflow_stack.secrets.credentials import _decoded_connection, _pgbouncer_login
-
     with pytest.raises(pulumi.RunError, match=message) as caught:
-        _pgbouncer_login(_decoded_connection(data))
+        pgbouncer_login(existing_connection(data))
     assert "db.internal" not in str(caught.value)
