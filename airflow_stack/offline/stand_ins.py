@@ -5,9 +5,9 @@ stack file that an operator must replace (``your-org``, AWS's documented example
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from airflow_stack.config import NAMESPACE, raw_from_config
 from airflow_stack.offline.runtime import Recording
 
 __all__ = ["EXAMPLE_MARKERS", "comments", "example_keys", "made_up_in", "made_up_values"]
@@ -32,8 +32,8 @@ def example_keys(config: dict[str, str]) -> list[str]:
         elif isinstance(value, str) and any(marker in value for marker in EXAMPLE_MARKERS):
             found.append(key)
 
-    for key, text in sorted(config.items()):
-        walk(key, json.loads(text) if text[:1] in "{[" else text)
+    for key, value in sorted(raw_from_config(config).items()):
+        walk(f"{NAMESPACE}:{key}", value)
     return found
 
 

@@ -10,7 +10,8 @@ import yaml
 
 from airflow_stack.offline import render as render_module
 from airflow_stack.offline.diff import changed_paths
-from airflow_stack.offline.render import render
+from airflow_stack.offline.render import load_stack_config, render
+from airflow_stack.offline.stand_ins import example_keys
 
 from ..conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
 from ..test_program import generated_values
@@ -240,3 +241,10 @@ def test_stand_ins_file_lists_everything_a_reviewer_must_not_take_for_real(tmp_p
         "exampleValues": ["airflow:admin.email"],
         "secretPlaceholders": ["airflow:registryPassword"],
     }
+
+
+def test_a_value_that_only_looks_like_json_is_flagged_not_a_crash(tmp_path: Path) -> None:
+    stack = THROWAWAY_STACK + "  airflow:admin: {email: '{your-org}@acme.io'}\n  airflow:note: '{not json'\n"
+    assert example_keys(load_stack_config(project_copy(tmp_path, stack) / "Pulumi.test.yaml")[0]) == [
+        "airflow:admin.email"
+    ]
