@@ -38,7 +38,10 @@ IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # A secure value must still pass validation; these stand in for the ones with a required shape.
-_PLACEHOLDERS = {f"{NAMESPACE}:metadataConnection": "postgresql://offline-render-placeholder/airflow"}
+# A well-formed URL: PgBouncer's config is built from its user, password and host.
+_PLACEHOLDERS = {
+    f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow"
+}
 _OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml", "stand-ins.yaml")
 
 

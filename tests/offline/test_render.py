@@ -87,7 +87,8 @@ def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
     out = tmp_path / "out"
     render("test", out, project_dir=project)
     texts = "".join(p.read_text() for p in out.rglob("*.yaml"))
-    assert "offline-render-placeholder" not in texts
+    assert "offline-render-placeholder" not in texts  # the missing-secret placeholder
+    assert "offline-render.invalid" not in texts  # the encrypted connection's
     assert "v1:AAAABBBBCCCC" not in texts
     manifest = yaml.safe_load((out / "manifests" / "secret-airflow-metadata-db.yaml").read_text())
     assert manifest["stringData"] == {"connection": "[secret]"}
@@ -248,3 +249,15 @@ def test_a_value_that_only_looks_like_json_is_flagged_not_a_crash(tmp_path: Path
     assert example_keys(load_stack_config(project_copy(tmp_path, stack) / "Pulumi.test.yaml")[0]) == [
         "airflow:admin.email"
     ]
+
+
+def test_a_secure_connection_behind_pgbouncer_renders(tmp_path: Path) -> None:
+    """The placeholder for an encrypted URL must be one PgBouncer's config can be built from."""
+    stack = (
+        THROWAWAY_STACK + "  airflow:database: {mode: external, pgbouncer: {enabled: true}}\n"
+        "  airflow:metadataConnection:\n    secure: v1:AAAABBBBCCCC\n"
+    )
+    out = tmp_path / "out"
+    render("test", out, project_dir=project_copy(tmp_path, stack))
+    config = yaml.safe_load((out / "manifests" / "secret-airflow-pgbouncer-config.yaml").read_text())
+    assert config["stringData"] == {"pgbouncer.ini": "[secret]", "users.txt": "[secret]"}
