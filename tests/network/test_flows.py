@@ -15,6 +15,7 @@ from .netpol import Pod, allowed, pods_of
 API_SERVER, WORKER_LOGS, TRIGGERER_LOGS = 8080, 8793, 8794
 PGBOUNCER, POSTGRES, REDIS = 6543, 5432, 6379
 STATSD_INGEST, STATSD_SCRAPE, PGBOUNCER_SCRAPE = 9125, 9102, 9127
+TASK_POD = "task-pod"  # the KubernetesExecutor's pod template, labelled component=worker like Celery's
 # Pods of the release that are services for Airflow rather than Airflow itself.
 _SERVICES = {"statsd", "redis", "pgbouncer"}
 
@@ -22,8 +23,7 @@ _SERVICES = {"statsd", "redis", "pgbouncer"}
 def _pods(d: Deployment) -> list[Pod]:
     pods = pods_of(d.objects, d.namespace)
     if d.task_pod is not None:
-        pods += pods_of([d.task_pod], d.namespace)
-        pods[-1] = Pod("task-pod", d.namespace, pods[-1].labels, pods[-1].ports)
+        pods.append(Pod(TASK_POD, d.namespace, dict(d.task_pod["metadata"]["labels"])))
     return pods
 
 
@@ -68,10 +68,9 @@ def _needed(d: Deployment) -> list[tuple[Pod, Pod, int, str]]:
     database = [(b, PGBOUNCER) for b in bouncers] or [(p, POSTGRES) for p in postgres]
     flows += [(a, db, port, "TCP") for a in airflow for db, port in database]
     flows += [(b, p, POSTGRES, "TCP") for b in bouncers for p in postgres]
-    clients = _component(pods, "scheduler") + _component(_component(pods, "worker"), "worker")
-    flows += [
-        (c, r, REDIS, "TCP") for c in clients if c.name != "task-pod" for r in _component(pods, "redis")
-    ]
+    celery_workers = [w for w in workers if w.name != TASK_POD]
+    clients = _component(pods, "scheduler") + celery_workers
+    flows += [(c, r, REDIS, "TCP") for c in clients for r in _component(pods, "redis")]
     flows += [(a, s, STATSD_INGEST, "UDP") for a in airflow for s in _component(pods, "statsd")]
     if d.settings.monitoring.mode != "off":
         flows += [(outside["prometheus"], s, STATSD_SCRAPE, "TCP") for s in _component(pods, "statsd")]
