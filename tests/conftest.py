@@ -284,12 +284,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def deploy(stack: str, name: str | None = None, **overrides: Any) -> Deployment:
-    """Runs the program for a stack under mocks and renders the chart with the release it registered."""
-    return _deployment(name or stack, stack, overrides, run_stack(stack, **overrides))
-
-
 def _deployment(name: str, stack: str, overrides: dict[str, Any], recording: Recording) -> Deployment:
+    """What a program run registered, with the chart rendered from the release it registered."""
     release = plain(recording.release().inputs)
     return Deployment(
         name=name,
