@@ -12,7 +12,6 @@ so such values are replaced by placeholders that are themselves secret.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from airflow_stack.offline.runtime import SECRET, Recording, Registration, is_se
 from airflow_stack.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
 from airflow_stack.quantity import format_cores
 from airflow_stack.settings import parse_settings
+from airflow_stack.stack_file import engine_config, read_stack_file
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]
 
@@ -51,42 +51,7 @@ class RenderError(Exception):
 
 def load_stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
     """Config as the engine hands it to a program: strings, objects as JSON, plus the secret keys."""
-    if not stack_file.is_file():
-        stacks = sorted(p.name for p in stack_file.parent.glob("Pulumi.*.yaml"))
-        raise RenderError(f"{stack_file.name} not found; stacks here: {', '.join(stacks) or 'none'}")
-    try:
-        document = yaml.safe_load(stack_file.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RenderError(f"{stack_file.name} is not valid YAML: {err}") from None
-    if not isinstance(document, dict):
-        raise RenderError(
-            f"{stack_file.name} must be a mapping with a 'config' key, as 'pulumi config' writes it"
-        )
-    entries = document.get("config") or {}
-    if not isinstance(entries, dict):
-        raise RenderError(f"{stack_file.name}: 'config' must be a mapping of key: value")
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in entries.items():
-        value, secret = _without_secure(key, value)
-        if secret:
-            secret_keys.append(key)
-        config[key] = value if isinstance(value, str) else json.dumps(value)
-    return config, secret_keys
-
-
-def _without_secure(key: str, value: Any) -> tuple[Any, bool]:
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return _PLACEHOLDERS.get(key, SECRET), True
-    if isinstance(value, dict):
-        pairs = {k: _without_secure(key, v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
-    if isinstance(value, list):
-        items = [_without_secure(key, v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
-    if isinstance(value, bool):
-        return ("true" if value else "false"), False
-    return (value if isinstance(value, str) else json.dumps(value)), False
+    return engine_config(read_stack_file(stack_file), lambda key: _PLACEHOLDERS.get(key, SECRET))
 
 
 def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[str]) -> list[str]:
