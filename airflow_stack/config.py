@@ -7,6 +7,7 @@ set with ``set_all_config``).
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from pulumi.runtime import config as runtime_config
 from airflow_stack.model import ConfigError
 from airflow_stack.settings import SECRET_KEYS, StackSettings, parse_settings
 
-__all__ = ["NAMESPACE", "ConfigError", "load_settings", "raw_from_config"]
+__all__ = ["NAMESPACE", "ConfigError", "check_namespaces", "load_settings", "raw_from_config"]
 
 NAMESPACE = "airflow"
 
@@ -24,7 +25,9 @@ NAMESPACE = "airflow"
 def load_settings() -> StackSettings:
     """The validated settings of the current stack, or a ConfigError naming the key to fix."""
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
-    raw = _raw_config()
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    check_namespaces(config, source)
+    raw = raw_from_config(config)
     plain_text = sorted(
         key for key in SECRET_KEYS & raw.keys() if not runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
     )
@@ -39,8 +42,25 @@ def load_settings() -> StackSettings:
     return parse_settings(raw, source=source, namespace=NAMESPACE)
 
 
-def _raw_config() -> dict[str, Any]:
-    return raw_from_config({**runtime_config.get_config_env(), **runtime_config.CONFIG.get()})
+def check_namespaces(config: dict[str, Any], source: str) -> None:
+    """Refuses keys whose namespace is a near miss of ``airflow`` (``airfow:executor``, ``Airflow:...``).
+
+    Keys of other namespaces configure providers (``aws:region``, ``kubernetes:context``) and are not this
+    program's to judge; but one that is almost ``airflow`` is a setting that would silently not apply.
+    """
+    problems = []
+    for key in sorted(config):
+        namespace, _, name = key.partition(":")
+        if namespace != NAMESPACE and (
+            namespace.lower() == NAMESPACE
+            or difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.75
+        ):
+            problems.append(
+                f"{key} in {source}: '{namespace}' is not this project's namespace, so nothing would read "
+                f"it; did you mean '{NAMESPACE}:{name}'?"
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def raw_from_config(config: dict[str, Any]) -> dict[str, Any]:

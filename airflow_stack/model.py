@@ -2,28 +2,96 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from airflow_stack.quantity import cpu_cores, memory_bytes
+from airflow_stack.redact import redact
 
 __all__ = [
     "ConfigError",
     "ConfigModel",
     "CpuQuantity",
     "DnsLabel",
+    "DnsName",
+    "LabelKey",
+    "LabelValue",
     "MemoryQuantity",
+    "RelativePath",
     "Resources",
     "SidecarSettings",
     "Workload",
+    "matching",
     "resources_of",
 ]
 
 
 class ConfigError(ValueError):
-    """A stack configuration the program refuses, with a message that names the key and the fix."""
+    """A stack configuration the program refuses, with a message that names the key and the fix.
+
+    The message is redacted on the way in: whatever path built it, it never carries a credential.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+def matching(pattern: str, words: str) -> Any:
+    """A string type that must match ``pattern``; a mismatch says ``must be <words>``, not the regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("text_pattern", "must be {words}", {"words": words})
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+def _dns_name(value: str) -> str:
+    """RFC 1123: what Kubernetes takes for a host name (Ingress ``host``) or a DNS subdomain."""
+    if len(value) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in value.split(".")):
+        raise PydanticCustomError(
+            "dns_name",
+            "must be a DNS name of at most 253 characters: dot-separated labels of 1 to 63 lowercase "
+            "letters, digits and '-', each starting and ending with a letter or digit",
+        )
+    return value
+
+
+def _relative_path(value: str) -> str:
+    parts = value.split("/")
+    if not all(_PATH_PART.fullmatch(part) and part not in (".", "..") for part in parts):
+        raise PydanticCustomError(
+            "relative_path",
+            "must be a relative path inside the repository: names of letters, digits, '.', '_' and '-' "
+            "joined by '/', without '.', '..' or a leading '/'",
+        )
+    return value
+
+
+def _label_key(value: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if (prefix and not _is_dns_name(prefix)) or not _LABEL_NAME.fullmatch(name):
+        raise PydanticCustomError(
+            "label_key",
+            "must be a Kubernetes label key: an optional DNS-name prefix and '/', then 1 to 63 letters, "
+            "digits, '-', '_' or '.', starting and ending with a letter or digit",
+        )
+    return value
+
+
+def _is_dns_name(value: str) -> bool:
+    return len(value) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in value.split("."))
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_PATH_PART = re.compile(r"[A-Za-z0-9._-]+")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 def _cpu(value: str) -> str:
@@ -38,7 +106,18 @@ def _memory(value: str) -> str:
 
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
-DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+DnsLabel = matching(
+    _DNS_LABEL.pattern,
+    "a DNS label: 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+)
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+LabelValue = matching(
+    r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?",
+    "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+    "letter or digit",
+)
 
 
 class ConfigModel(BaseModel):
@@ -46,9 +125,11 @@ class ConfigModel(BaseModel):
 
     # hide_input_in_errors: the ValidationError chained to a ConfigError would otherwise repeat the
     # raw config, secret connection URL included, in any traceback or log that prints the cause.
+    # allow_inf_nan: no threshold, size or ratio is infinite; YAML's .inf would otherwise pass as one.
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
+        allow_inf_nan=False,
         alias_generator=to_camel,
         populate_by_name=True,
         hide_input_in_errors=True,

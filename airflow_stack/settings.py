@@ -78,6 +78,22 @@ class StackSettings(ConfigModel):
         return None if self.monitoring.mode == "off" else self.monitoring.namespace
 
     @model_validator(mode="after")
+    def _namespace_is_airflows_own(self) -> StackSettings:
+        """NetworkPolicies, quotas and ``pulumi destroy`` all act per namespace: sharing one with the
+        cluster's own components or with Prometheus would open them up, or take them down with Airflow."""
+        if self.namespace.startswith("kube-"):
+            raise ValueError(
+                f"airflow:namespace {self.namespace!r} is reserved for Kubernetes' own components (kube-*); "
+                "use a namespace of Airflow's own (e.g. airflow)"
+            )
+        if self.prometheus_namespace == self.namespace:
+            raise ValueError(
+                f"airflow:namespace and airflow:monitoring.namespace are both {self.namespace!r}; Airflow's "
+                "NetworkPolicies admit Prometheus by namespace, so each needs its own"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _autoscaling_needs_celery(self) -> StackSettings:
         if self.tasks.autoscaling.enabled and not self.uses_celery:
             raise ValueError(
@@ -196,13 +212,32 @@ def _describe(error: Any, source: str, namespace: str) -> str:
         )
     if error["type"] == "literal_error":
         message = f"must be one of {error['ctx']['expected']}"
+        if isinstance(error["input"], bool):
+            # yaml.v2, as the Pulumi CLI reads a stack file, takes an unquoted off/on/no/yes inside an
+            # object for a boolean; the program only ever sees true or false.
+            return (
+                f"{namespace}:{key} in {source}: {message}, got the boolean {str(error['input']).lower()}: "
+                "inside an object, YAML reads an unquoted off, on, no, yes, n or y as a boolean; quote the "
+                'value (e.g. mode: "off")'
+            )
     hidden = (
-        location[0] in SECRET_KEYS
-        or error["type"] in ("missing", "value_error")
-        or isinstance(error["input"], dict)
+        location[0] in SECRET_KEYS or error["type"] in _INPUT_NOT_SHOWN or isinstance(error["input"], dict)
     )
-    shown = "" if hidden else f", got {error['input']!r}"
+    shown = "" if hidden else f", got {_shown(error['input'])}"
     return f"{namespace}:{key} in {source}: {message}{shown}"
+
+
+# Errors whose input is not repeated: it is missing, spans the model, or is a credential itself.
+_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential"})
+_SHOWN_CHARACTERS = 80
+
+
+def _shown(value: Any) -> str:
+    """A refused value as the message quotes it: short (redacted by ConfigError, like the whole line)."""
+    text = repr(value)
+    return (
+        text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}... ({len(text)} characters)"
+    )
 
 
 def _known_keys(path: list[str]) -> list[str]:

@@ -98,7 +98,11 @@ def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
             {"workers": {"resources": {"cpu": "1", "memory": "1Gi"}}},
             "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: Field required",
         ),
-        ({"namespace": "Airflow_Prod"}, "airflow:namespace in Pulumi.test.yaml: String should match pattern"),
+        (
+            {"namespace": "Airflow_Prod"},
+            "airflow:namespace in Pulumi.test.yaml: must be a DNS label: 1 to 63 lowercase letters, digits "
+            "and '-', starting and ending with a letter or digit, got 'Airflow_Prod'",
+        ),
         (
             {"protectStatefulResources": "sometimes"},
             "airflow:protectStatefulResources in Pulumi.test.yaml: Input should be a valid boolean",
@@ -110,11 +114,12 @@ def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
         ),
         (
             {"admin": {"email": "not-an-email"}},
-            "airflow:admin.email in Pulumi.test.yaml: String should match pattern",
+            "airflow:admin.email in Pulumi.test.yaml: must be an e-mail address (name@example.com)",
         ),
         (
             {"admin": {"username": "ad min"}},
-            "airflow:admin.username in Pulumi.test.yaml: String should match pattern",
+            "airflow:admin.username in Pulumi.test.yaml: must be 1 to 64 letters, digits, "
+            "'_', '.', '@' or '-'",
         ),
         (
             {"database": {"mode": "cloud"}},

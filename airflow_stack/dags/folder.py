@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -19,6 +20,7 @@ from airflow_stack.model import ConfigError
 
 __all__ = [
     "BUILD_FILES",
+    "CONFIGMAP_KEY_LIMIT",
     "CONFIGMAP_LIMIT_BYTES",
     "DOCKERFILE",
     "IGNORED_DIRS",
@@ -37,6 +39,8 @@ __all__ = [
 
 # A ConfigMap, like every object, must fit in etcd's 1 MiB request limit; keys count as well as data.
 CONFIGMAP_LIMIT_BYTES = 1024 * 1024
+# Kubernetes' limit on a ConfigMap key (a DNS subdomain's length).
+CONFIGMAP_KEY_LIMIT = 253
 # One DAG source file larger than this is generated data, not code: it slows every parse loop.
 MAX_FILE_BYTES = 512 * 1024
 # Build and editor leftovers that are neither delivered nor hashed; dags/.dockerignore lists the same.
@@ -123,10 +127,21 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).as_posix()
         shown = f"{folder}/{relative}"
-        if _ignored(PurePosixPath(relative)) or (path.is_dir() and not path.is_symlink()):
+        try:
+            mode = path.lstat().st_mode
+        except OSError as err:  # removed while being read, or an unreadable folder
+            problems.append(f"{shown}: cannot be read ({err.strerror})")
             continue
-        if path.is_symlink():
+        if _ignored(PurePosixPath(relative)) or stat.S_ISDIR(mode):
+            continue
+        if stat.S_ISLNK(mode):
             problems.append(f"{shown}: is a symbolic link; copy the file in instead, so every mode ships it")
+            continue
+        if not stat.S_ISREG(mode):
+            # Reading a named pipe would wait forever for a writer; no mode can ship a device or socket.
+            problems.append(
+                f"{shown}: is a {_special_kind(mode)}; a DAG folder holds only regular files and folders"
+            )
             continue
         try:
             content = path.read_bytes()
@@ -139,6 +154,14 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     if problems:
         raise DagFolderError("\n".join(problems))
     return DagFolder(folder=folder, files=tuple(files), requirements=requirements)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device file"
 
 
 def _ignored(relative: PurePosixPath) -> bool:
@@ -159,11 +182,12 @@ def _check(shown: str, relative: str, content: bytes) -> list[str]:
     if not relative.endswith(".py"):
         return []
     try:
-        source = content.decode("utf-8")
+        content.decode("utf-8")
     except UnicodeDecodeError as err:
         return [f"{shown}: not UTF-8 (byte {err.start}); Airflow reads DAG files as UTF-8"]
     try:
-        compile(source, shown, "exec", dont_inherit=True)
+        # From bytes, as Python imports a file: a UTF-8 byte-order mark or a coding line is honoured.
+        compile(content, shown, "exec", dont_inherit=True)
     except SyntaxError as err:
         return [f"{shown}:{err.lineno}: {err.msg}"]
     except ValueError as err:  # null bytes in the source
@@ -200,6 +224,11 @@ def configmap_problems(dags: DagFolder) -> list[str]:
         shown = f"{dags.folder}/{f.path}"
         if not _CONFIGMAP_KEY.match(f.configmap_key):
             problems.append(f"{shown}: a ConfigMap key allows only letters, digits, '-', '_' and '.'")
+        elif len(f.configmap_key) > CONFIGMAP_KEY_LIMIT:
+            problems.append(
+                f"{shown}: its ConfigMap key ({f.configmap_key!r}, the path with '/' as '--') has "
+                f"{len(f.configmap_key)} characters, over Kubernetes' {CONFIGMAP_KEY_LIMIT}; shorten the path"
+            )
         elif f.configmap_key in keys:
             problems.append(
                 f"{shown}: maps to the same ConfigMap key as {dags.folder}/{keys[f.configmap_key]}"

@@ -179,13 +179,14 @@ def _shown(folder: Path, path: str) -> str:
 
 def _stack_target(stack: str, project: Path) -> tuple[Path, str, list[str]]:
     """The stack's DAG folder and executors, and the problems of that folder for its delivery mode."""
-    from airflow_stack.config import raw_from_config
+    from airflow_stack.config import check_namespaces, raw_from_config
     from airflow_stack.dags.folder import dags_for_delivery
     from airflow_stack.offline.render import load_stack_config
     from airflow_stack.settings import parse_settings
 
     config, _ = load_stack_config(project / f"Pulumi.{stack}.yaml")
     source = f"Pulumi.{stack}.yaml"
+    check_namespaces(config, source)
     settings = parse_settings(raw_from_config(config), source=source, offline=True)
     try:
         dags_for_delivery(settings.dags, project)

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from airflow_stack.model import ConfigModel, Resources, resources_of
+from airflow_stack.model import ConfigModel, RelativePath, Resources, matching, resources_of
+from airflow_stack.redact import embedded_credential
 
 __all__ = ["DagDelivery", "DagSettings", "GitSyncSettings", "ImageSettings"]
 
 
 DagDelivery = Literal["image", "git-sync", "configmap"]
+RegistryHost = matching(
+    r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?",
+    "a registry host name, lowercase, with an optional :port (e.g. ghcr.io)",
+)
+ImageName = matching(
+    r"[a-z0-9]([-a-z0-9._/]*[a-z0-9])?(:[0-9]{1,5})?(/[-a-z0-9._]+)+",
+    "a lowercase image name without a tag: <registry>/<path> (e.g. ghcr.io/acme/airflow-dags)",
+)
+GitRef = matching(
+    r"[A-Za-z0-9._/-]{1,255}", "a branch, tag or commit: letters, digits, '.', '_', '-' and '/'"
+)
+_GIT_URL = re.compile(r"https://[^\s@]+|ssh://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+")
+
+
+def _git_url(url: str) -> str:
+    """A git URL git-sync can clone, without a token in it: the URL lands in the chart values, the state
+    and every log that prints them."""
+    if embedded_credential(url):
+        raise PydanticCustomError(
+            "embedded_credential",
+            "embeds a credential, which would be stored in plain text (value not shown); use an SSH repo "
+            "and set its deploy key with 'pulumi config set --secret airflow:gitSshKey "
+            "< ~/.ssh/airflow_deploy_key'",
+        )
+    if not _GIT_URL.fullmatch(url):
+        raise PydanticCustomError("text_pattern", "must be an https://, ssh:// or git@host:org/repo.git URL")
+    return url
+
+
+GitRepo = Annotated[str, AfterValidator(_git_url)]
 
 
 class ImageSettings(ConfigModel):
@@ -21,10 +54,8 @@ class ImageSettings(ConfigModel):
     content hash of what goes into the image, so it is not configurable.
     """
 
-    registry: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$")]
-    repository: Annotated[
-        str, Field(pattern=r"^[a-z0-9]([-a-z0-9._/]*[a-z0-9])?(:[0-9]{1,5})?(/[-a-z0-9._]+)+$")
-    ]
+    registry: RegistryHost
+    repository: ImageName
     username: Annotated[str, Field(min_length=1, max_length=255)]
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
 
@@ -45,11 +76,9 @@ class GitSyncSettings(ConfigModel):
     ``airflow:gitSshKey`` and ``knownHosts``: host keys are checked, never skipped.
     """
 
-    repo: Annotated[
-        str, Field(pattern=r"^(https://[^\s@]+|ssh://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$")
-    ]
-    ref: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = "main"
-    sub_path: Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$")] = "dags"
+    repo: GitRepo
+    ref: GitRef = "main"
+    sub_path: RelativePath = "dags"
     period_seconds: int = Field(60, ge=5, le=3600)
     known_hosts: str | None = None
     resources: Resources = resources_of("20m", "64Mi", "256Mi")
@@ -67,7 +96,7 @@ class DagSettings(ConfigModel):
     """
 
     delivery: DagDelivery = "configmap"
-    folder: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "dags"
+    folder: RelativePath = "dags"
     image: ImageSettings | None = None
     git_sync: GitSyncSettings | None = None
 

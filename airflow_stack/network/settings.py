@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import model_validator
 
-from pydantic import Field, model_validator
-
-from airflow_stack.model import ConfigModel, DnsLabel
+from airflow_stack.model import ConfigModel, DnsLabel, DnsName
 
 __all__ = ["IngressSettings"]
 
@@ -17,10 +15,10 @@ class IngressSettings(ConfigModel):
     where the Ingress controller's pods run: the api-server's NetworkPolicy admits that namespace."""
 
     enabled: bool = False
-    host: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")] | None = None
+    host: DnsName | None = None
     class_name: DnsLabel = "nginx"
     controller_namespace: DnsLabel = "ingress-nginx"
-    cluster_issuer: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
+    cluster_issuer: DnsName | None = None
     tls_secret_name: DnsLabel | None = None
 
     @model_validator(mode="after")

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from airflow_stack.model import ConfigModel, DnsLabel, MemoryQuantity, SidecarSettings, resources_of
+from airflow_stack.model import (
+    ConfigModel,
+    DnsLabel,
+    LabelKey,
+    LabelValue,
+    MemoryQuantity,
+    RelativePath,
+    SidecarSettings,
+    matching,
+    resources_of,
+)
+from airflow_stack.observability.s3 import S3BucketName
 
 __all__ = ["AlertSettings", "LogPersistenceSettings", "MonitoringSettings", "RemoteLogSettings"]
+
+AwsRegion = matching(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as us-east-1")
+IamRoleArn = matching(
+    r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+",
+    "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>",
+)
+StatsdPrefix = matching(
+    r"[a-z][a-z0-9_]{0,30}", "1 to 31 lowercase letters, digits and '_', starting with a letter"
+)
 
 
 class RemoteLogSettings(ConfigModel):
@@ -19,12 +39,10 @@ class RemoteLogSettings(ConfigModel):
     namespace whose key ``connection`` holds an Airflow AWS connection (URI or JSON).
     """
 
-    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
-    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "airflow/task-logs"
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = "us-east-1"
-    role_arn: (
-        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")] | None
-    ) = None
+    bucket: S3BucketName
+    prefix: RelativePath = "airflow/task-logs"
+    region: AwsRegion = "us-east-1"
+    role_arn: IamRoleArn | None = None
     connection_secret_name: DnsLabel | None = None
 
     @model_validator(mode="after")
@@ -48,8 +66,8 @@ class LogPersistenceSettings(ConfigModel):
     existing_claim: DnsLabel | None = None
 
 
-Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]  # a Prometheus duration: 30s, 5m, 2h
-LabelMap = dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_./-]*$")], str]
+Duration = matching(r"[0-9]+(s|m|h)", "a Prometheus duration: a whole number and s, m or h (30s, 5m, 2h)")
+LabelMap = dict[LabelKey, LabelValue]
 
 
 class AlertSettings(ConfigModel):
@@ -77,7 +95,7 @@ class MonitoringSettings(ConfigModel):
     """
 
     mode: Literal["install", "existing", "off"] = "off"
-    statsd_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")] = "airflow"
+    statsd_prefix: StatsdPrefix = "airflow"
     namespace: DnsLabel = "monitoring"
     selector_labels: LabelMap = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
     dashboard_labels: LabelMap = Field(default_factory=lambda: {"grafana_dashboard": "1"})

@@ -12,8 +12,11 @@ so such values are replaced by placeholders that are themselves secret.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,11 @@ PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 _PLACEHOLDERS = {
     f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow"
 }
-_OWNED = ("releases", "manifests", "images", "resources.yaml", "outputs.yaml", "stand-ins.yaml")
+# Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
+_MARKER = "stand-ins.yaml"
+_OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER})
+# What `pulumi stack init` accepts for a stack's own name.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 
 class RenderError(Exception):
@@ -73,10 +80,80 @@ def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[s
 
 
 def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, str]:
-    """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text."""
+    """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text.
+
+    ``out`` must be new, empty or an earlier render: the render is written beside it and swapped in
+    whole, so a failed render leaves the earlier one as it was, and nothing the render did not write
+    is ever removed.
+    """
+    if not _STACK_NAME.fullmatch(stack):
+        raise RenderError(
+            f"--stack {stack!r} is not a stack name: letters, digits, '-', '_' and '.', as 'pulumi stack "
+            "init' allows"
+        )
+    _check_out(out)
     config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
     missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    staging = _staging_folder(out)
+    try:
+        summary = _write_render(stack, staging, recording, config, missing)
+        _swap_in(staging, out)
+    except OSError as err:
+        raise RenderError(f"cannot write the render to {out}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return recording, summary
+
+
+def _check_out(out: Path) -> None:
+    """Refuses an output path that is not a folder the render may replace."""
+    if out.is_symlink():
+        raise RenderError(f"--out {out} is a symbolic link; give the folder itself")
+    if out.exists() and not out.is_dir():
+        raise RenderError(f"--out {out} is a file, not a folder; give a new folder or an earlier render")
+    if not out.is_dir():
+        return
+    try:
+        entries = sorted(entry.name for entry in out.iterdir())
+    except OSError as err:
+        raise RenderError(f"--out {out} cannot be read: {err.strerror}") from None
+    foreign = [name for name in entries if name not in _OWNED]
+    if entries and (foreign or _MARKER not in entries):
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise RenderError(
+            f"--out {out} holds files a render did not write ({shown or 'no ' + _MARKER}); give a new or "
+            "empty folder, or an earlier render's, since a render replaces the folder whole"
+        )
+
+
+def _staging_folder(out: Path) -> Path:
+    """A fresh folder beside ``out`` (same file system, so the swap is a rename)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.rendering-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would make the render private to its writer
+        return staging
+    except OSError as err:
+        raise RenderError(f"cannot write the render to {out}: {err.strerror or err}") from None
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    if not out.exists():
+        staging.rename(out)
+        return
+    previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+    out.rename(previous / "render")
+    staging.rename(out)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _write_render(
+    stack: str, out: Path, recording: Recording, config: dict[str, str], missing: list[str]
+) -> str:
+    """Writes every render file into the empty folder ``out``; the summary text."""
     made_up = made_up_values(recording)
     labelled: dict[str, list[str]] = {}  # file -> the made-up values' key paths in it
 
@@ -86,13 +163,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
             labelled[path.relative_to(out).as_posix()] = stand_ins
         _write(path, document, comments(stand_ins))
 
-    for owned in _OWNED:
-        target = out / owned
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    (out / "releases").mkdir(parents=True)
+    (out / "releases").mkdir()
     (out / "manifests").mkdir()
     for image in recording.of_type(IMAGE_TYPE):
         (out / "images").mkdir(exist_ok=True)
@@ -110,7 +181,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     examples = example_keys(config)
     # Everything a reviewer must not take for what `pulumi up` deploys, in one place.
     _write(
-        out / "stand-ins.yaml",
+        out / _MARKER,
         {"madeUpOffline": labelled, "exampleValues": examples, "secretPlaceholders": missing},
     )
     summary = _summary(stack, recording)
@@ -125,7 +196,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
             f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
             f"--secret' before 'pulumi up'): {', '.join(missing)}"
         )
-    return recording, summary
+    return summary
 
 
 def _write(path: Path, document: Any, header: str = "") -> None:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import Field, model_validator
 
-from airflow_stack.model import ConfigModel
+from airflow_stack.model import ConfigModel, matching
 
 __all__ = ["AdminSettings", "FernetSettings"]
 
+UserName = matching(r"[A-Za-z0-9_.@-]{1,64}", "1 to 64 letters, digits, '_', '.', '@' or '-'")
+Email = matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address (name@example.com)")
+PersonName = matching(r"[^\s{}]{1,64}", "1 to 64 characters without spaces or braces")
+
 
 class AdminSettings(ConfigModel):
-    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")] = "admin"
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = "admin@example.com"
-    first_name: Annotated[str, Field(pattern=r"^[^\s{}]{1,64}$")] = "Airflow"
-    last_name: Annotated[str, Field(pattern=r"^[^\s{}]{1,64}$")] = "Admin"
+    username: UserName = "admin"
+    email: Email = "admin@example.com"
+    first_name: PersonName = "Airflow"
+    last_name: PersonName = "Admin"
 
 
 class FernetSettings(ConfigModel):

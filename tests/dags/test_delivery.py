@@ -115,10 +115,27 @@ def test_registry_token_reaches_no_release_value_or_plain_output() -> None:
         ),
         (
             {"dags": {"delivery": "git-sync", "gitSync": {"repo": "http://github.com/acme/dags.git"}}},
-            "airflow:dags.gitSync.repo in Pulumi.dev.yaml: String should match pattern",
+            "airflow:dags.gitSync.repo in Pulumi.dev.yaml: must be an https://, ssh:// or "
+            "git@host:org/repo.git URL",
         ),
         ({"dags": {"delivery": "rsync"}}, "airflow:dags.delivery in Pulumi.dev.yaml: must be one of 'image'"),
-        ({"dags": {"folder": "/etc"}}, "airflow:dags.folder in Pulumi.dev.yaml: String should match pattern"),
+        (
+            {"dags": {"folder": "/etc"}},
+            "airflow:dags.folder in Pulumi.dev.yaml: must be a relative path inside",
+        ),
+        (
+            {"dags": {"folder": "../elsewhere"}},
+            "airflow:dags.folder in Pulumi.dev.yaml: must be a relative path",
+        ),
+        (
+            {
+                "dags": {
+                    "delivery": "git-sync",
+                    "gitSync": {"repo": "https://a.io/r.git", "subPath": "a/../../x"},
+                }
+            },
+            "airflow:dags.gitSync.subPath in Pulumi.dev.yaml: must be a relative path inside the repository",
+        ),
         ({"dags": {"folder": "no-such-folder"}}, "airflow:dags.folder: 'no-such-folder' is not a folder"),
     ],
 )

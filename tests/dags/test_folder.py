@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,6 +84,46 @@ def test_a_symbolic_link_is_refused(tmp_path: Path) -> None:
     _folder(tmp_path, {"real.py": GOOD_DAG})
     (tmp_path / "dags" / "link.py").symlink_to(tmp_path / "dags" / "real.py")
     assert "dags/link.py: is a symbolic link" in _error(tmp_path, {})
+
+
+def test_a_dangling_link_is_refused_not_followed(tmp_path: Path) -> None:
+    _folder(tmp_path, {"real.py": GOOD_DAG})
+    (tmp_path / "dags" / "gone.py").symlink_to(tmp_path / "nowhere.py")
+    assert "dags/gone.py: is a symbolic link" in _error(tmp_path, {})
+
+
+def test_special_files_are_refused_without_being_opened(tmp_path: Path) -> None:
+    """A named pipe would block the read forever; the gate must return, and name each one."""
+    _folder(tmp_path, {"real.py": GOOD_DAG})
+    os.mkfifo(tmp_path / "dags" / "pipe.py")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "dags" / "sock"))
+    messages: list[str] = []
+    # A daemon thread: on the old code the read blocks for good, and the test must still end.
+    gate = threading.Thread(target=lambda: messages.append(_error(tmp_path, {})), daemon=True)
+    gate.start()
+    gate.join(timeout=10)
+    server.close()
+    assert not gate.is_alive(), "the DAG folder gate hung on a special file"
+    (message,) = messages
+    assert message.splitlines() == [
+        "dags/pipe.py: is a named pipe (FIFO); a DAG folder holds only regular files and folders",
+        "dags/sock: is a socket; a DAG folder holds only regular files and folders",
+    ]
+
+
+def test_a_dag_file_with_a_utf8_byte_order_mark_is_accepted_as_python_accepts_it(tmp_path: Path) -> None:
+    source = b"\xef\xbb\xbf" + GOOD_DAG.encode()
+    dags = dags_for_delivery(_delivery("configmap"), _folder(tmp_path, {"bom.py": source}))
+    assert dags is not None
+    assert [f.path for f in dags.files] == ["bom.py"]
+
+
+def test_a_configmap_key_over_253_characters_is_refused(tmp_path: Path) -> None:
+    deep = "/".join(["d" * 60] * 4) + "/dag.py"  # 4 x 60, 4 "--" and "dag.py": a 254-character key
+    message = _error(tmp_path, {deep: GOOD_DAG})
+    assert f"dags/{deep}: its ConfigMap key" in message
+    assert "has 254 characters, over Kubernetes' 253; shorten the path" in message
 
 
 def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

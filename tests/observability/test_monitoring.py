@@ -144,7 +144,7 @@ def test_dashboards_are_grafanalib_models_with_the_variables_on_call_needs() -> 
         ),
         (
             {"monitoring": {"mode": "install", "alerts": {"tasksStarvingFor": "15 minutes"}}},
-            "airflow:monitoring.alerts.tasksStarvingFor in Pulumi.dev.yaml: String should match pattern",
+            "airflow:monitoring.alerts.tasksStarvingFor in Pulumi.dev.yaml: must be a Prometheus duration",
         ),
         (
             {"monitoring": {"mode": "install", "alerts": {"poolOpenSlotsRatio": 10}}},

@@ -98,6 +98,7 @@ def test_render_removes_files_of_an_earlier_render(tmp_path: Path) -> None:
     stale = tmp_path / "manifests" / "secret-gone.yaml"
     stale.parent.mkdir(parents=True)
     stale.write_text("old")
+    (tmp_path / "stand-ins.yaml").write_text("{}\n")
     render("dev", tmp_path)
     assert not stale.exists()
 
