@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -35,6 +36,7 @@ __all__ = [
     "content_tag",
     "dags_for_delivery",
     "load_dag_folder",
+    "unreadable_entries",
 ]
 
 # A ConfigMap, like every object, must fit in etcd's 1 MiB request limit; keys count as well as data.
@@ -124,24 +126,10 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
         )
     files: list[DagFile] = []
     problems: list[str] = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
+    for path, relative, problem in _entries(root, folder):
         shown = f"{folder}/{relative}"
-        try:
-            mode = path.lstat().st_mode
-        except OSError as err:  # removed while being read, or an unreadable folder
-            problems.append(f"{shown}: cannot be read ({err.strerror})")
-            continue
-        if _ignored(PurePosixPath(relative)) or stat.S_ISDIR(mode):
-            continue
-        if stat.S_ISLNK(mode):
-            problems.append(f"{shown}: is a symbolic link; copy the file in instead, so every mode ships it")
-            continue
-        if not stat.S_ISREG(mode):
-            # Reading a named pipe would wait forever for a writer; no mode can ship a device or socket.
-            problems.append(
-                f"{shown}: is a {_special_kind(mode)}; a DAG folder holds only regular files and folders"
-            )
+        if problem:
+            problems.append(problem)
             continue
         try:
             content = path.read_bytes()
@@ -154,6 +142,41 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     if problems:
         raise DagFolderError("\n".join(problems))
     return DagFolder(folder=folder, files=tuple(files), requirements=requirements)
+
+
+def unreadable_entries(root: Path, folder: str) -> list[str]:
+    """Links and special files under ``root``: what no mode can ship, and what must not be opened (a
+    named pipe blocks its reader for good). The DAG gate checks these before Airflow opens anything."""
+    return [problem for _, _, problem in _entries(root, folder) if problem]
+
+
+def _entries(root: Path, folder: str) -> Iterator[tuple[Path, str, str | None]]:
+    """Every file under ``root`` but ignored ones, sorted: its path, its relative path and, for what is
+    not a regular file, the problem (shown with ``folder``)."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        shown = f"{folder}/{relative}"
+        try:
+            mode = path.lstat().st_mode
+        except OSError as err:  # removed while being read, or an unreadable folder
+            yield path, relative, f"{shown}: cannot be read ({err.strerror})"
+            continue
+        if _ignored(PurePosixPath(relative)) or stat.S_ISDIR(mode):
+            continue
+        if stat.S_ISLNK(mode):
+            yield (
+                path,
+                relative,
+                f"{shown}: is a symbolic link; copy the file in instead, so every mode ships it",
+            )
+        elif not stat.S_ISREG(mode):
+            yield (
+                path,
+                relative,
+                f"{shown}: is a {_special_kind(mode)}; a DAG folder holds only regular files and folders",
+            )
+        else:
+            yield path, relative, None
 
 
 def _special_kind(mode: int) -> str:

@@ -225,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     if not folder.is_dir():
         print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
+    from airflow_stack.dags.folder import unreadable_entries
+
+    unreadable = unreadable_entries(folder, folder.name)
+    if unreadable:
+        # Airflow would open every file it finds: a named pipe would block the parse for good.
+        for problem in dict.fromkeys(problems + unreadable):
+            print(f"error: {problem}")
+        return 1
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         _isolate_airflow(Path(home), executor)
         report = check_folder(folder, args.max_parse_seconds)
