@@ -20,6 +20,7 @@ from airflow_stack.database.settings import DatabaseSettings
 from airflow_stack.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
 from airflow_stack.network.settings import IngressSettings
 from airflow_stack.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
+from airflow_stack.redact import redact
 from airflow_stack.release.settings import TaskSettings
 from airflow_stack.secrets.settings import AdminSettings, FernetSettings
 
@@ -189,11 +190,44 @@ def parse_settings(
     ``source`` names the file the user edits (``Pulumi.prod.yaml``) so the message points there.
     ``offline`` skips only the check that required secret values are set (see ``missing_secrets``).
     """
+    cause: ValidationError | None = None
     try:
-        return StackSettings.model_validate(raw, context={OFFLINE: offline})
+        settings = StackSettings.model_validate(raw, context={OFFLINE: offline})
     except ValidationError as err:
-        lines = sorted({_describe(error, source, namespace) for error in err.errors()})
-        raise ConfigError("\n".join(lines)) from err
+        settings, cause = None, err
+    errors = cause.errors() if cause else []
+    refused = {".".join(str(part) for part in error["loc"]) for error in errors}
+    lines = {_describe(error, source, namespace) for error in errors} | {
+        f"{namespace}:{key} in {source} looks like it holds a credential (value not shown), and it is "
+        "not a secret key: its value would be stored in plain text in the state and the chart values. "
+        "Keep credentials in Secrets or in 'pulumi config set --secret' keys"
+        for key in _plain_credentials(raw)
+        if key not in refused
+    }
+    if lines or settings is None:
+        raise ConfigError("\n".join(sorted(lines))) from cause
+    return settings
+
+
+# Plain keys whose values are public but look random: an SSH host key is meant to be published.
+_PUBLIC_RANDOM_LOOKING = frozenset({"dags.gitSync.knownHosts"})
+
+
+def _plain_credentials(value: Any, path: str = "") -> list[str]:
+    """The key paths of plain (non-secret) values that read as a credential: a URL with userinfo, a
+    ``password=`` pair, a known token format, or a long random-looking string."""
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            if not (path == "" and key in SECRET_KEYS)
+            for found in _plain_credentials(item, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _plain_credentials(item, f"{path}[{i}]")]
+    if isinstance(value, str) and path not in _PUBLIC_RANDOM_LOOKING and redact(value) != value:
+        return [path]
+    return []
 
 
 def _describe(error: Any, source: str, namespace: str) -> str:

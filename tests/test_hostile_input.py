@@ -94,6 +94,20 @@ def test_a_connection_url_pasted_into_a_plain_key_is_masked(refused: Refused) ->
     assert PASSWORD not in err
 
 
+def test_a_credential_in_a_plain_key_that_would_accept_it_is_refused(refused: Refused) -> None:
+    """admin.firstName takes any word: a token there would go into the chart values and the state."""
+    err = refused(THROWAWAY_STACK + f"  airflow:admin: {{firstName: {TOKEN}, lastName: 'x=password=abc'}}\n")
+    because = (
+        " in Pulumi.test.yaml looks like it holds a credential (value not shown), and it is not a secret "
+        "key: its value would be stored in plain text in the state and the chart values. Keep credentials "
+        "in Secrets or in 'pulumi config set --secret' keys"
+    )
+    assert err.splitlines() == [
+        f"error: airflow:admin.firstName{because}",
+        f"airflow:admin.lastName{because}",
+    ]
+
+
 def test_a_token_in_any_other_key_is_masked(refused: Refused) -> None:
     err = refused(THROWAWAY_STACK + f"  airflow:namespace: {TOKEN}\n")
     assert "airflow:namespace in Pulumi.test.yaml: must be a DNS label" in err
