@@ -262,7 +262,7 @@ def _describe(error: Any, source: str, namespace: str) -> str:
 
 
 # Errors whose input is not repeated: it is missing, spans the model, or is a credential itself.
-_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential"})
+_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential", "known_hosts"})
 _SHOWN_CHARACTERS = 80
 
 

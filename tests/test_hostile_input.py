@@ -108,6 +108,18 @@ def test_a_credential_in_a_plain_key_that_would_accept_it_is_refused(refused: Re
     ]
 
 
+def test_a_private_key_pasted_as_known_hosts_is_refused_unseen(refused: Refused) -> None:
+    key_body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+    err = refused(
+        THROWAWAY_STACK + GIT_SYNC + "      repo: git@github.com:acme/dags.git\n      knownHosts: |\n"
+        f"        -----BEGIN OPENSSH PRIVATE KEY-----\n        {key_body}\n"
+        "        -----END OPENSSH PRIVATE KEY-----\n",
+    )
+    assert "airflow:dags.gitSync.knownHosts in Pulumi.test.yaml: must be known_hosts lines" in err
+    assert key_body not in err
+    assert "PRIVATE KEY" not in err
+
+
 def test_a_token_in_any_other_key_is_masked(refused: Refused) -> None:
     err = refused(THROWAWAY_STACK + f"  airflow:namespace: {TOKEN}\n")
     assert "airflow:namespace in Pulumi.test.yaml: must be a DNS label" in err

@@ -46,6 +46,28 @@ def _git_url(url: str) -> str:
 
 GitRepo = Annotated[str, AfterValidator(_git_url)]
 
+# One known_hosts line (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): optional marker, host patterns, key type,
+# base64 key, optional comment.
+_KNOWN_HOST = re.compile(
+    r"(@cert-authority |@revoked )?[^\s]+ (ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)"
+    r"|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?"
+)
+
+
+def _known_hosts(text: str) -> str:
+    """Public host keys only, so nothing else (a private key pasted by mistake) hides in this plain key."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines or not all(_KNOWN_HOST.fullmatch(line) for line in lines):
+        raise PydanticCustomError(
+            "known_hosts",
+            "must be known_hosts lines, '<host> <key type> <base64 key>' (the output of 'ssh-keyscan "
+            "<host>'), and nothing else",
+        )
+    return text
+
+
+KnownHosts = Annotated[str, AfterValidator(_known_hosts)]
+
 
 class ImageSettings(ConfigModel):
     """Where the DAG image is pushed; the password is the secret config value ``airflow:registryPassword``.
@@ -80,7 +102,7 @@ class GitSyncSettings(ConfigModel):
     ref: GitRef = "main"
     sub_path: RelativePath = "dags"
     period_seconds: int = Field(60, ge=5, le=3600)
-    known_hosts: str | None = None
+    known_hosts: KnownHosts | None = None
     resources: Resources = resources_of("20m", "64Mi", "256Mi")
 
     @property
