@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -16,6 +17,7 @@ from pulumi.runtime import config as runtime_config
 
 from airflow_stack.model import ConfigError
 from airflow_stack.settings import SECRET_KEYS, StackSettings, parse_settings
+from airflow_stack.stack_file import read_stack_file
 
 __all__ = ["NAMESPACE", "ConfigError", "check_namespaces", "load_settings", "raw_from_config"]
 
@@ -25,6 +27,10 @@ NAMESPACE = "airflow"
 def load_settings() -> StackSettings:
     """The validated settings of the current stack, or a ConfigError naming the key to fix."""
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    if Path(source).is_file():
+        # The engine has read it already, but keeps the last of two equal keys without a word; the
+        # program runs in the project folder, so the file the user edits is here to check.
+        read_stack_file(Path(source))
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     check_namespaces(config, source)
     raw = raw_from_config(config)

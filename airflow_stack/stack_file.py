@@ -35,9 +35,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from airflow_stack.model import ConfigError
 
-__all__ = ["Secure", "StackFileError", "engine_config", "read_stack_file"]
+__all__ = ["Secure", "StackFileError", "engine_config", "read_stack_file", "stack_file_path"]
 
 _BOM = b"\xef\xbb\xbf"
+_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 # yaml.v2's resolve table: plain scalars that mean something other than a string.
 _BOOLEANS = {
     **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
@@ -78,6 +79,16 @@ class Secure:
 
 class StackFileError(ConfigError):
     """A stack file the Pulumi CLI would not load, or that hides a mistake; each line names the spot."""
+
+
+def stack_file_path(project: Path, stack: str) -> Path:
+    """``project/Pulumi.<stack>.yaml``, for a name ``pulumi stack init`` would take (no path in it)."""
+    if not _STACK_NAME.fullmatch(stack):
+        raise StackFileError(
+            f"stack name {stack!r} is not one Pulumi allows: letters, digits, '-', '_' and '.', starting "
+            "with a letter, digit, '-' or '_'"
+        )
+    return project / f"Pulumi.{stack}.yaml"
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:

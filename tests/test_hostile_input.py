@@ -205,6 +205,31 @@ def test_the_dag_gate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) ->
     ]
 
 
+@pytest.mark.parametrize("module", ["airflow_stack.offline.render", "airflow_stack.dags.gate"])
+@pytest.mark.parametrize("stack", ["../../etc/passwd", "..", "dev/../prod", ""])
+def test_a_stack_name_that_is_a_path_is_refused(module: str, stack: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--stack",
+            stack,
+            *(["--out", "/nonexistent/x"] if "render" in module else []),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: stack name {stack!r} is not one Pulumi allows: letters, digits, '-', '_' and '.', starting "
+        "with a letter, digit, '-' or '_'\n"
+    )
+
+
 def test_out_at_a_folder_of_other_files_leaves_them_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pulumi
 import pytest
 from cryptography.fernet import Fernet
 
-from airflow_stack.offline.runtime import Recording, is_secret, plain
+from airflow_stack.offline.runtime import Recording, is_secret, plain, run_program
 from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs, secret_names
 from airflow_stack.settings import parse_settings
 
-from .conftest import Deployment, run_stack
+from .conftest import THROWAWAY_STACK, Deployment, project_copy, run_stack
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -50,6 +51,27 @@ def test_bad_config_stops_before_any_resource(overrides: dict, message: str) -> 
     with pytest.raises(pulumi.RunError) as caught:
         run_stack("dev", recording=recording, **overrides)
     assert message in str(caught.value)
+    assert recording.registrations == []
+
+
+def test_under_pulumi_up_a_key_written_twice_in_the_stack_file_stops_the_program(tmp_path: Path) -> None:
+    """The engine passes only the last value on; the program reads the file it runs beside."""
+    project = project_copy(
+        tmp_path,
+        THROWAWAY_STACK + "  airflow:executor: CeleryExecutor\n  airflow:executor: KubernetesExecutor\n",
+    )
+    recording = Recording()
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(
+            project / "__main__.py",
+            stack="test",
+            config={"airflow:protectStatefulResources": "false", "airflow:executor": "KubernetesExecutor"},
+            secret_keys=[],
+            recording=recording,
+        )
+    assert "Pulumi.test.yaml:4: key 'airflow:executor' under config is also set on line 3" in str(
+        caught.value
+    )
     assert recording.registrations == []
 
 

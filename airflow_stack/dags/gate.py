@@ -183,8 +183,9 @@ def _stack_target(stack: str, project: Path) -> tuple[Path, str, list[str]]:
     from airflow_stack.dags.folder import dags_for_delivery
     from airflow_stack.offline.render import load_stack_config
     from airflow_stack.settings import parse_settings
+    from airflow_stack.stack_file import stack_file_path
 
-    config, _ = load_stack_config(project / f"Pulumi.{stack}.yaml")
+    config, _ = load_stack_config(stack_file_path(project, stack))
     source = f"Pulumi.{stack}.yaml"
     check_namespaces(config, source)
     settings = parse_settings(raw_from_config(config), source=source, offline=True)

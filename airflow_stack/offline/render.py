@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from airflow_stack.offline.runtime import SECRET, Recording, Registration, is_se
 from airflow_stack.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
 from airflow_stack.quantity import format_cores
 from airflow_stack.settings import parse_settings
-from airflow_stack.stack_file import engine_config, read_stack_file
+from airflow_stack.stack_file import engine_config, read_stack_file, stack_file_path
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]
 
@@ -48,8 +47,6 @@ _PLACEHOLDERS = {
 # Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
 _MARKER = "stand-ins.yaml"
 _OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER})
-# What `pulumi stack init` accepts for a stack's own name.
-_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 
 class RenderError(Exception):
@@ -86,13 +83,9 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     whole, so a failed render leaves the earlier one as it was, and nothing the render did not write
     is ever removed.
     """
-    if not _STACK_NAME.fullmatch(stack):
-        raise RenderError(
-            f"--stack {stack!r} is not a stack name: letters, digits, '-', '_' and '.', as 'pulumi stack "
-            "init' allows"
-        )
+    stack_file = stack_file_path(project_dir, stack)
     _check_out(out)
-    config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
+    config, secret_keys = load_stack_config(stack_file)
     missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
     staging = _staging_folder(out)
