@@ -24,6 +24,7 @@ __all__ = [
     "RelativePath",
     "Resources",
     "SidecarSettings",
+    "SubPath",
     "Workload",
     "matching",
     "resources_of",
@@ -112,6 +113,8 @@ DnsLabel = matching(
 )
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
+# A folder inside a repository, where "" is the repository's root.
+SubPath = Annotated[str, AfterValidator(lambda value: value and _relative_path(value))]
 LabelKey = Annotated[str, AfterValidator(_label_key)]
 LabelValue = matching(
     r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?",

@@ -101,7 +101,10 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         stacks = sorted(p.name for p in path.parent.glob("Pulumi.*.yaml"))
         raise StackFileError(f"{name} not found; stacks here: {', '.join(stacks) or 'none'}")
-    raw = path.read_bytes().removeprefix(_BOM)
+    try:
+        raw = path.read_bytes().removeprefix(_BOM)
+    except OSError as err:
+        raise StackFileError(f"{name} cannot be read: {err.strerror}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from airflow_stack.model import ConfigModel, RelativePath, Resources, matching, resources_of
+from airflow_stack.model import ConfigModel, RelativePath, Resources, SubPath, matching, resources_of
 from airflow_stack.redact import embedded_credential
 
 __all__ = ["DagDelivery", "DagSettings", "GitSyncSettings", "ImageSettings"]
@@ -100,7 +100,7 @@ class GitSyncSettings(ConfigModel):
 
     repo: GitRepo
     ref: GitRef = "main"
-    sub_path: RelativePath = "dags"
+    sub_path: SubPath = "dags"
     period_seconds: int = Field(60, ge=5, le=3600)
     known_hosts: KnownHosts | None = None
     resources: Resources = resources_of("20m", "64Mi", "256Mi")
