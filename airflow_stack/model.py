@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -105,8 +105,16 @@ def _memory(value: str) -> str:
     return value
 
 
-CpuQuantity = Annotated[str, AfterValidator(_cpu)]
-MemoryQuantity = Annotated[str, AfterValidator(_memory)]
+def _number_as_text(value: object) -> object:
+    """``cpu: 1`` or ``cpu: 0.5`` inside an object reaches the program as a JSON number, as Kubernetes
+    takes it in a manifest; a quantity is text from here on."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return value
+
+
+CpuQuantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_cpu)]
+MemoryQuantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_memory)]
 DnsLabel = matching(
     _DNS_LABEL.pattern,
     "a DNS label: 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",

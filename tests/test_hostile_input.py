@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from airflow_stack.config import raw_from_config
 from airflow_stack.offline import render as render_module
+from airflow_stack.settings import parse_settings
+from airflow_stack.stack_file import engine_config, read_stack_file
 
 from .conftest import ROOT, THROWAWAY_STACK, project_copy
 
@@ -378,3 +381,22 @@ def test_a_dag_file_with_a_byte_order_mark_renders(
     monkeypatch.setattr(render_module, "ROOT", project)
     code, _, err = cli("--stack", "test", "--out", str(tmp_path / "out"))
     assert code == 0, err
+
+
+def test_inputs_accepted_on_purpose_mean_what_the_pulumi_cli_passes_on(tmp_path: Path) -> None:
+    """Each as `pulumi up` would get it: a top-level `off` is the text "off" (a false bool to pydantic, as
+    the user meant); inside an object `010` is octal 8 and `0x3C` is 60; `subPath: ""` is the repo's root."""
+    stack = tmp_path / "Pulumi.test.yaml"
+    stack.write_text(
+        "config:\n  airflow:protectStatefulResources: off\n  airflow:dags:\n    delivery: git-sync\n"
+        "    gitSync: {repo: 'https://github.com/acme/dags.git', ref: 2026-11-25, subPath: '',"
+        " periodSeconds: 0x3C}\n  airflow:workers: {replicas: 010, resources: {cpu: 1, memory: 1Gi,"
+        " memoryLimit: 1Gi}}\n"
+    )
+    config, _ = engine_config(read_stack_file(stack), lambda key: "[secret]")
+    settings = parse_settings(raw_from_config(config), source=stack.name)
+    assert settings.protect_stateful_resources is False
+    assert settings.dags.git_sync is not None
+    assert (settings.dags.git_sync.ref, settings.dags.git_sync.sub_path) == ("2026-11-25", "")
+    assert settings.dags.git_sync.period_seconds == 60
+    assert settings.workers.replicas == 8
