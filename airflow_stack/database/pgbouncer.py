@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # settings validates URLs with parse_connection, so no import
     from airflow_stack.database.settings import PgBouncerSettings
 
 __all__ = [
+    "AIRFLOW_LOCAL_SETTINGS",
+    "ASYNC_CONNECT_ARGS",
     "DATABASE_ALIAS",
     "PORT",
     "Connection",
@@ -28,6 +30,21 @@ __all__ = [
 ]
 
 PORT = 6543  # the chart's ports.pgbouncer
+# Behind transaction pooling one server connection serves many clients in turn, so no client may leave a
+# named prepared statement on it (found by the rehearsal: "prepared statement _pg3_0 already exists").
+# The sync engine uses psycopg2, named in the URL, which never prepares (SQLAlchemy 2.1 would otherwise
+# pick psycopg 3, which prepares a statement run five times); Airflow derives the async engine's asyncpg
+# from it, which caches none and names each statement uniquely with these connect args.
+AIRFLOW_LOCAL_SETTINGS = '''"""From the Pulumi program: the async engine's connect args behind PgBouncer."""
+import uuid
+
+ASYNCPG_BEHIND_PGBOUNCER = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+}
+'''
+ASYNC_CONNECT_ARGS = "airflow_local_settings.ASYNCPG_BEHIND_PGBOUNCER"
 DATABASE_ALIAS = "airflow-metadata"  # the name Airflow asks PgBouncer for
 
 
@@ -94,7 +111,7 @@ def users_txt(db: Connection) -> str:
 def airflow_url(db: Connection, service_host: str) -> str:
     """What every Airflow pod connects to: PgBouncer's Service (in-cluster, plain), the same login."""
     userinfo = f"{quote(db.user, safe='')}:{quote(db.password, safe='')}"
-    return f"postgresql://{userinfo}@{service_host}:{PORT}/{DATABASE_ALIAS}?sslmode=disable"
+    return f"postgresql+psycopg2://{userinfo}@{service_host}:{PORT}/{DATABASE_ALIAS}?sslmode=disable"
 
 
 def stats_url(db: Connection) -> str:

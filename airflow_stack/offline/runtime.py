@@ -27,6 +27,7 @@ __all__ = [
     "is_secret",
     "mocked_runtime",
     "plain",
+    "reveal",
     "run_program",
 ]
 
@@ -84,6 +85,10 @@ class _Mocks(mocks.Mocks):
     renders for them to prove no secret leaked.
     """
 
+    def __init__(self, existing_secrets: dict[str, dict[str, str]] | None = None) -> None:
+        # Secrets the operator made outside the stack, by name: what a read of one returns.
+        self.existing_secrets = existing_secrets or {}
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
         digest = hashlib.sha256(args.name.encode()).digest()
@@ -97,9 +102,11 @@ class _Mocks(mocks.Mocks):
             outputs["b64Std"] = base64.b64encode(raw).decode()
             outputs["hex"] = raw.hex()
         elif args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
-            # A read of an existing Secret (database.existingSecretName): a stand-in connection URL.
+            # A read of an existing Secret (database.existingSecretName): the operator's, or a stand-in.
+            name = args.resource_id.rsplit("/", 1)[-1]
             url = f"postgresql://airflow:offline-{digest.hex()[:12]}@db.offline.invalid:5432/airflow?sslmode=require"
-            outputs["data"] = {"connection": base64.b64encode(url.encode()).decode()}
+            data = self.existing_secrets.get(name, {"connection": url})
+            outputs["data"] = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
         elif args.typ == "docker:index/image:Image":
             # A stand-in for the registry's digest: it changes exactly when the image name (tag) does.
             name = str(args.inputs["imageName"])
@@ -113,8 +120,10 @@ class _Mocks(mocks.Mocks):
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, recording: Recording) -> None:
-        super().__init__(_Mocks())
+    def __init__(
+        self, recording: Recording, existing_secrets: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(_Mocks(existing_secrets))
         self._recording = recording
 
     def RegisterResource(self, request: Any) -> Any:
@@ -146,12 +155,13 @@ def mocked_runtime(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     recording: Recording | None = None,
+    existing_secrets: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Recording]:
     """Installs mocks and config for one run, and leaves the global runtime clean afterwards."""
     recording = recording if recording is not None else Recording()
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
-    monitor = _RecordingMonitor(recording)
+    monitor = _RecordingMonitor(recording, existing_secrets)
     mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     try:
         yield recording
@@ -168,6 +178,7 @@ def run_program(
     secret_keys: list[str],
     project: str = "airflow",
     recording: Recording | None = None,
+    existing_secrets: dict[str, dict[str, str]] | None = None,
 ) -> Recording:
     """Runs a Pulumi program file under mocks; exceptions the program raises propagate.
 
@@ -177,7 +188,12 @@ def run_program(
     """
     with (
         mocked_runtime(
-            project=project, stack=stack, config=config, secret_keys=secret_keys, recording=recording
+            project=project,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            recording=recording,
+            existing_secrets=existing_secrets,
         ) as recording,
         contextlib.chdir(program.resolve().parent),
     ):
@@ -198,6 +214,19 @@ def run_program(
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig
+
+
+def reveal(value: Any) -> Any:
+    """A recorded value with its secrets unwrapped: only for a rehearsal, which needs the real values."""
+    if is_secret(value):
+        return reveal(value.get("value"))
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def plain(value: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_stack.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, restricted_pod
 from airflow_stack.model import Resources, Workload
 from airflow_stack.network.policies import exposure_values
@@ -77,6 +78,9 @@ def build_helm_values(
         "postgresql": _postgresql(settings, names),
         "pgbouncer": _pgbouncer(settings, names),
     }
+    if settings.database.pgbouncer.enabled:
+        # The chart's own is empty for Airflow 3; behind PgBouncer it holds the async engine's connect args.
+        values["airflowLocalSettings"] = AIRFLOW_LOCAL_SETTINGS
     # Set whatever the executor: unset, the chart renders its own `airflow-broker-url` Secret (a
     # pre-install hook with a random password). Without Celery no pod reads it, and no such Secret exists.
     values["data"]["brokerUrlSecretName"] = names.broker_url or f"{RELEASE_NAME}-broker-unused"
@@ -108,7 +112,13 @@ def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def _airflow_config(settings: StackSettings) -> dict[str, Any]:
     """airflow.cfg sections the chart merges over its own ``config``."""
     tasks = settings.tasks
+    database = (
+        {"database": {"sql_alchemy_connect_args_async": ASYNC_CONNECT_ARGS}}
+        if settings.database.pgbouncer.enabled
+        else {}
+    )
     return {
+        **database,
         "core": {"default_task_execution_timeout": str(tasks.max_task_minutes * 60)},
         "celery": {"worker_concurrency": str(tasks.celery_concurrency)},
         # Successful task pods go; failed ones stay for `kubectl logs` and `describe`.

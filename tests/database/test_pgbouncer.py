@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import configparser
 import json
+from typing import Any
 
 import pulumi
 import pytest
 
 from airflow_stack.database.connection import existing_connection, pgbouncer_login
 from airflow_stack.database.pgbouncer import (
+    AIRFLOW_LOCAL_SETTINGS,
+    ASYNC_CONNECT_ARGS,
     airflow_url,
     parse_connection,
     pgbouncer_ini,
@@ -19,7 +22,7 @@ from airflow_stack.database.pgbouncer import (
 from airflow_stack.database.settings import PgBouncerSettings
 from airflow_stack.offline.runtime import Recording, is_secret, plain
 
-from ..conftest import run_stack
+from ..conftest import Deployment, run_stack
 from ..test_program import secret_string_data
 
 URL = "postgresql://air%40flow:p%2Fss%3Aw0rd@db.internal:5433/airflow_meta?sslmode=require"
@@ -151,3 +154,34 @@ def test_an_unusable_existing_secret_ends_up_with_a_message_not_a_traceback(
     with pytest.raises(pulumi.RunError, match=message) as caught:
         pgbouncer_login(existing_connection(data))
     assert "db.internal" not in str(caught.value)
+
+
+def test_behind_pgbouncer_no_client_leaves_a_prepared_statement_on_a_shared_server_connection() -> None:
+    """Transaction pooling hands one server connection to many clients: psycopg2 (named, since SQLAlchemy
+    2.1 would pick psycopg 3, which prepares) for the sync engine, and asyncpg told to cache nothing and
+    name each statement uniquely for the async one. The rehearsal found the failure this prevents."""
+    db = parse_connection(URL)
+    assert airflow_url(db, "airflow-pgbouncer.airflow").startswith("postgresql+psycopg2://")
+    namespace: dict[str, Any] = {}
+    exec(compile(AIRFLOW_LOCAL_SETTINGS, "airflow_local_settings.py", "exec"), namespace)
+    args = namespace[ASYNC_CONNECT_ARGS.removeprefix("airflow_local_settings.")]
+    assert (args["statement_cache_size"], args["prepared_statement_cache_size"]) == (0, 0)
+    assert args["prepared_statement_name_func"]() != args["prepared_statement_name_func"]()
+
+
+def test_the_chart_gets_the_async_connect_args_only_behind_pgbouncer(
+    deployments: dict[str, Deployment],
+) -> None:
+    for name in ("prod", "prod-no-pgbouncer"):
+        values = deployments[name].values
+        (config_map,) = [
+            o
+            for o in deployments[name].chart_objects
+            if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "airflow-config"
+        ]
+        behind = name == "prod"
+        assert (
+            "sql_alchemy_connect_args_async = " + ASYNC_CONNECT_ARGS in config_map["data"]["airflow.cfg"]
+        ) is behind
+        assert (config_map["data"]["airflow_local_settings.py"] == AIRFLOW_LOCAL_SETTINGS.strip()) is behind
+        assert ("airflowLocalSettings" in values) is behind
