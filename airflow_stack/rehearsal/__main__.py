@@ -225,9 +225,8 @@ class Rehearsal:
         config = stack.chart_object("ConfigMap", "airflow-config")["data"]
         (self.home / "airflow.cfg").write_text(local_airflow_cfg(stack, rewrites))
         (self.home / "config" / "airflow_local_settings.py").write_text(config["airflow_local_settings.py"])
-        (self.home / "pod_templates" / "pod_template_file.yaml").write_text(
-            rewrites.text(config["pod_template_file.yaml"])
-        )
+        # As rendered: the pods it makes go to the cluster (here, the stand-in), not to this machine.
+        (self.home / "pod_templates" / "pod_template_file.yaml").write_text(config["pod_template_file.yaml"])
 
     def process(
         self, stack: RenderedStack, rewrites: Rewrites, kind: str, workload: str, container: str
@@ -362,6 +361,8 @@ def _steps(r: Rehearsal) -> list[str]:
             "StatsD packets",
             60,
         )
+    with t.step("KubernetesExecutor task pods from the rendered template", r.services.logs / "scheduler.log"):
+        _kubernetes_pods(r, api, stack)
     with t.step("SIGTERM to the worker mid-task: the task still succeeds", r.services.logs / "worker.log"):
         killed = _graceful_shutdown(r, api, processes["worker"])
         rewrites.made.add(f"(report) tasks killed by SIGTERM: {killed}")
@@ -402,6 +403,77 @@ def _run_dag(r: Rehearsal, api: Api, dag_id: str, timeout: float) -> str:
     if state != "success":
         raise RuntimeError(f"{dag_id} run {run} ended {state}")
     return run
+
+
+def _kubernetes_pods(r: Rehearsal, api: Api, stack: RenderedStack) -> None:
+    """Tasks routed to the KubernetesExecutor, with a pod_override (kubernetes_task_resources) and without
+    (mixed_executors' isolated task): the real provider builds their pods from the rendered template and
+    sends them to the cluster's API (the stand-in, which keeps them). Each must be one Kubernetes admits
+    under Pod Security "restricted", with requests and a memory limit, running the DAG image."""
+    for dag_id in ("kubernetes_task_resources", "mixed_executors"):
+        wait_until(lambda dag_id=dag_id: api.ok(f"/api/v2/dags/{dag_id}"), f"{dag_id} parsed", 120, 2)
+        api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+
+    def dag_of(pod: dict[str, Any]) -> str:
+        return (pod.get("metadata", {}).get("labels") or {}).get("dag_id", "")
+
+    wait_until(
+        lambda: {"kubernetes_task_resources", "mixed_executors"} <= {dag_of(p) for p in r.kubernetes.created},
+        "task pods created by the KubernetesExecutor",
+        180,
+        2,
+    )
+    image = stack.values["images"]["airflow"]
+    expected_image = f"{image['repository']}:{image['tag']}"
+    problems = []
+    pods_folder = r.root / "task-pods"
+    pods_folder.mkdir(exist_ok=True)
+    for pod in r.kubernetes.created:
+        name = pod["metadata"]["name"]
+        (pods_folder / f"{name}.json").write_text(json.dumps(pod, indent=1))
+        problems += [f"{name}: {problem}" for problem in _pod_problems(pod, expected_image)]
+    print(f"  {len(r.kubernetes.created)} task pods built, checked in {pods_folder.name}/")
+    if problems:
+        raise RuntimeError("; ".join(problems))
+
+
+def _pod_problems(pod: dict[str, Any], image: str) -> list[str]:
+    spec = pod["spec"]
+    pod_context = spec.get("securityContext") or {}
+    problems = []
+    if not pod_context.get("runAsNonRoot"):
+        problems.append("pod securityContext.runAsNonRoot is not true")
+    for container in [*spec.get("initContainers", []), *spec["containers"]]:
+        context = container.get("securityContext") or {}
+        seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{container['name']}: allowPrivilegeEscalation is not false")
+        if "ALL" not in ((context.get("capabilities") or {}).get("drop") or []):
+            problems.append(f"{container['name']}: capabilities do not drop ALL")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{container['name']}: no RuntimeDefault seccomp profile")
+        resources = container.get("resources") or {}
+        if not {"cpu", "memory"} <= set(resources.get("requests") or {}) or "memory" not in (
+            resources.get("limits") or {}
+        ):
+            problems.append(f"{container['name']}: missing CPU/memory requests or a memory limit")
+    base = next((c for c in spec["containers"] if c["name"] == "base"), None)
+    config_volumes = {
+        v["name"]
+        for v in spec.get("volumes", [])
+        if (v.get("configMap") or {}).get("name") == "airflow-config"
+    }
+    if base is None:
+        problems.append("no container named base")
+    elif not any(
+        m["name"] in config_volumes and m["mountPath"] == "/opt/airflow/airflow.cfg"
+        for m in base.get("volumeMounts", [])
+    ):
+        problems.append("base does not mount the rendered airflow.cfg (its execution_api_server_url)")
+    elif base["image"] != image and not base["image"].startswith(image.rsplit(":", 1)[0] + "@"):
+        problems.append(f"base runs {base['image']}, not the DAG image {image}")
+    return problems
 
 
 def _graceful_shutdown(r: Rehearsal, api: Api, worker: Process) -> int:

@@ -24,7 +24,12 @@ from typing import Any
 
 __all__ = ["Database", "Services", "StatsdListener", "free_port", "wait_until"]
 
-POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's layout: /usr/lib/postgresql/<major>/bin; the newest installed.
+POSTGRES_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    default=Path("/usr/lib/postgresql/15/bin"),
+)
 _SERVICE_USER = "postgres"
 
 
