@@ -79,6 +79,7 @@ class StepFailed(Exception):
 @dataclass
 class Timeline:
     steps: list[tuple[str, float]] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
     peak_rss_mb: float = 0.0
 
     @contextmanager
@@ -96,7 +97,8 @@ class Timeline:
     def report(self) -> str:
         lines = [f"{seconds:7.1f} s  {name}" for name, seconds in self.steps]
         total = sum(seconds for _, seconds in self.steps)
-        return "\n".join([*lines, f"{total:7.1f} s  in all; peak memory {self.peak_rss_mb:.0f} MiB"])
+        summary = f"{total:7.1f} s  in all; peak memory {self.peak_rss_mb:.0f} MiB"
+        return "\n".join([*lines, summary, *self.facts])
 
 
 class MemorySampler(threading.Thread):
@@ -365,7 +367,9 @@ def _steps(r: Rehearsal) -> list[str]:
         _kubernetes_pods(r, api, stack)
     with t.step("SIGTERM to the worker mid-task: the task still succeeds", r.services.logs / "worker.log"):
         killed = _graceful_shutdown(r, api, processes["worker"])
-        rewrites.made.add(f"(report) tasks killed by SIGTERM: {killed}")
+        t.facts.append(f"tasks killed by the worker's SIGTERM: {killed}")
+        if killed:
+            raise RuntimeError("the task running on the stopped worker did not succeed")
     with t.step("Fernet rotation on the real database", r.services.logs / "fernet.log"):
         _fernet_rotation(r, stack)
     return rewrites.describe()

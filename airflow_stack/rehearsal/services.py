@@ -8,6 +8,7 @@ the unprivileged ``postgres`` user Debian's package creates.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pwd
 import shutil
@@ -223,6 +224,8 @@ class Services:
     def s3(self, port: int) -> None:
         """moto's S3 server: where the task logs the stack sends to S3 land."""
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line a request otherwise
 
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
