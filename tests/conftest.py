@@ -173,6 +173,26 @@ def _render_chart(values_json: str, namespace: str, release: str) -> tuple[dict[
     return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
 
 
+def install_notes(values: dict[str, Any], *, namespace: str, release: str = "airflow") -> str:
+    """What ``helm install --dry-run=client`` prints after the objects: the chart's NOTES, where it
+    warns of deprecated and risky values."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as values_file:
+        json.dump(values, values_file)
+        values_file.flush()
+        result = subprocess.run(
+            [
+                *(_helm(), "install", release, str(_chart()), "--namespace", namespace),
+                *("--values", values_file.name, "--dry-run=client"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        pytest.fail(f"helm install --dry-run=client failed: {result.stderr.strip()}")
+    return result.stdout[result.stdout.index("NOTES:") :] + result.stderr
+
+
 def render_chart(values: dict[str, Any], *, namespace: str, release: str = "airflow") -> list[dict[str, Any]]:
     """The objects the pinned chart renders with ``values``, as apache/airflow's helm-tests get them.
 

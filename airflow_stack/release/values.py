@@ -48,6 +48,10 @@ def build_helm_values(
     """
     values: dict[str, Any] = {
         "executor": settings.executor,
+        # Chart 2.0's defaults, chosen now so no install prints a deprecation: pods get no Service
+        # environment variables (Airflow uses DNS names), and git-sync the probes the chart recommends.
+        "enableServiceLinks": False,
+        "dags": {"gitSync": {"recommendedProbeSetting": True}},
         "fernetKeySecretName": names.fernet_key,
         "apiSecretKeySecretName": names.api_secret_key,
         "jwtSecretName": names.jwt_secret,
