@@ -38,7 +38,12 @@ airflow = AirflowRelease(
 )
 FernetRotation("airflow", FernetRotationArgs.of(settings, ns.name, secrets.names, airflow.release))
 AirflowNetworkPolicies("airflow", AirflowNetworkPoliciesArgs.of(settings, ns.name))
-monitoring = Monitoring("airflow", MonitoringArgs(monitoring=settings.monitoring, namespace=ns.name))
+monitoring = Monitoring(
+    "airflow",
+    MonitoringArgs(
+        monitoring=settings.monitoring, namespace=ns.name, database_cleanup=settings.database.cleanup.enabled
+    ),
+)
 
 for output, value in {
     "namespace": ns.name,

@@ -8,7 +8,17 @@ from pydantic import Field
 
 from airflow_stack.model import ConfigModel, DnsLabel, MemoryQuantity, Resources, resources_of
 
-__all__ = ["DatabaseSettings", "PgBouncerSettings"]
+__all__ = [
+    "CLEANUP_EVERY_SECONDS",
+    "CLEANUP_SCHEDULE",
+    "CleanupSettings",
+    "DatabaseSettings",
+    "PgBouncerSettings",
+]
+
+# Weekly, Sunday 03:00 UTC; the alert allows two missed runs before it fires.
+CLEANUP_SCHEDULE = "0 3 * * 0"
+CLEANUP_EVERY_SECONDS = 7 * 24 * 3600
 
 
 class PgBouncerSettings(ConfigModel):
@@ -21,6 +31,15 @@ class PgBouncerSettings(ConfigModel):
     metadata_pool_size: int = Field(20, ge=1, le=500)
     resources: Resources = resources_of("50m", "64Mi", "256Mi")
     exporter_resources: Resources = resources_of("10m", "32Mi", "64Mi")
+
+
+class CleanupSettings(ConfigModel):
+    """``airflow db clean`` as the chart's weekly CronJob: task instances, runs, logs and XComs older than
+    ``retentionDays`` go (into archive tables first), so the metadata database does not grow until
+    upgrades and queries crawl."""
+
+    enabled: bool = True
+    retention_days: int = Field(90, ge=1, le=3650)
 
 
 class DatabaseSettings(ConfigModel):
@@ -36,3 +55,4 @@ class DatabaseSettings(ConfigModel):
     storage_size: MemoryQuantity = "8Gi"
     resources: Resources = resources_of("100m", "256Mi", "512Mi")
     pgbouncer: PgBouncerSettings = PgBouncerSettings()
+    cleanup: CleanupSettings = CleanupSettings()

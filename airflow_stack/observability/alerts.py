@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_stack.database.settings import CLEANUP_EVERY_SECONDS
+from airflow_stack.kube import RELEASE_NAME
 from airflow_stack.observability.settings import AlertSettings
 
 __all__ = ["STATSD_JOB", "alert_rules"]
@@ -41,7 +43,8 @@ def _new_or_increased(metric: str, selector: str, by: str, window: str) -> str:
     )
 
 
-def alert_rules(alerts: AlertSettings, namespace: str) -> list[dict[str, Any]]:
+def alert_rules(alerts: AlertSettings, namespace: str, database_cleanup: bool = True) -> list[dict[str, Any]]:
+    """The rules; ``database_cleanup`` adds the one that watches the chart's ``airflow db clean`` CronJob."""
     ns = f'namespace="{namespace}"'
     parse_limit = f"{alerts.parse_time_seconds:g}"
     rules = [
@@ -129,4 +132,24 @@ def alert_rules(alerts: AlertSettings, namespace: str) -> list[dict[str, Any]]:
             "your Prometheus (its labels) and the NetworkPolicy allows the scrape on port 9102.",
         ),
     ]
+    if database_cleanup:
+        rules.append(_cleanup_rule(ns, namespace))
     return [{"name": "airflow", "rules": rules}]
+
+
+def _cleanup_rule(ns: str, namespace: str) -> dict[str, Any]:
+    """From kube-state-metrics (kube-prometheus-stack ships it; an ``existing`` Prometheus needs it too,
+    or this rule never fires): a failed cleanup Job, or no success for two runs' time."""
+    cronjob = f"{RELEASE_NAME}-database-cleanup"
+    return _rule(
+        "AirflowDatabaseCleanupFailing",
+        f'(max by (namespace) (kube_job_status_failed{{{ns},job_name=~"{cronjob}-.*"}}) > 0)'
+        f" or (time() - max by (namespace) (kube_cronjob_status_last_successful_time{{{ns},"
+        f'cronjob="{cronjob}"}}) > {2 * CLEANUP_EVERY_SECONDS})',
+        "15m",
+        "warning",
+        "The metadata database cleanup (airflow db clean) failed or has not succeeded for two weeks.",
+        f"kubectl -n {namespace} logs job/<the failed {cronjob} job>; a database that is never cleaned "
+        "grows until upgrades and queries slow down. Run it by hand with 'kubectl create job --from="
+        f"cronjob/{cronjob} {cronjob}-manual'.",
+    )

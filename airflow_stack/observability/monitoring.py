@@ -78,6 +78,7 @@ def kube_prometheus_stack_values(monitoring: MonitoringSettings) -> dict[str, An
 class MonitoringArgs:
     monitoring: MonitoringSettings
     namespace: pulumi.Input[str]  # Airflow's: the ServiceMonitor, rules and dashboards live beside it
+    database_cleanup: bool = True  # the chart's cleanup CronJob runs, so its alert goes with the rules
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -111,7 +112,7 @@ class Monitoring(pulumi.ComponentResource):
             after,
         )
         rules = pulumi.Output.from_input(args.namespace).apply(
-            lambda ns: {"groups": alert_rules(monitoring.alerts, ns)}
+            lambda ns: {"groups": alert_rules(monitoring.alerts, ns, args.database_cleanup)}
         )
         self._custom("prometheusrule", "PrometheusRule", args.namespace, labels, rules, after)
         for file_name, model in dashboards().items():

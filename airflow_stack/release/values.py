@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_stack.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
+from airflow_stack.database.settings import CLEANUP_SCHEDULE
 from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, restricted_pod
 from airflow_stack.model import Resources, Workload
 from airflow_stack.network.policies import exposure_values
@@ -69,6 +70,7 @@ def build_helm_values(
         "workers": _workers(settings),
         "migrateDatabaseJob": _migrate_job(settings),
         "createUserJob": _create_user_job(settings, names),
+        "databaseCleanup": _database_cleanup(settings),
         "statsd": {
             "resources": settings.statsd.resources.to_kubernetes(),
             "securityContexts": _contexts(restricted_pod(STATSD_UID, STATSD_UID, STATSD_UID)),
@@ -128,6 +130,20 @@ def _airflow_config(settings: StackSettings) -> dict[str, Any]:
         # Successful task pods go; failed ones stay for `kubectl logs` and `describe`.
         "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
         "metrics": {"statsd_prefix": settings.monitoring.statsd_prefix},
+    }
+
+
+def _database_cleanup(settings: StackSettings) -> dict[str, Any]:
+    """The chart's ``airflow db clean`` CronJob, restricted and resourced like the other Jobs; it never
+    calls the Kubernetes API, so it gets no service-account token."""
+    cleanup = settings.database.cleanup
+    return {
+        "enabled": cleanup.enabled,
+        "retentionDays": cleanup.retention_days,
+        "schedule": CLEANUP_SCHEDULE,
+        "resources": settings.jobs.resources.to_kubernetes(),
+        "securityContexts": _contexts(AIRFLOW_POD),
+        "serviceAccount": {"automountServiceAccountToken": False},
     }
 
 

@@ -25,6 +25,7 @@ EXPECTED_ALERTS = {
     "AirflowPoolLowOpenSlots",
     "AirflowTaskFailures",
     "AirflowStatsdExporterDown",
+    "AirflowDatabaseCleanupFailing",
 }
 
 
@@ -49,7 +50,7 @@ def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
     )
     result = _promtool("check", "rules", "rules.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 def test_every_alert_fires_on_bad_series_and_stays_silent_on_good(tmp_path: Path) -> None:

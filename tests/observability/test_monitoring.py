@@ -41,7 +41,9 @@ def test_existing_labels_everything_for_the_clusters_operator_and_installs_nothi
         "selector": {"matchLabels": {"tier": "airflow", "component": "statsd", "release": "airflow"}},
         "endpoints": [{"port": "statsd-scrape", "interval": "30s", "path": "/metrics"}],
     }
-    assert len(rule.inputs["spec"]["groups"][0]["rules"]) == 8
+    alerts = [r["alert"] for r in rule.inputs["spec"]["groups"][0]["rules"]]
+    assert len(alerts) == 9
+    assert "AirflowDatabaseCleanupFailing" in alerts  # the cleanup CronJob is on by default
     assert [r.inputs["name"] for r in recording.of_type("kubernetes:helm.sh/v3:Release")] == ["airflow"]
     assert not any("grafana" in r.name for r in recording.registrations)
 
@@ -166,3 +168,18 @@ def test_airflow_values_stay_valid_in_every_mode(chart_schema: dict[str, Any], m
     values = plain(run_stack("dev", monitoring={"mode": mode}).release().inputs)["values"]
     jsonschema.validate(values, chart_schema)
     assert values["statsd"]["overrideMappings"]
+
+
+def test_without_the_cleanup_cronjob_its_alert_goes_too() -> None:
+    recording = run_stack(
+        "prod",
+        database={
+            "cleanup": {"enabled": False},
+            "mode": "external",
+            "existingSecretName": "airflow-metadata-connection",
+        },
+    )
+    (rule,) = recording.of_type(PROMETHEUS_RULE)
+    alerts = [r["alert"] for r in rule.inputs["spec"]["groups"][0]["rules"]]
+    assert "AirflowDatabaseCleanupFailing" not in alerts
+    assert recording.release().inputs["values"]["databaseCleanup"]["enabled"] is False

@@ -26,10 +26,11 @@ MAPPINGS = statsd_mappings("airflow")
 # Names Airflow sends without ids in them, left to statsd-exporter's default naming on purpose.
 UNMAPPED_PLAIN = re.compile(r"^airflow\.[a-z_]+(\.[a-z_]+)*$")
 # Prometheus' own series, which the alerts use beside the mapped ones.
-PROMETHEUS_SERIES = {"up"}
+# Series Prometheus makes itself (up) or scrapes from kube-state-metrics (the cleanup CronJob's alert).
+PROMETHEUS_SERIES = {"up", "kube_job_status_failed", "kube_cronjob_status_last_successful_time"}
 _PROMQL_WORDS = {
     "sum", "max", "min", "by", "rate", "increase", "absent", "unless", "offset", "or", "and", "on",
-    "topk", "histogram_quantile", "label_values",
+    "topk", "histogram_quantile", "label_values", "time",
 }  # fmt: skip
 
 
