@@ -98,10 +98,33 @@ def build_helm_values(
         ),
         remote_log_values(settings.remote_logs),
         log_persistence_values(settings.log_persistence),
+        _NO_API_TOKEN,
+        _BUNDLED_POSTGRES_NO_API_TOKEN if settings.database.mode == "bundled" else {},
         dag_values or {},
     ):
         values = merge_values(values, extra)
     return values
+
+
+# Pods that never call the Kubernetes API get no service-account token: a compromised dag-processor,
+# statsd-exporter, database Job, PgBouncer, Redis or PostgreSQL then holds no credential for the cluster.
+# The scheduler, Celery workers, triggerer and api-server keep theirs (task pods, KubernetesPodOperator,
+# their triggers, task pod logs).
+_NO_API_TOKEN: dict[str, Any] = {
+    component: {"serviceAccount": {"automountServiceAccountToken": False}}
+    for component in (
+        "dagProcessor",
+        "statsd",
+        "migrateDatabaseJob",
+        "createUserJob",
+        "pgbouncer",
+        "redis",
+    )
+}
+# The bundled PostgreSQL (Bitnami) would run as the namespace's default account: it gets its own.
+_BUNDLED_POSTGRES_NO_API_TOKEN = {
+    "postgresql": {"serviceAccount": {"create": True, "automountServiceAccountToken": False}}
+}
 
 
 def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_external_database_uses_the_named_secret_and_no_postgres() -> None:
     )
     assert values["data"]["metadataSecretName"] == "airflow-metadata-connection"
     assert values["postgresql"] == {"enabled": False}
-    assert values["pgbouncer"] == {"enabled": False}
+    assert values["pgbouncer"]["enabled"] is False
 
 
 def test_behind_pgbouncer_airflow_reads_our_secret_and_pgbouncer_its_own(
