@@ -23,17 +23,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow_stack.redact import redact
+from airflow_stack.rehearsal.api import Api, healthy
 from airflow_stack.rehearsal.fake_kube import FakeKubernetes
 from airflow_stack.rehearsal.pods import (
     Process,
@@ -45,6 +41,8 @@ from airflow_stack.rehearsal.pods import (
 )
 from airflow_stack.rehearsal.services import Database, Services, StatsdListener, free_port, wait_until
 from airflow_stack.rehearsal.stack import RenderedStack, render_stack
+from airflow_stack.rehearsal.task_pods import pod_problems
+from airflow_stack.rehearsal.timeline import MemorySampler, StepFailed, Timeline
 
 PROJECT = Path(__file__).resolve().parents[2]
 SLEEP_DAG = "rehearsal_sleep"
@@ -68,98 +66,6 @@ def rehearsal_sleep():
 
 rehearsal_sleep()
 '''
-
-
-class StepFailed(Exception):
-    def __init__(self, step: str, message: str, log: Path | None = None) -> None:
-        super().__init__(message)
-        self.step, self.log = step, log
-
-
-@dataclass
-class Timeline:
-    steps: list[tuple[str, float]] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
-    peak_rss_mb: float = 0.0
-
-    @contextmanager
-    def step(self, name: str, log: Path | None = None) -> Iterator[None]:
-        started = time.monotonic()
-        print(f"- {name} ...", flush=True)
-        try:
-            yield
-        except StepFailed:
-            raise
-        except Exception as err:  # any failure inside a step is reported with the step's name
-            raise StepFailed(name, f"{type(err).__name__}: {err}", log) from err
-        self.steps.append((name, time.monotonic() - started))
-
-    def report(self) -> str:
-        lines = [f"{seconds:7.1f} s  {name}" for name, seconds in self.steps]
-        total = sum(seconds for _, seconds in self.steps)
-        summary = f"{total:7.1f} s  in all; peak memory {self.peak_rss_mb:.0f} MiB"
-        return "\n".join([*lines, summary, *self.facts])
-
-
-class MemorySampler(threading.Thread):
-    """The peak resident memory of this process and everything it started, sampled every second."""
-
-    def __init__(self, timeline: Timeline) -> None:
-        super().__init__(daemon=True)
-        self.timeline, self._stop = timeline, threading.Event()
-
-    def run(self) -> None:
-        while not self._stop.wait(1.0):
-            self.timeline.peak_rss_mb = max(self.timeline.peak_rss_mb, _tree_rss_mb(os.getpid()))
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-def _tree_rss_mb(root: int) -> float:
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        parents[pid], rss[pid] = int(fields[1]), int(fields[21])
-    tree, frontier = {root}, [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
-        tree.update(children)
-        frontier = children
-    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class Api:
-    """The api-server's public REST API, as a user reaches it."""
-
-    def __init__(self, base: str) -> None:
-        self.base, self.token = base, ""
-
-    def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Content-Type": "application/json",
-                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-            },
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            text = response.read().decode()
-        return json.loads(text) if text else None
-
-    def ok(self, path: str) -> bool:
-        try:
-            self.call("GET", path, timeout=5)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-        return True
 
 
 @dataclass
@@ -339,7 +245,7 @@ def _steps(r: Rehearsal) -> list[str]:
             r.start(name, process)
     api = Api(f"http://127.0.0.1:{p['api']}")
     with t.step("every component healthy (/api/v2/monitor/health)", r.services.logs / "api-server.log"):
-        wait_until(lambda: (r.check_running() or True) and _healthy(api), "all components healthy", 180, 2)
+        wait_until(lambda: (r.check_running() or True) and healthy(api), "all components healthy", 180, 2)
     with t.step(
         "log in as the admin with the generated password (/auth/token)", r.services.logs / "api-server.log"
     ):
@@ -378,17 +284,6 @@ def _steps(r: Rehearsal) -> list[str]:
 def _admin_username(process: Process) -> str:
     # The create-user args: ... -- <role> <username> <email> <first> <last>
     return process.args[process.args.index("--") + 2]
-
-
-def _healthy(api: Api) -> bool:
-    try:
-        health = api.call("GET", "/api/v2/monitor/health", timeout=5)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-        return False
-    return all(
-        (health.get(component) or {}).get("status") == "healthy"
-        for component in ("metadatabase", "scheduler", "triggerer", "dag_processor")
-    )
 
 
 def _run_dag(r: Rehearsal, api: Api, dag_id: str, timeout: float) -> str:
@@ -436,48 +331,10 @@ def _kubernetes_pods(r: Rehearsal, api: Api, stack: RenderedStack) -> None:
     for pod in r.kubernetes.created:
         name = pod["metadata"]["name"]
         (pods_folder / f"{name}.json").write_text(json.dumps(pod, indent=1))
-        problems += [f"{name}: {problem}" for problem in _pod_problems(pod, expected_image)]
+        problems += [f"{name}: {problem}" for problem in pod_problems(pod, expected_image)]
     print(f"  {len(r.kubernetes.created)} task pods built, checked in {pods_folder.name}/")
     if problems:
         raise RuntimeError("; ".join(problems))
-
-
-def _pod_problems(pod: dict[str, Any], image: str) -> list[str]:
-    spec = pod["spec"]
-    pod_context = spec.get("securityContext") or {}
-    problems = []
-    if not pod_context.get("runAsNonRoot"):
-        problems.append("pod securityContext.runAsNonRoot is not true")
-    for container in [*spec.get("initContainers", []), *spec["containers"]]:
-        context = container.get("securityContext") or {}
-        seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
-        if context.get("allowPrivilegeEscalation") is not False:
-            problems.append(f"{container['name']}: allowPrivilegeEscalation is not false")
-        if "ALL" not in ((context.get("capabilities") or {}).get("drop") or []):
-            problems.append(f"{container['name']}: capabilities do not drop ALL")
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            problems.append(f"{container['name']}: no RuntimeDefault seccomp profile")
-        resources = container.get("resources") or {}
-        if not {"cpu", "memory"} <= set(resources.get("requests") or {}) or "memory" not in (
-            resources.get("limits") or {}
-        ):
-            problems.append(f"{container['name']}: missing CPU/memory requests or a memory limit")
-    base = next((c for c in spec["containers"] if c["name"] == "base"), None)
-    config_volumes = {
-        v["name"]
-        for v in spec.get("volumes", [])
-        if (v.get("configMap") or {}).get("name") == "airflow-config"
-    }
-    if base is None:
-        problems.append("no container named base")
-    elif not any(
-        m["name"] in config_volumes and m["mountPath"] == "/opt/airflow/airflow.cfg"
-        for m in base.get("volumeMounts", [])
-    ):
-        problems.append("base does not mount the rendered airflow.cfg (its execution_api_server_url)")
-    elif base["image"] != image and not base["image"].startswith(image.rsplit(":", 1)[0] + "@"):
-        problems.append(f"base runs {base['image']}, not the DAG image {image}")
-    return problems
 
 
 def _graceful_shutdown(r: Rehearsal, api: Api, worker: Process) -> int:
