@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +20,11 @@ import yaml
 
 from airflow_stack.offline.render import fill_missing_secrets, load_stack_config, manifests
 from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_program
+from airflow_stack.rehearsal.stack import CHART, KUBE_VERSION, chart_path, helm_binary
 from airflow_stack.settings import StackSettings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART_DIR = Path(os.environ.get("AIRFLOW_CHART_DIR", ROOT.parent / "shared" / "airflow-chart-1.22.0"))
-# The oldest Kubernetes the README supports: the chart picks API versions by it.
-KUBE_VERSION = "1.30.0"
+CHART_DIR = CHART
 
 
 @pytest.fixture(autouse=True)
@@ -137,21 +135,14 @@ def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple
     return first, second
 
 
-def _chart() -> Path:
-    """The pinned chart: the tarball beside values.yaml, or the folder ``.ci/chart`` unpacked (CI)."""
-    tarball = CHART_DIR / "airflow-1.22.0.tgz"
-    return tarball if tarball.is_file() else CHART_DIR
-
-
 def _helm() -> str:
-    """The helm ``.ci/helm`` installed beside this Python (.venv-dev), else one on PATH."""
-    pinned = Path(sys.prefix) / "bin" / "helm"
-    found = str(pinned) if pinned.exists() else shutil.which("helm")
-    if found is None:
-        pytest.fail(
-            "helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)"
-        )
-    return found
+    try:
+        return helm_binary()
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
+_chart = chart_path
 
 
 @functools.cache

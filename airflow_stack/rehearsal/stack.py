@@ -25,11 +25,21 @@ from airflow_stack.offline.render import fill_missing_secrets, load_stack_config
 from airflow_stack.offline.runtime import Recording, reveal, run_program
 from airflow_stack.stack_file import stack_file_path
 
-__all__ = ["CHART", "RenderedStack", "helm_template", "render_stack"]
+__all__ = [
+    "CHART",
+    "KUBE_VERSION",
+    "RenderedStack",
+    "chart_path",
+    "helm_binary",
+    "helm_template",
+    "render_stack",
+]
 
 _PROJECT = Path(__file__).resolve().parents[2]
 CHART = Path(os.environ.get("AIRFLOW_CHART_DIR", _PROJECT.parent / "shared" / "airflow-chart-1.22.0"))
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+# The oldest Kubernetes the README supports: the chart picks API versions by it.
+KUBE_VERSION = "1.30.0"
 
 
 @dataclass(frozen=True)
@@ -91,18 +101,33 @@ def _secrets(recording: Recording) -> dict[str, dict[str, str]]:
     return found
 
 
+def chart_path() -> Path:
+    """The pinned chart: the tarball beside values.yaml, or the folder ``.ci/chart`` unpacked (CI)."""
+    tarball = CHART / "airflow-1.22.0.tgz"
+    return tarball if tarball.is_file() else CHART
+
+
+def helm_binary() -> str:
+    """The helm ``.ci/helm`` installed beside this Python (.venv-dev), else one on PATH."""
+    pinned = Path(sys.prefix) / "bin" / "helm"
+    found = str(pinned) if pinned.exists() else shutil.which("helm")
+    if found is None:
+        raise RuntimeError(
+            "helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)"
+        )
+    return found
+
+
 def helm_template(
     values: dict[str, Any], namespace: str, release: str = RELEASE_NAME
 ) -> list[dict[str, Any]]:
     """The objects the pinned chart renders with ``values`` (the values file is removed at once)."""
-    chart = CHART / "airflow-1.22.0.tgz" if (CHART / "airflow-1.22.0.tgz").is_file() else CHART
-    helm = Path(sys.prefix) / "bin" / "helm"
     with tempfile.NamedTemporaryFile("w", suffix=".json") as values_file:
         json.dump(values, values_file)
         values_file.flush()
         result = subprocess.run(
-            [str(helm) if helm.exists() else shutil.which("helm") or "helm", "template", release, str(chart),
-             "--namespace", namespace, "--values", values_file.name, "--kube-version", "1.30.0"],
+            [helm_binary(), "template", release, str(chart_path()), "--namespace", namespace,
+             "--values", values_file.name, "--kube-version", KUBE_VERSION],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
     if result.returncode != 0:
