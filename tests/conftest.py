@@ -8,8 +8,6 @@ import functools
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +18,7 @@ import yaml
 
 from airflow_stack.offline.render import fill_missing_secrets, load_stack_config, manifests
 from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_program
-from airflow_stack.rehearsal.stack import CHART, KUBE_VERSION, chart_path, helm_binary
+from airflow_stack.rehearsal.stack import CHART, helm_template, run_helm
 from airflow_stack.settings import StackSettings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,50 +133,21 @@ def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple
     return first, second
 
 
-def _helm() -> str:
-    try:
-        return helm_binary()
-    except RuntimeError as err:
-        pytest.fail(str(err))
-
-
-_chart = chart_path
-
-
 @functools.cache
 def _render_chart(values_json: str, namespace: str, release: str) -> tuple[dict[str, Any], ...]:
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values_file:
-        values_file.write(values_json)  # JSON is YAML
-        values_file.flush()
-        result = subprocess.run(
-            [
-                *(_helm(), "template", release, str(_chart()), "--namespace", namespace),
-                *("--values", values_file.name, "--kube-version", KUBE_VERSION),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if result.returncode != 0:
-        pytest.fail(f"helm template failed: {result.stderr.strip()}")
-    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    try:
+        return tuple(helm_template(json.loads(values_json), namespace, release))
+    except RuntimeError as err:  # helm missing, or the chart refuses the values
+        pytest.fail(str(err))
 
 
 def install_notes(values: dict[str, Any], *, namespace: str, release: str = "airflow") -> str:
     """What ``helm install --dry-run=client`` prints after the objects: the chart's NOTES, where it
     warns of deprecated and risky values."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as values_file:
-        json.dump(values, values_file)
-        values_file.flush()
-        result = subprocess.run(
-            [
-                *(_helm(), "install", release, str(_chart()), "--namespace", namespace),
-                *("--values", values_file.name, "--dry-run=client"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    try:
+        result = run_helm("install", values, namespace, "--dry-run=client", release=release)
+    except RuntimeError as err:
+        pytest.fail(str(err))
     if result.returncode != 0:
         pytest.fail(f"helm install --dry-run=client failed: {result.stderr.strip()}")
     return result.stdout[result.stdout.index("NOTES:") :] + result.stderr

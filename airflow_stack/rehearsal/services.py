@@ -70,7 +70,7 @@ class Database:
 
 
 class StatsdListener(threading.Thread):
-    """Counts the StatsD datagrams that arrive, and keeps the metric names."""
+    """Collects every StatsD line that arrives until stopped (StatsD packs several into a datagram)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -78,9 +78,13 @@ class StatsdListener(threading.Thread):
         self.socket.bind(("127.0.0.1", 0))
         self.socket.settimeout(0.2)
         self.port: int = self.socket.getsockname()[1]
-        self.names: set[str] = set()
+        self.lines: list[str] = []
         self.packets = 0
         self._stopping = threading.Event()
+
+    @property
+    def names(self) -> set[str]:
+        return {line.split(":", 1)[0] for line in self.lines}
 
     def run(self) -> None:
         while not self._stopping.is_set():
@@ -89,7 +93,7 @@ class StatsdListener(threading.Thread):
             except TimeoutError:
                 continue
             self.packets += 1
-            self.names |= {line.split(":", 1)[0] for line in data.decode(errors="replace").splitlines()}
+            self.lines += data.decode(errors="replace").splitlines()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -33,6 +33,7 @@ __all__ = [
     "helm_binary",
     "helm_template",
     "render_stack",
+    "run_helm",
 ]
 
 _PROJECT = Path(__file__).resolve().parents[2]
@@ -118,18 +119,26 @@ def helm_binary() -> str:
     return found
 
 
-def helm_template(
-    values: dict[str, Any], namespace: str, release: str = RELEASE_NAME
-) -> list[dict[str, Any]]:
-    """The objects the pinned chart renders with ``values`` (the values file is removed at once)."""
+def run_helm(
+    command: str, values: dict[str, Any], namespace: str, *extra: str, release: str = RELEASE_NAME
+) -> subprocess.CompletedProcess[str]:
+    """``helm <command> <release> <chart> --values ...`` (``template`` or ``install``); the values file
+    is removed at once."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as values_file:
         json.dump(values, values_file)
         values_file.flush()
-        result = subprocess.run(
-            [helm_binary(), "template", release, str(chart_path()), "--namespace", namespace,
-             "--values", values_file.name, "--kube-version", KUBE_VERSION],
+        return subprocess.run(
+            [helm_binary(), command, release, str(chart_path()), "--namespace", namespace,
+             "--values", values_file.name, *extra],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
+
+
+def helm_template(
+    values: dict[str, Any], namespace: str, release: str = RELEASE_NAME
+) -> list[dict[str, Any]]:
+    """The objects the pinned chart renders with ``values``."""
+    result = run_helm("template", values, namespace, "--kube-version", KUBE_VERSION, release=release)
     if result.returncode != 0:
         raise RuntimeError(f"helm template failed: {result.stderr.strip()}")
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -12,50 +12,17 @@ arrives is what a real deployment's statsd-exporter receives. About 35 s; nothin
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-from contextlib import closing
 from pathlib import Path
+
+from airflow_stack.rehearsal.services import StatsdListener, free_port
 
 __all__ = ["PROBE_DAGS", "capture_statsd_lines"]
 
 PROBE_DAGS = Path(__file__).resolve().parents[1] / "fixtures" / "statsd_probe_dags"
 _AIRFLOW = Path(sys.executable).with_name("airflow")
-
-
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _Listener(threading.Thread):
-    """Collects every datagram until stopped; StatsD packs several lines into one."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self.lines: list[str] = []
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                data, _ = self.socket.recvfrom(65535)
-            except TimeoutError:
-                continue
-            self.lines += data.decode(errors="replace").splitlines()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=5)
-        self.socket.close()
 
 
 def _run(args: list[str], env: dict[str, str], log: Path, timeout: int) -> None:
@@ -65,9 +32,9 @@ def _run(args: list[str], env: dict[str, str], log: Path, timeout: int) -> None:
 
 def capture_statsd_lines(prefix: str = "airflow") -> list[str]:
     """Every StatsD line Airflow sent while parsing and running the probe DAGs."""
-    listener = _Listener()
+    listener = StatsdListener()
     listener.start()
-    api_port = _free_port()
+    api_port = free_port()
     with tempfile.TemporaryDirectory(prefix="statsd-capture-") as home:
         env = {
             **os.environ,
