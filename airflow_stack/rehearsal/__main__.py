@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_stack.config import raw_from_config
+from airflow_stack.model import ConfigError
+from airflow_stack.offline.render import load_stack_config
 from airflow_stack.redact import redact
 from airflow_stack.rehearsal.api import Api, healthy
 from airflow_stack.rehearsal.fake_kube import FakeKubernetes
@@ -43,6 +46,8 @@ from airflow_stack.rehearsal.services import Database, Services, StatsdListener,
 from airflow_stack.rehearsal.stack import RenderedStack, render_stack
 from airflow_stack.rehearsal.task_pods import pod_problems
 from airflow_stack.rehearsal.timeline import MemorySampler, StepFailed, Timeline
+from airflow_stack.settings import parse_settings
+from airflow_stack.stack_file import stack_file_path
 
 PROJECT = Path(__file__).resolve().parents[2]
 SLEEP_DAG = "rehearsal_sleep"
@@ -434,6 +439,24 @@ def _create_bucket(stack: RenderedStack, endpoint: str) -> None:
         s3.create_bucket(Bucket=bucket)
 
 
+def _not_rehearsable(stack: str) -> str | None:
+    """Why ``stack`` cannot be rehearsed (a stack file the program refuses, or a shape the rehearsal does
+    not cover yet), in one line, before any service starts; or None."""
+    try:
+        config, _ = load_stack_config(stack_file_path(PROJECT, stack))
+        settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+    except ConfigError as err:
+        return str(err).replace("\n", "; ")
+    database = settings.database
+    if not (settings.uses_celery and database.mode == "external" and database.pgbouncer.enabled):
+        return (
+            "the rehearsal covers stacks with the CeleryExecutor and an external database behind PgBouncer "
+            f"(like prod); Pulumi.{stack}.yaml has executor {settings.executor!r}, database "
+            f"{database.mode!r}, PgBouncer {'on' if database.pgbouncer.enabled else 'off'}"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_stack.rehearsal", description=__doc__.split("\n")[0]
@@ -441,6 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) afterwards")
     args = parser.parse_args(argv)
+    problem = _not_rehearsable(args.stack)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     timeline = Timeline()
     sampler = MemorySampler(timeline)
     sampler.start()
@@ -452,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     except StepFailed as failed:
         sampler.stop()
         print(timeline.report())
-        print(f"FAILED at step: {failed.step}: {failed}", file=sys.stderr)
+        print(f"FAILED at step: {failed.step}: {redact(str(failed))}", file=sys.stderr)
         if failed.log and failed.log.exists():
             # Airflow's own CLI prints some values it stores (a connection's URI): masked here.
             tail = redact(failed.log.read_text(errors="replace")).splitlines()[-30:]

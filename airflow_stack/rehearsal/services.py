@@ -128,6 +128,12 @@ class Services:
         folder.mkdir(mode=0o700, exist_ok=True)
         return self._owned(folder)
 
+    def _log(self, name: str) -> Path:
+        """``logs/<name>.log``, writable by the user the process runs as."""
+        log = self.logs / f"{name}.log"
+        log.touch()
+        return self._owned(log)
+
     def _user(self) -> dict[str, Any]:
         return {"user": _SERVICE_USER, "group": pwd.getpwnam(_SERVICE_USER).pw_gid} if self.as_root else {}
 
@@ -136,11 +142,8 @@ class Services:
     ) -> subprocess.Popen[bytes]:
         """A long-running process in its own session (so a stop reaches its children), logging to
         ``logs/<name>.log``."""
-        log = self.logs / f"{name}.log"
-        log.touch()
-        self._owned(log)
         user = self._user() if as_service_user else {}
-        with log.open("ab") as out:
+        with self._log(name).open("ab") as out:
             process = subprocess.Popen(
                 args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **user, **kwargs
             )
@@ -151,9 +154,7 @@ class Services:
         self, name: str, args: list[str], *, timeout: float = 120, as_service_user: bool = True, **kwargs: Any
     ) -> None:
         """A command to completion; a RuntimeError naming it and its log when it fails."""
-        log = self.logs / f"{name}.log"
-        log.touch()
-        self._owned(log)
+        log = self._log(name)
         user = self._user() if as_service_user else {}
         with log.open("ab") as out:
             result = subprocess.run(
@@ -190,14 +191,21 @@ class Services:
         self.start("postgres", [str(POSTGRES_BIN / "postgres"), "-D", str(data)])
         wait_until(lambda: _listening(database.port), "PostgreSQL", 30)
         psql = [str(POSTGRES_BIN / "psql"), "-h", str(data), "-p", str(database.port), "-U", "postgres"]
-        psql += ["-v", "ON_ERROR_STOP=1", "-c"]
+        psql += ["-v", "ON_ERROR_STOP=1"]
 
         def accepting() -> bool:
-            return subprocess.run([*psql, "select 1"], capture_output=True, **self._user()).returncode == 0
+            check = subprocess.run(
+                [*psql, "-c", "select 1"], capture_output=True, check=False, **self._user()
+            )
+            return check.returncode == 0
 
         wait_until(accepting, "PostgreSQL accepting connections", 30)
-        self.run("psql", [*psql, f"create role \"{database.user}\" login password '{database.password}'"])
-        self.run("psql", [*psql, f'create database "{database.name}" owner "{database.user}"'])
+        # On stdin, not the command line, where ps would show the password.
+        sql = (
+            f"create role \"{database.user}\" login password '{database.password}';\n"
+            f'create database "{database.name}" owner "{database.user}";\n'
+        )
+        self.run("psql", [*psql, "-f", "-"], input=sql.encode())
 
     def pgbouncer(self, ini: str, users: str, port: int) -> None:
         """PgBouncer with the program's own pgbouncer.ini and users.txt; only where it listens and keeps
