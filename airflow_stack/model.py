@@ -34,11 +34,18 @@ __all__ = [
 class ConfigError(ValueError):
     """A stack configuration the program refuses, with a message that names the key and the fix.
 
-    The message is redacted on the way in: whatever path built it, it never carries a credential.
+    The message is redacted on the way in: whatever path built it, it never carries a credential. Its
+    characters that are not printable (a key's control character, a line separator other than the
+    newline between problems) are shown escaped, so each problem stays one line and no terminal escape
+    reaches the screen.
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(redact(message))
+        super().__init__(redact("".join(_printable(c) for c in message)))
+
+
+def _printable(char: str) -> str:
+    return char if char.isprintable() or char == "\n" else char.encode("unicode_escape").decode("ascii")
 
 
 def matching(pattern: str, words: str) -> Any:

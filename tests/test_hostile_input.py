@@ -151,6 +151,15 @@ def test_a_non_string_key_is_an_unknown_key(refused: Refused) -> None:
     assert "airflow:monitoring.true in Pulumi.test.yaml is not a known key" in err
 
 
+def test_a_key_with_control_or_line_breaking_characters_is_shown_escaped_in_one_line(
+    refused: Refused,
+) -> None:
+    # \x1e and \x85 (NEL) end a line for str.splitlines(); \x1b would start a terminal escape.
+    err = refused(THROWAWAY_STACK + '  airflow:admin:\n    "a\\x1eb\\Nc\\ed": x\n')
+    assert "airflow:admin.a\\x1eb\\x85c\\x1bd in Pulumi.test.yaml is not a known key" in err
+    assert len(err.splitlines()) == 1
+
+
 def test_a_recursive_alias_is_named(refused: Refused) -> None:
     err = refused(THROWAWAY_STACK + "  airflow:dags: &loop\n    again: *loop\n")
     assert "Pulumi.test.yaml:3: airflow:dags.again: an anchor's value contains itself" in err
