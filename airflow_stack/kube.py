@@ -11,6 +11,7 @@ __all__ = [
     "MANAGED_LABELS",
     "RELEASE_NAME",
     "RESTRICTED_CONTAINER",
+    "merge_values",
     "restricted_pod",
 ]
 
@@ -39,3 +40,14 @@ def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
 
 
 AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
+
+
+def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` laid over ``base`` as Helm merges values files: maps merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -10,6 +10,7 @@ silently does not apply.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, model_validator
@@ -20,7 +21,7 @@ from airflow_stack.database.settings import DatabaseSettings
 from airflow_stack.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
 from airflow_stack.network.settings import IngressSettings
 from airflow_stack.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
-from airflow_stack.redact import redact
+from airflow_stack.redact import embedded_credential, redact
 from airflow_stack.release.settings import TaskSettings
 from airflow_stack.secrets.settings import AdminSettings, FernetSettings
 
@@ -149,7 +150,7 @@ class StackSettings(ConfigModel):
         needed = []
         if dags.delivery == "image" and self.registry_password is None:
             needed.append("registryPassword")
-        if dags.delivery == "git-sync" and dags.git_sync and dags.git_sync.uses_ssh and not self.git_ssh_key:
+        if dags.git and dags.git.uses_ssh and not self.git_ssh_key:
             needed.append("gitSshKey")
         return needed
 
@@ -166,16 +167,16 @@ class StackSettings(ConfigModel):
         ]
         if self.registry_password is not None and dags.delivery != "image":
             problems.append("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
-        git = dags.git_sync if dags.delivery == "git-sync" else None
+        git = dags.git
         if self.git_ssh_key is not None and not (git and git.uses_ssh):
             problems.append(
-                "airflow:gitSshKey is only used with airflow:dags.delivery 'git-sync' and an SSH repo "
-                "(git@host:org/repo.git or ssh://...)"
+                "airflow:gitSshKey is only used with airflow:dags.delivery 'git-bundle' or 'git-sync' and "
+                "an SSH repo (git@host:org/repo.git or ssh://...)"
             )
         if git and git.uses_ssh and not git.known_hosts:
             problems.append(
-                "airflow:dags.gitSync.knownHosts is required for an SSH repo, so git-sync checks the host "
-                "key (e.g. the output of 'ssh-keyscan github.com')"
+                f"airflow:dags.{dags.git_key}.knownHosts is required for an SSH repo, so the host key is "
+                "checked (e.g. the output of 'ssh-keyscan github.com')"
             )
         if problems:
             raise ValueError("\n".join(problems))
@@ -210,7 +211,7 @@ def parse_settings(
 
 
 # Plain keys whose values are public but look random: an SSH host key is meant to be published.
-_PUBLIC_RANDOM_LOOKING = frozenset({"dags.gitSync.knownHosts"})
+_PUBLIC_RANDOM_LOOKING = frozenset({"dags.gitSync.knownHosts", "dags.gitBundle.knownHosts"})
 
 
 def _plain_credentials(value: Any, path: str = "") -> list[str]:
@@ -225,9 +226,20 @@ def _plain_credentials(value: Any, path: str = "") -> list[str]:
         ]
     if isinstance(value, list):
         return [found for i, item in enumerate(value) for found in _plain_credentials(item, f"{path}[{i}]")]
-    if isinstance(value, str) and path not in _PUBLIC_RANDOM_LOOKING and redact(value) != value:
-        return [path]
+    if isinstance(value, str) and path not in _PUBLIC_RANDOM_LOOKING:
+        public = _without_ssh_user(value)
+        if redact(public) != public:
+            return [path]
     return []
+
+
+_SSH_USER = re.compile(r"^(?P<scheme>(?:git\+)?ssh://)[^/@:\s]+@", re.IGNORECASE)
+
+
+def _without_ssh_user(value: str) -> str:
+    """An SSH URL's user name (``ssh://git@host/...``) names an account, not a secret; over SSH the
+    credential is the key. Log redaction still masks it, but it is no reason to refuse a plain key."""
+    return value if embedded_credential(value) else _SSH_USER.sub(r"\g<scheme>", value)
 
 
 def _describe(error: Any, source: str, namespace: str) -> str:

@@ -199,6 +199,7 @@ class Deployment:
 # How each DAG delivery, executor, database and monitoring mode is set in a variant.
 _DELIVERIES: dict[str, dict[str, Any]] = {
     "git-sync": {"delivery": "git-sync", "gitSync": {"repo": "https://github.com/acme/dags.git"}},
+    "git-bundle": {"delivery": "git-bundle", "gitBundle": {"repo": "https://github.com/acme/dags.git"}},
     "configmap": {"delivery": "configmap"},
     "image": {
         "delivery": "image",
@@ -219,7 +220,7 @@ _MONITORING = ("install", "existing", "off")
 
 def _matrix() -> dict[str, tuple[str, dict[str, Any]]]:
     """Every executor with every DAG delivery; the database and monitoring modes rotate so that each
-    of them meets every executor and every delivery too (a covering array, 9 stacks instead of 54)."""
+    of them meets every executor and every delivery too (a covering array, 12 stacks instead of 72)."""
     variants = {}
     for a, (short, executor) in enumerate(_EXECUTORS.items()):
         for b, (delivery, dags) in enumerate(_DELIVERIES.items()):
@@ -242,6 +243,22 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "prod": ("prod", {}),
     **_matrix(),
     "dev-no-network-policies": ("dev", {"networkPolicies": "false"}),
+    # An SSH bundle (its deploy key is the render's placeholder): the known-hosts volume in every pod
+    # that fetches.
+    "both-git-bundle-ssh": (
+        "dev",
+        {
+            "executor": "CeleryExecutor,KubernetesExecutor",
+            "dags": {
+                "delivery": "git-bundle",
+                "gitBundle": {
+                    "repo": "git@github.com:acme/dags.git",
+                    "knownHosts": "github.com ssh-ed25519 "
+                    "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+                },
+            },
+        },
+    ),
     "prod-no-pgbouncer": (
         "prod",
         {

@@ -1,11 +1,16 @@
 """DAG delivery: how the stack's DAG files reach every pod that parses or runs them.
 
-Three modes, one per stack (``airflow:dags.delivery``):
+Four modes, one per stack (``airflow:dags.delivery``):
 
 - ``image``: ``apache/airflow`` plus the DAG folder and its pinned requirements, built and pushed with
   pulumi-docker. The tag is the content hash of the build context, so the same files are the same tag
   (no rebuild, no Helm upgrade), a rollback is a redeploy of an old tag, and the chart pulls the pushed
   digest.
+- ``git-bundle``: Airflow 3's ``GitDagBundle``. The dag-processor fetches the tracking ref itself and
+  records the commit each DAG run starts from; Celery workers and task pods check out that commit, so a
+  run keeps its code to the end. The repository, and for SSH the deploy key and the host keys to trust,
+  reach Airflow as the connection ``dags_git`` in a Secret (an environment variable of exactly those
+  pods) and a ConfigMap of known hosts. A DAG commit changes nothing here and restarts no pod.
 - ``git-sync``: the chart's git-sync sidecars pull a branch or tag; the program only configures them,
   so a DAG commit changes nothing here.
 - ``configmap``: the files in one ConfigMap mounted read-only at the DAGs folder of the scheduler,
@@ -26,8 +31,8 @@ import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from airflow_stack.dags.folder import DagFolder, content_tag
-from airflow_stack.dags.settings import DagSettings, GitSyncSettings, ImageSettings
-from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER
+from airflow_stack.dags.settings import DagSettings, GitBundleSettings, GitSyncSettings, ImageSettings
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values
 from airflow_stack.secrets.credentials import SecretNames, kubernetes_secret
 from airflow_stack.settings import StackSettings
 
@@ -35,8 +40,11 @@ __all__ = [
     "DAGS_MOUNT_PATH",
     "DagDelivery",
     "DagDeliveryArgs",
+    "bundle_config",
     "configmap_values",
     "delivery_values",
+    "git_bundle_values",
+    "git_connection",
     "git_sync_values",
     "image_values",
 ]
@@ -45,6 +53,16 @@ DAGS_MOUNT_PATH = "/opt/airflow/dags"  # the chart's default: {{ .Values.airflow
 CONFIGMAP_NAME = f"{RELEASE_NAME}-dags"
 GIT_SYNC_UID = 65533  # the git-sync image's user, the chart's dags.gitSync.uid
 _VOLUME = "dags-configmap"  # not "dags": the chart owns that name for persistence and git-sync
+
+LOCAL_BUNDLE_CLASS = "airflow.dag_processing.bundles.local.LocalDagBundle"
+GIT_BUNDLE_CLASS = "airflow.providers.git.bundles.git.GitDagBundle"  # in the apache/airflow image
+LOCAL_BUNDLE_NAME = "dags-folder"  # the chart's own name for it: DAG versions recorded so far keep theirs
+GIT_BUNDLE_NAME = "dags-git"
+GIT_CONN_ID = "dags_git"
+GIT_CONN_ENV = "AIRFLOW_CONN_DAGS_GIT"  # Airflow reads a connection from AIRFLOW_CONN_<ID> as JSON
+KNOWN_HOSTS_CONFIGMAP = f"{RELEASE_NAME}-git-known-hosts"
+KNOWN_HOSTS_DIR = "/opt/airflow/git-known-hosts"  # a folder mount, so an edit reaches running pods
+_KNOWN_HOSTS_VOLUME = "git-known-hosts"
 
 
 def image_values(
@@ -84,6 +102,71 @@ def git_sync_values(git: GitSyncSettings, names: SecretNames) -> dict[str, Any]:
     return {"dags": {"gitSync": sync}}
 
 
+def bundle_config(settings: DagSettings) -> list[dict[str, Any]]:
+    """``[dag_processor] dag_bundle_config_list``: where every Airflow component finds DAG files.
+
+    The local modes name their folder as a ``LocalDagBundle`` (git-sync's follows the chart's
+    ``dags_folder``, which includes the repository's sub-path); ``git-bundle`` is one ``GitDagBundle``.
+    """
+    if settings.delivery != "git-bundle":
+        kwargs = {} if settings.delivery == "git-sync" else {"path": DAGS_MOUNT_PATH}
+        return [{"name": LOCAL_BUNDLE_NAME, "classpath": LOCAL_BUNDLE_CLASS, "kwargs": kwargs}]
+    git = settings.git_bundle
+    assert git is not None  # checked by DagSettings
+    # repo_url repeats the connection's host, so the values (and the render) say what is cloned.
+    kwargs = {
+        "git_conn_id": GIT_CONN_ID,
+        "repo_url": git.repo,
+        "tracking_ref": git.ref,
+        "refresh_interval": git.refresh_seconds,
+    }
+    if git.sub_path:
+        kwargs["subdir"] = git.sub_path
+    return [{"name": GIT_BUNDLE_NAME, "classpath": GIT_BUNDLE_CLASS, "kwargs": kwargs}]
+
+
+def git_connection(git: GitBundleSettings, private_key: str | None) -> str:
+    """The ``dags_git`` connection as Airflow reads it from an environment variable (JSON).
+
+    Over SSH the deploy key travels inside it (the git provider writes it to a private temporary file
+    per fetch) and only the mounted known hosts are trusted: ``StrictHostKeyChecking=yes``, never the
+    provider's trust-on-first-use default.
+    """
+    extra: dict[str, str] = {}
+    if git.uses_ssh:
+        assert private_key is not None  # StackSettings requires airflow:gitSshKey for an SSH repo
+        extra = {
+            "private_key": private_key.rstrip("\n") + "\n",
+            "strict_host_key_checking": "yes",
+            "known_hosts_file": f"{KNOWN_HOSTS_DIR}/known_hosts",
+        }
+    return json.dumps({"conn_type": "git", "host": git.repo, "extra": extra}, sort_keys=True)
+
+
+def git_bundle_values(git: GitBundleSettings, names: SecretNames) -> dict[str, Any]:
+    """The connection and host keys in the pods that fetch the bundle, and in no other.
+
+    The dag-processor fetches the tracking ref; Celery workers and task pods check out the commit of
+    their DAG run. The scheduler, api-server and triggerer read serialized DAGs from the database.
+    """
+    assert names.git_connection is not None  # secret_names gives one to every git-bundle stack
+    env = [
+        {
+            "name": GIT_CONN_ENV,
+            "valueFrom": {"secretKeyRef": {"name": names.git_connection, "key": "connection"}},
+        }
+    ]
+    fetches: dict[str, Any] = {"env": env}
+    if git.uses_ssh:
+        fetches |= {
+            "extraVolumes": [{"name": _KNOWN_HOSTS_VOLUME, "configMap": {"name": KNOWN_HOSTS_CONFIGMAP}}],
+            "extraVolumeMounts": [
+                {"name": _KNOWN_HOSTS_VOLUME, "mountPath": KNOWN_HOSTS_DIR, "readOnly": True}
+            ],
+        }
+    return {"dagProcessor": fetches, "workers": {"celery": fetches, "kubernetes": fetches}}
+
+
 def configmap_values(dags: DagFolder) -> dict[str, Any]:
     """The ConfigMap as a read-only volume wherever DAGs are parsed or run.
 
@@ -113,6 +196,13 @@ def delivery_values(
     digest: pulumi.Input[str | None] = None,
 ) -> dict[str, Any]:
     """The chosen mode's share of the Helm values; ``digest`` is the pushed image's, where known."""
+    bundles = {"dagProcessor": {"dagBundleConfigList": bundle_config(settings)}}
+    return merge_values(bundles, _mode_values(settings, names, dags, digest))
+
+
+def _mode_values(
+    settings: DagSettings, names: SecretNames, dags: DagFolder | None, digest: pulumi.Input[str | None]
+) -> dict[str, Any]:
     if settings.delivery == "image":
         assert settings.image is not None  # checked by DagSettings
         assert dags is not None
@@ -121,6 +211,9 @@ def delivery_values(
     if settings.delivery == "git-sync":
         assert settings.git_sync is not None  # checked by DagSettings
         return git_sync_values(settings.git_sync, names)
+    if settings.delivery == "git-bundle":
+        assert settings.git_bundle is not None  # checked by DagSettings
+        return git_bundle_values(settings.git_bundle, names)
     assert dags is not None  # configmap always reads the folder
     return configmap_values(dags)
 
@@ -175,6 +268,8 @@ class DagDelivery(pulumi.ComponentResource):
             digest = self._image()
         elif settings.delivery == "git-sync":
             self._git_sync()
+        elif settings.delivery == "git-bundle":
+            self._git_bundle()
         else:
             self._configmap()
         self.values = delivery_values(settings, args.names, args.dags, digest)
@@ -231,6 +326,37 @@ class DagDelivery(pulumi.ComponentResource):
                     namespace=self._args.namespace,
                     # git-sync rejects a key without its final newline ("error in libcrypto").
                     data={"gitSshKey": pulumi.Output.secret(key.rstrip("\n") + "\n")},
+                    opts=self._child(),
+                )
+            )
+
+    def _git_bundle(self) -> None:
+        """The ``dags_git`` connection as a Secret (the deploy key inside it), and for SSH the host keys."""
+        git, names = self._args.settings.git_bundle, self._args.names
+        assert git is not None  # checked by DagSettings
+        assert names.git_connection is not None
+        key = self._args.git_ssh_key.get_secret_value() if git.uses_ssh and self._args.git_ssh_key else None
+        self.dependencies.append(
+            kubernetes_secret(
+                f"{self._name}-git-connection",
+                role="git-connection",
+                secret_name=names.git_connection,
+                namespace=self._args.namespace,
+                data={"connection": git_connection(git, key)},
+                opts=self._child(),
+            )
+        )
+        if git.uses_ssh:
+            assert git.known_hosts is not None  # checked by StackSettings
+            self.dependencies.append(
+                k8s.core.v1.ConfigMap(
+                    f"{self._name}-git-known-hosts",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=KNOWN_HOSTS_CONFIGMAP,
+                        namespace=self._args.namespace,
+                        labels=MANAGED_LABELS | {"app.kubernetes.io/component": "git-known-hosts"},
+                    ),
+                    data={"known_hosts": git.known_hosts.strip() + "\n"},
                     opts=self._child(),
                 )
             )

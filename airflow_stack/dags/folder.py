@@ -93,12 +93,13 @@ class DagFolder:
 
 
 def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
-    """The checked folder the chosen mode delivers, or None for git-sync when there is no local copy.
+    """The checked folder the chosen mode delivers, or None for a git mode when there is no local copy.
 
-    git-sync pulls from the repository, so a local folder is optional; when there is one (this project
-    deploying its own ``dags/``), it is checked all the same, since that is what will be pushed.
+    git-sync and git-bundle pull from the repository, so a local folder is optional; when there is one
+    (this project deploying its own ``dags/``), it is checked all the same, since that is what will be
+    pushed.
     """
-    if settings.delivery == "git-sync" and not (project / settings.folder).is_dir():
+    if settings.git is not None and not (project / settings.folder).is_dir():
         return None
     dags = load_dag_folder(project, settings.folder)
     problems = []
@@ -271,7 +272,7 @@ def configmap_problems(dags: DagFolder) -> list[str]:
         largest = ", ".join(f"{f.path} ({len(f.content)} bytes)" for f in dags.largest())
         problems.append(
             f"{dags.folder}: {size} bytes of DAG files, over the {CONFIGMAP_LIMIT_BYTES}-byte ConfigMap "
-            f"limit; largest: {largest}. Use airflow:dags.delivery 'image' or 'git-sync' instead"
+            f"limit; largest: {largest}. Use airflow:dags.delivery 'image' or 'git-bundle' instead"
         )
     return problems
 

@@ -177,8 +177,17 @@ def _shown(folder: Path, path: str) -> str:
     return f"{folder.name}/{relative.as_posix()}"
 
 
-def _stack_target(stack: str, project: Path) -> tuple[Path, str, list[str]]:
-    """The stack's DAG folder and executors, and the problems of that folder for its delivery mode."""
+@dataclass
+class StackTarget:
+    folder: Path
+    executor: str
+    delivery: str  # the mode, and for git modes where the cluster takes the DAGs from
+    problems: list[str]  # of the folder for that mode (the ConfigMap's size, the image's Dockerfile)
+    git_source: bool  # the cluster clones a repository: a local copy is optional
+
+
+def _stack_target(stack: str, project: Path) -> StackTarget:
+    """The stack's DAG folder, executors and delivery, and the problems of that folder for the mode."""
     from airflow_stack.config import check_namespaces, raw_from_config
     from airflow_stack.dags.folder import dags_for_delivery
     from airflow_stack.offline.render import load_stack_config
@@ -194,7 +203,13 @@ def _stack_target(stack: str, project: Path) -> tuple[Path, str, list[str]]:
         problems = []
     except ValueError as err:  # DagFolderError: one line per problem, named by file
         problems = str(err).splitlines()
-    return project / settings.dags.folder, settings.executor, problems
+    dags, git = settings.dags, settings.dags.git
+    delivery = (
+        dags.delivery
+        if git is None
+        else f"{dags.delivery} {git.repo} ref {git.ref} path {git.sub_path or '.'}"
+    )
+    return StackTarget(project / dags.folder, settings.executor, delivery, problems, git is not None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,14 +226,24 @@ def main(argv: list[str] | None = None) -> int:
     if (args.folder is None) == (args.stack is None):
         parser.error("give either a DAG folder or --stack NAME")
     problems: list[str] = []
+    described = args.executor
     if args.stack is not None:
         from airflow_stack.model import ConfigError
         from airflow_stack.offline.render import RenderError
 
         try:
-            folder, executor, problems = _stack_target(args.stack, Path.cwd())
+            target = _stack_target(args.stack, Path.cwd())
         except (RenderError, ConfigError) as err:
             print(f"error: {err}", file=sys.stderr)
+            return 2
+        folder, executor, problems = target.folder, target.executor, target.problems
+        described = f"{executor}; {target.delivery}"
+        if target.git_source and not folder.is_dir():
+            print(
+                f"error: airflow:dags.folder {folder.name!r} is not a folder here; the stack takes its DAGs "
+                f"from {target.delivery.split(' ', 1)[1]}: run the gate in a checkout of that repository",
+                file=sys.stderr,
+            )
             return 2
     else:
         folder, executor = args.folder, args.executor
@@ -239,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         report = check_folder(folder, args.max_parse_seconds)
     report.problems = problems + report.problems
     dag_count = sum(len(ids) for ids in report.dags.values())
-    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files ({executor})")
+    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files ({described})")
     for shown, seconds in sorted(report.parse_seconds.items()):
         print(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}")
     for problem in report.problems:

@@ -11,10 +11,10 @@ from pydantic_core import PydanticCustomError
 from airflow_stack.model import ConfigModel, RelativePath, Resources, SubPath, matching, resources_of
 from airflow_stack.redact import embedded_credential
 
-__all__ = ["DagDelivery", "DagSettings", "GitSyncSettings", "ImageSettings"]
+__all__ = ["DagDelivery", "DagSettings", "GitBundleSettings", "GitSource", "GitSyncSettings", "ImageSettings"]
 
 
-DagDelivery = Literal["image", "git-sync", "configmap"]
+DagDelivery = Literal["image", "git-bundle", "git-sync", "configmap"]
 RegistryHost = matching(
     r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?",
     "a registry host name, lowercase, with an optional :port (e.g. ghcr.io)",
@@ -91,8 +91,8 @@ class ImageSettings(ConfigModel):
         return self
 
 
-class GitSyncSettings(ConfigModel):
-    """git-sync v4 (the chart's sidecar): what to clone, and how often to pull.
+class GitSource(ConfigModel):
+    """A repository to take DAGs from: what to clone, which ref, which folder of it.
 
     An SSH ``repo`` (``git@host:org/repo.git`` or ``ssh://...``) needs the secret config value
     ``airflow:gitSshKey`` and ``knownHosts``: host keys are checked, never skipped.
@@ -101,26 +101,50 @@ class GitSyncSettings(ConfigModel):
     repo: GitRepo
     ref: GitRef = "main"
     sub_path: SubPath = "dags"
-    period_seconds: int = Field(60, ge=5, le=3600)
     known_hosts: KnownHosts | None = None
-    resources: Resources = resources_of("20m", "64Mi", "256Mi")
 
     @property
     def uses_ssh(self) -> bool:
         return not self.repo.startswith("https://")
 
 
+class GitSyncSettings(GitSource):
+    """git-sync v4 (the chart's sidecar beside every pod that reads DAGs), and how often it pulls."""
+
+    period_seconds: int = Field(60, ge=5, le=3600)
+    resources: Resources = resources_of("20m", "64Mi", "256Mi")
+
+
+class GitBundleSettings(GitSource):
+    """Airflow 3's own ``GitDagBundle``: the dag-processor fetches the tracking ref every
+    ``refreshSeconds`` and records the commit each DAG run starts from; workers and task pods check out
+    that commit, so a run keeps its code to the end whatever is merged meanwhile. No sidecar."""
+
+    refresh_seconds: int = Field(60, ge=10, le=86400)
+
+
 class DagSettings(ConfigModel):
     """How DAG files reach the scheduler, dag-processor, workers and task pods.
 
     ``configmap`` is the default because it needs nothing outside the stack; the committed stacks pick
-    ``git-sync`` (dev) and ``image`` (prod).
+    ``git-bundle`` (dev) and ``image`` (prod).
     """
 
     delivery: DagDelivery = "configmap"
     folder: RelativePath = "dags"
     image: ImageSettings | None = None
     git_sync: GitSyncSettings | None = None
+    git_bundle: GitBundleSettings | None = None
+
+    @property
+    def git(self) -> GitSource | None:
+        """The repository the chosen mode reads, None for the modes that deliver local files."""
+        return {"git-sync": self.git_sync, "git-bundle": self.git_bundle}.get(self.delivery)
+
+    @property
+    def git_key(self) -> str:
+        """The config key of the chosen git mode's settings, for messages."""
+        return "gitBundle" if self.delivery == "git-bundle" else "gitSync"
 
     @model_validator(mode="after")
     def _mode_has_its_settings(self) -> DagSettings:
@@ -132,6 +156,11 @@ class DagSettings(ConfigModel):
         if self.delivery == "git-sync" and self.git_sync is None:
             raise ValueError(
                 "delivery 'git-sync' needs airflow:dags.gitSync with at least repo "
+                "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
+            )
+        if self.delivery == "git-bundle" and self.git_bundle is None:
+            raise ValueError(
+                "delivery 'git-bundle' needs airflow:dags.gitBundle with at least repo "
                 "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
             )
         return self

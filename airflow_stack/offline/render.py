@@ -23,6 +23,7 @@ import pulumi
 import yaml
 
 from airflow_stack.config import NAMESPACE, raw_from_config
+from airflow_stack.dags.delivery import GIT_BUNDLE_CLASS
 from airflow_stack.kube import RELEASE_NAME
 from airflow_stack.model import ConfigError
 from airflow_stack.offline.footprint import total, workloads
@@ -305,12 +306,21 @@ def _dag_summary(recording: Recording) -> str:
         name = configmap.inputs["metadata"]["name"]
         return f"dags: configmap {name} ({len(data)} files, {size} bytes of 1 MiB)"
     for release in recording.of_type(RELEASE_TYPE):
-        sync = release.inputs["values"].get("dags", {}).get("gitSync", {})
+        values = release.inputs["values"]
+        sync = values.get("dags", {}).get("gitSync", {})
         if sync.get("enabled"):
             return (
                 f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} "
                 f"every {sync['period']}"
             )
+        for bundle in values.get("dagProcessor", {}).get("dagBundleConfigList", []):
+            if bundle["classpath"] == GIT_BUNDLE_CLASS:
+                kwargs = bundle["kwargs"]
+                return (
+                    f"dags: git-bundle {bundle['name']} {kwargs['repo_url']} ref {kwargs['tracking_ref']} "
+                    f"path {kwargs.get('subdir', '.')} every {int(kwargs['refresh_interval'])}s "
+                    "(versioned: a run keeps its commit)"
+                )
     return "dags: none"
 
 

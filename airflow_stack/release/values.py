@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_stack.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from airflow_stack.database.settings import CLEANUP_SCHEDULE
-from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, restricted_pod
+from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values, restricted_pod
 from airflow_stack.model import Resources, Workload
 from airflow_stack.network.policies import exposure_values
 from airflow_stack.observability.statsd_mappings import statsd_mappings
@@ -22,7 +22,7 @@ from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.secrets.fernet import FERNET_GENERATION_ANNOTATION
 from airflow_stack.settings import StackSettings
 
-__all__ = ["CREATE_USER_SCRIPT", "build_helm_values", "merge_values"]
+__all__ = ["CREATE_USER_SCRIPT", "build_helm_values"]
 
 REDIS_UID = 999  # the "redis" user of the redis:7.2-bookworm image the chart pins
 STATSD_UID = 65534  # "nobody", which statsd-exporter runs as
@@ -125,17 +125,6 @@ _NO_API_TOKEN: dict[str, Any] = {
 _BUNDLED_POSTGRES_NO_API_TOKEN = {
     "postgresql": {"serviceAccount": {"create": True, "automountServiceAccountToken": False}}
 }
-
-
-def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` laid over ``base`` as Helm merges values files: maps merge, everything else replaces."""
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_values(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _airflow_config(settings: StackSettings) -> dict[str, Any]:

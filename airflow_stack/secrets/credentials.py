@@ -52,6 +52,7 @@ class SecretNames:
     pgbouncer_stats: str | None  # the metrics exporter's connection
     registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
     git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
+    git_connection: str | None  # the git-bundle's Airflow connection (deploy key inside), key "connection"
 
 
 def secret_names(settings: StackSettings) -> SecretNames:
@@ -64,7 +65,7 @@ def secret_names(settings: StackSettings) -> SecretNames:
     bundled = settings.database.mode == "bundled"
     pgbouncer = settings.database.pgbouncer.enabled
     dags = settings.dags
-    git_ssh = dags.delivery == "git-sync" and dags.git_sync is not None and dags.git_sync.uses_ssh
+    git_ssh = dags.delivery == "git-sync" and dags.git is not None and dags.git.uses_ssh
     return SecretNames(
         fernet_key=name("fernet"),
         api_secret_key=name("api-secret"),
@@ -81,6 +82,7 @@ def secret_names(settings: StackSettings) -> SecretNames:
         pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
         registry=name("registry") if dags.delivery == "image" else None,
         git_ssh_key=name("git-ssh") if git_ssh else None,
+        git_connection=name("git-connection") if dags.delivery == "git-bundle" else None,
     )
 
 

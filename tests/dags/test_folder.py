@@ -180,7 +180,7 @@ def test_configmap_over_one_mebibyte_names_total_and_largest_files(tmp_path: Pat
     sizes = [f"part{i}.py ({len(files[f'part{i}.py'])} bytes)" for i in (2, 1, 0)]
     assert message == (
         f"dags: {total} bytes of DAG files, over the 1048576-byte ConfigMap limit; largest: "
-        f"{', '.join(sizes)}. Use airflow:dags.delivery 'image' or 'git-sync' instead"
+        f"{', '.join(sizes)}. Use airflow:dags.delivery 'image' or 'git-bundle' instead"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,29 @@ def test_a_bad_stack_file_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: airflow:executor in Pulumi.test.yaml: must be one of")
     assert "Traceback" not in result.stderr
+
+
+GIT_BUNDLE = (
+    "  airflow:dags: {delivery: git-bundle, gitBundle: {repo: 'https://github.com/acme/dags.git', ref: v2}}\n"
+)
+
+
+def test_a_git_bundle_stack_gates_its_local_copy_and_names_the_bundle(tmp_path: Path) -> None:
+    stack = THROWAWAY_STACK + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n" + GIT_BUNDLE
+    result = _gate_stack(project_copy(tmp_path, stack), "test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "dag gate: dags: 4 DAGs in 4 files (CeleryExecutor,KubernetesExecutor; git-bundle "
+        "https://github.com/acme/dags.git ref v2 path dags)\n"
+    )
+
+
+def test_a_git_bundle_stack_without_a_local_copy_says_where_the_dags_come_from(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, THROWAWAY_STACK + GIT_BUNDLE)
+    shutil.rmtree(project / "dags")
+    result = _gate_stack(project, "test")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: airflow:dags.folder 'dags' is not a folder here; the stack takes its DAGs from "
+        "https://github.com/acme/dags.git ref v2 path dags: run the gate in a checkout of that repository\n"
+    )

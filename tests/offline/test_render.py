@@ -154,6 +154,8 @@ _DELIVERY = {
     "configmap": THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n",
     "git-sync": THROWAWAY_STACK
     + "  airflow:dags:\n    delivery: git-sync\n    gitSync: {repo: 'https://github.com/acme/dags.git'}\n",
+    "git-bundle": THROWAWAY_STACK
+    + "  airflow:dags:\n    delivery: git-bundle\n    gitBundle: {repo: 'https://github.com/acme/dags.git'}\n",
 }
 
 
@@ -186,9 +188,22 @@ def test_one_dag_edit_in_configmap_mode_changes_only_that_configmap_data(tmp_pat
     assert _key_paths(_yaml(before, name), _yaml(after, name)) == ["data.etl_taskflow.py"]
 
 
-def test_one_dag_edit_in_git_sync_mode_changes_nothing(tmp_path: Path) -> None:
-    _, _, changed = _render_before_and_after_one_dag_edit(tmp_path, "git-sync")
+@pytest.mark.parametrize("delivery", ["git-sync", "git-bundle"])
+def test_one_dag_edit_in_a_git_mode_changes_nothing(tmp_path: Path, delivery: str) -> None:
+    _, _, changed = _render_before_and_after_one_dag_edit(tmp_path, delivery)
     assert changed == set()
+
+
+def test_summary_names_the_git_bundle_its_repository_and_ref(tmp_path: Path) -> None:
+    stack = THROWAWAY_STACK + (
+        "  airflow:dags:\n    delivery: git-bundle\n"
+        "    gitBundle: {repo: 'https://github.com/acme/dags.git', ref: release-7, refreshSeconds: 90}\n"
+    )
+    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
+    assert (
+        "dags: git-bundle dags-git https://github.com/acme/dags.git ref release-7 path dags every 90s "
+        "(versioned: a run keeps its commit)"
+    ) in summary.splitlines()
 
 
 def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path: Path) -> None:
