@@ -130,7 +130,18 @@ def changed_paths(before: Any, after: Any, prefix: str = "") -> list[tuple[str, 
             for key in sorted(set(before) | set(after), key=str)
             for found in changed_paths(before.get(key), after.get(key), f"{prefix}{key}.")
         ]
+    if _objects(before) and _objects(after) and len(before) == len(after):
+        # Entries of a list of objects (DAG bundles, env vars) key by key: the changed field is shown.
+        return [
+            found
+            for i, (old, new) in enumerate(zip(before, after, strict=True))
+            for found in changed_paths(old, new, f"{prefix.rstrip('.')}[{i}].")
+        ]
     return [] if before == after else [(prefix.rstrip("."), before, after)]
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
 def _change(path: str, before: Any, after: Any) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_stack.offline import diff as render_diff
 
-from ..conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, render_before_and_after
+from ..conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
 from ..test_program import generated_values
 
 
@@ -96,3 +96,50 @@ def test_a_damaged_render_file_is_named(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path / 'outputs.yaml'} is not valid YAML")
     assert "Traceback" not in err
+
+
+GIT_BUNDLE_STACK = THROWAWAY_STACK + (
+    "  airflow:dags: {delivery: git-bundle, gitBundle: {repo: 'https://github.com/acme/dags.git'}}\n"
+)
+
+
+def test_a_dag_edit_in_git_bundle_mode_is_no_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after, _ = _renders(tmp_path, GIT_BUNDLE_STACK, "dag")
+    assert _cli(before, after, capsys) == (0, "test: no change\n")
+
+
+def test_moving_from_git_sync_to_a_git_bundle_shows_the_bundle_and_its_secret_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_stack.offline.render import render
+
+    repo = "{repo: 'git@github.com:acme/dags.git', knownHosts: 'github.com ssh-ed25519 AAAAC3Nza'}"
+    stacks = {
+        "before": THROWAWAY_STACK + f"  airflow:dags: {{delivery: git-sync, gitSync: {repo}}}\n",
+        "after": THROWAWAY_STACK + f"  airflow:dags: {{delivery: git-bundle, gitBundle: {repo}}}\n",
+    }
+    # The deploy key is not in the files: the render stands in a placeholder, a secret value.
+    for name, stack in stacks.items():
+        (tmp_path / name).mkdir()
+        render("test", tmp_path / name / "out", project_dir=project_copy(tmp_path / name, stack))
+    code, out = _cli(tmp_path / "before" / "out", tmp_path / "after" / "out", capsys)
+    assert code == 1
+    assert "  + secret-airflow-git-connection" in out
+    assert "  + configmap-airflow-git-known-hosts" in out
+    assert "  - secret-airflow-git-ssh" in out
+    assert "  - airflow: dags.gitSync.enabled: true" in out
+    # Entries of a list of objects are compared key by key, so the bundle's repo and ref are shown.
+    assert (
+        "  ~ airflow: dagProcessor.dagBundleConfigList[0].classpath: "
+        "airflow.dag_processing.bundles.local.LocalDagBundle -> "
+        "airflow.providers.git.bundles.git.GitDagBundle"
+    ) in out
+    assert "  + airflow: dagProcessor.dagBundleConfigList[0].kwargs.tracking_ref: main" in out
+    assert (
+        "  + airflow: dagProcessor.dagBundleConfigList[0].kwargs.repo_url: git@github.com:acme/dags.git"
+        in out
+    )
+    assert "  + airflow: dagProcessor.env: " in out
+    assert "offline-render-placeholder" not in out
