@@ -136,7 +136,7 @@ def git_connection(git: GitBundleSettings, private_key: str | None) -> str:
     if git.uses_ssh:
         assert private_key is not None  # StackSettings requires airflow:gitSshKey for an SSH repo
         extra = {
-            "private_key": private_key.rstrip("\n") + "\n",
+            "private_key": _with_final_newline(private_key),
             "strict_host_key_checking": "yes",
             "known_hosts_file": f"{KNOWN_HOSTS_DIR}/known_hosts",
         }
@@ -324,8 +324,7 @@ class DagDelivery(pulumi.ComponentResource):
                     role="git-ssh",
                     secret_name=names.git_ssh_key,
                     namespace=self._args.namespace,
-                    # git-sync rejects a key without its final newline ("error in libcrypto").
-                    data={"gitSshKey": pulumi.Output.secret(key.rstrip("\n") + "\n")},
+                    data={"gitSshKey": pulumi.Output.secret(_with_final_newline(key))},
                     opts=self._child(),
                 )
             )
@@ -348,31 +347,27 @@ class DagDelivery(pulumi.ComponentResource):
         )
         if git.uses_ssh:
             assert git.known_hosts is not None  # checked by StackSettings
-            self.dependencies.append(
-                k8s.core.v1.ConfigMap(
-                    f"{self._name}-git-known-hosts",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=KNOWN_HOSTS_CONFIGMAP,
-                        namespace=self._args.namespace,
-                        labels=MANAGED_LABELS | {"app.kubernetes.io/component": "git-known-hosts"},
-                    ),
-                    data={"known_hosts": git.known_hosts.strip() + "\n"},
-                    opts=self._child(),
-                )
+            self._config_map(
+                "git-known-hosts", KNOWN_HOSTS_CONFIGMAP, {"known_hosts": git.known_hosts.strip() + "\n"}
             )
 
     def _configmap(self) -> None:
         dags = self._args.dags
         assert dags is not None  # checked before any resource
+        data = {f.configmap_key: f.content.decode("utf-8") for f in dags.delivered_by_configmap()}
+        self._config_map("dags", CONFIGMAP_NAME, data, resource_suffix="dags-configmap")
+
+    def _config_map(self, component: str, name: str, data: dict[str, str], resource_suffix: str = "") -> None:
+        """A ConfigMap of the release's namespace that the release waits for; public data only."""
         self.dependencies.append(
             k8s.core.v1.ConfigMap(
-                f"{self._name}-dags-configmap",
+                f"{self._name}-{resource_suffix or component}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=CONFIGMAP_NAME,
+                    name=name,
                     namespace=self._args.namespace,
-                    labels=MANAGED_LABELS | {"app.kubernetes.io/component": "dags"},
+                    labels=MANAGED_LABELS | {"app.kubernetes.io/component": component},
                 ),
-                data={f.configmap_key: f.content.decode("utf-8") for f in dags.delivered_by_configmap()},
+                data=data,
                 opts=self._child(),
             )
         )
@@ -382,3 +377,9 @@ def _docker_config(image: ImageSettings, password: str) -> str:
     auth = base64.b64encode(f"{image.username}:{password}".encode()).decode()
     entry = {"username": image.username, "password": password, "auth": auth}
     return json.dumps({"auths": {image.registry: entry}}, sort_keys=True)
+
+
+def _with_final_newline(private_key: str) -> str:
+    """ssh and git-sync reject a key without its final newline ("error in libcrypto"), which a pasted
+    or ``$(cat ...)``-set secret loses."""
+    return private_key.rstrip("\n") + "\n"

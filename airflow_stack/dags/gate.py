@@ -181,9 +181,10 @@ def _shown(folder: Path, path: str) -> str:
 class StackTarget:
     folder: Path
     executor: str
-    delivery: str  # the mode, and for git modes where the cluster takes the DAGs from
+    delivery: str
     problems: list[str]  # of the folder for that mode (the ConfigMap's size, the image's Dockerfile)
-    git_source: bool  # the cluster clones a repository: a local copy is optional
+    # For a git mode, where the cluster takes the DAGs from; the local copy is then optional.
+    repository: str | None
 
 
 def _stack_target(stack: str, project: Path) -> StackTarget:
@@ -204,12 +205,8 @@ def _stack_target(stack: str, project: Path) -> StackTarget:
     except ValueError as err:  # DagFolderError: one line per problem, named by file
         problems = str(err).splitlines()
     dags, git = settings.dags, settings.dags.git
-    delivery = (
-        dags.delivery
-        if git is None
-        else f"{dags.delivery} {git.repo} ref {git.ref} path {git.sub_path or '.'}"
-    )
-    return StackTarget(project / dags.folder, settings.executor, delivery, problems, git is not None)
+    repository = None if git is None else f"{git.repo} ref {git.ref} path {git.sub_path or '.'}"
+    return StackTarget(project / dags.folder, settings.executor, dags.delivery, problems, repository)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,11 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         folder, executor, problems = target.folder, target.executor, target.problems
-        described = f"{executor}; {target.delivery}"
-        if target.git_source and not folder.is_dir():
+        described = " ".join(filter(None, [f"{executor}; {target.delivery}", target.repository]))
+        if target.repository is not None and not folder.is_dir():
             print(
                 f"error: airflow:dags.folder {folder.name!r} is not a folder here; the stack takes its DAGs "
-                f"from {target.delivery.split(' ', 1)[1]}: run the gate in a checkout of that repository",
+                f"from {target.repository}: run the gate in a checkout of that repository",
                 file=sys.stderr,
             )
             return 2

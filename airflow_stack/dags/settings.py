@@ -153,14 +153,9 @@ class DagSettings(ConfigModel):
                 "delivery 'image' needs airflow:dags.image with registry, repository and "
                 "username (e.g. {registry: ghcr.io, repository: ghcr.io/acme/airflow-dags, username: acme})"
             )
-        if self.delivery == "git-sync" and self.git_sync is None:
+        if self.delivery in ("git-sync", "git-bundle") and self.git is None:
             raise ValueError(
-                "delivery 'git-sync' needs airflow:dags.gitSync with at least repo "
-                "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
-            )
-        if self.delivery == "git-bundle" and self.git_bundle is None:
-            raise ValueError(
-                "delivery 'git-bundle' needs airflow:dags.gitBundle with at least repo "
+                f"delivery {self.delivery!r} needs airflow:dags.{self.git_key} with at least repo "
                 "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
             )
         return self
