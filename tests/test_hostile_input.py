@@ -198,19 +198,24 @@ def test_out_in_an_unwritable_place_is_refused_in_one_line(
 # -- no hang, no data loss ------------------------------------------------------------------------------
 
 
-def test_the_dag_gate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    (folder / "ok.py").write_text((ROOT / "dags" / "etl_taskflow.py").read_text())
-    os.mkfifo(folder / "pipe.py")
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow_stack.dags.gate", str(folder)],
+def _run_module(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGV`` in the project, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *argv],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
         check=False,
     )
+
+
+def test_the_dag_gate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "ok.py").write_text((ROOT / "dags" / "etl_taskflow.py").read_text())
+    os.mkfifo(folder / "pipe.py")
+    result = _run_module("airflow_stack.dags.gate", str(folder))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "error: dags/pipe.py: is a named pipe (FIFO); a DAG folder holds only regular files and folders"
@@ -220,20 +225,8 @@ def test_the_dag_gate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) ->
 @pytest.mark.parametrize("module", ["airflow_stack.offline.render", "airflow_stack.dags.gate"])
 @pytest.mark.parametrize("stack", ["../../etc/passwd", "..", "dev/../prod", ""])
 def test_a_stack_name_that_is_a_path_is_refused(module: str, stack: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            module,
-            "--stack",
-            stack,
-            *(["--out", "/nonexistent/x"] if "render" in module else []),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
+    result = _run_module(
+        module, "--stack", stack, *(["--out", "/nonexistent/x"] if "render" in module else [])
     )
     assert result.returncode == 2
     assert result.stderr == (

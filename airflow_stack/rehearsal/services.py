@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Database", "Services", "StatsdListener", "free_port", "wait_until"]
+__all__ = ["Database", "Services", "StatsdListener", "free_port", "listening", "wait_until"]
 
 # Debian's layout: /usr/lib/postgresql/<major>/bin; the newest installed.
 POSTGRES_BIN = max(
@@ -50,7 +50,8 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, interval: f
     raise RuntimeError(f"{what}: not ready after {timeout:.0f} s")
 
 
-def _listening(port: int) -> bool:
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
     with closing(socket.socket()) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -189,7 +190,7 @@ class Services:
         # Local (socket) administration stays trusted; every TCP client must give a scram password.
         (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
         self.start("postgres", [str(POSTGRES_BIN / "postgres"), "-D", str(data)])
-        wait_until(lambda: _listening(database.port), "PostgreSQL", 30)
+        wait_until(lambda: listening(database.port), "PostgreSQL", 30)
         psql = [str(POSTGRES_BIN / "psql"), "-h", str(data), "-p", str(database.port), "-U", "postgres"]
         psql += ["-v", "ON_ERROR_STOP=1"]
 
@@ -219,7 +220,7 @@ class Services:
         self.start(
             "pgbouncer", [shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(folder / "pgbouncer.ini")]
         )
-        wait_until(lambda: _listening(port), "PgBouncer", 30)
+        wait_until(lambda: listening(port), "PgBouncer", 30)
 
     def redis(self, password: str, port: int) -> None:
         folder = self._folder("redis")
@@ -231,7 +232,7 @@ class Services:
         self._owned(conf)
         conf.chmod(0o600)
         self.start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server", str(conf)])
-        wait_until(lambda: _listening(port), "Redis", 30)
+        wait_until(lambda: listening(port), "Redis", 30)
 
     def s3(self, port: int) -> None:
         """moto's S3 server: where the task logs the stack sends to S3 land."""

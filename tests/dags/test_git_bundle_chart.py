@@ -12,29 +12,20 @@ import pytest
 from airflow_stack.dags.delivery import GIT_CONN_ENV, KNOWN_HOSTS_DIR
 
 from ..conftest import Deployment
+from ..release.kube_rules import containers, pod_specs
 
-FETCHERS = {"dag-processor", "worker", "task-pod"}
+# The dag-processor and Celery workers, by workload name, and the KubernetesExecutor's task pods.
+FETCHERS = {"airflow-dag-processor", "airflow-worker", "task-pod"}
 
 
 def _pods(deployment: Deployment) -> dict[str, dict[str, Any]]:
-    """Every pod spec the chart renders, by component (the task pod from the executor's template)."""
-    pods = {}
-    for obj in deployment.chart_objects:
-        template = None
-        if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
-            template = obj["spec"]["template"]
-        elif obj["kind"] == "CronJob":
-            template = obj["spec"]["jobTemplate"]["spec"]["template"]
-        if template is not None:
-            labels = template["metadata"].get("labels", {})
-            pods[labels.get("component") or obj["metadata"]["name"]] = template["spec"]
+    """Every pod spec the chart renders, by workload name (task pods from the executor's template)."""
+    pods = {
+        where.split("/", 1)[1]: spec for obj in deployment.chart_objects for where, spec in pod_specs(obj)
+    }
     if deployment.task_pod is not None:
         pods["task-pod"] = deployment.task_pod["spec"]
     return pods
-
-
-def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return (spec.get("initContainers") or []) + spec["containers"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +36,7 @@ def bundle(deployments: dict[str, Deployment]) -> Deployment:
 def test_the_connection_and_host_keys_reach_exactly_the_pods_that_fetch(bundle: Deployment) -> None:
     with_connection, with_host_keys = set(), set()
     for component, spec in _pods(bundle).items():
-        for container in _containers(spec):
+        for container in containers(spec):
             if any(env["name"] == GIT_CONN_ENV for env in container.get("env", [])):
                 with_connection.add(component)
             if any(m["mountPath"] == KNOWN_HOSTS_DIR for m in container.get("volumeMounts", [])):
@@ -65,7 +56,7 @@ def test_the_main_containers_that_fetch_read_the_connection_from_its_secret(bund
 
 def test_no_git_sync_sidecar_runs_with_a_bundle(bundle: Deployment) -> None:
     for component, spec in _pods(bundle).items():
-        assert not [c for c in _containers(spec) if "git-sync" in c["name"]], component
+        assert not [c for c in containers(spec) if "git-sync" in c["name"]], component
 
 
 def test_every_component_reads_the_bundle_from_airflow_cfg(bundle: Deployment) -> None:

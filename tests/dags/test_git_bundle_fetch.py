@@ -25,7 +25,7 @@ import pytest
 from airflow_stack.dags.delivery import GIT_CONN_ENV, KNOWN_HOSTS_DIR
 from airflow_stack.offline.render import manifests
 from airflow_stack.offline.runtime import plain
-from airflow_stack.rehearsal.services import free_port, wait_until
+from airflow_stack.rehearsal.services import free_port, listening, wait_until
 
 from ..conftest import render_chart, run_stack
 from ..test_program import secret_string_data
@@ -108,7 +108,7 @@ def git_server(tmp_path: Path) -> Iterator[GitServer]:
     _git("clone", "-q", str(bare), str(work), cwd=tmp_path)
     server = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
     try:
-        wait_until(lambda: _accepts(port), "sshd on 127.0.0.1", timeout=10)
+        wait_until(lambda: listening(port), "sshd on 127.0.0.1", timeout=10)
         yield GitServer(
             url=f"ssh://{getpass.getuser()}@127.0.0.1:{port}{bare}",
             known_hosts=f"[127.0.0.1]:{port} {host_key}",
@@ -118,13 +118,6 @@ def git_server(tmp_path: Path) -> Iterator[GitServer]:
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass

@@ -31,7 +31,9 @@ def _chart(render: Path) -> list[dict[str, Any]]:
     return render_chart(release["values"], namespace=release["namespace"])
 
 
-def _after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[list[Restart], bool]:
+def after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[list[Restart], bool]:
+    """The workloads that roll, and whether later task pods differ, after one DAG line changes
+    (also what bench/dag_change_restarts.py prints)."""
     render_before_and_after(tmp_path, STACKS[delivery], "dag")
     before, after = _chart(tmp_path / "before"), _chart(tmp_path / "after")
     return restarts(before, after), task_pods_changed(before, after)
@@ -39,11 +41,11 @@ def _after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[list[Restart], b
 
 @pytest.mark.parametrize("delivery", ["git-bundle", "git-sync", "configmap"])
 def test_a_dag_edit_restarts_no_pod(tmp_path: Path, delivery: str) -> None:
-    assert _after_one_dag_edit(tmp_path, delivery) == ([], False)
+    assert after_one_dag_edit(tmp_path, delivery) == ([], False)
 
 
 def test_a_dag_edit_in_image_mode_rolls_every_airflow_pod_to_the_new_image(tmp_path: Path) -> None:
-    restarted, task_pods_change = _after_one_dag_edit(tmp_path, "image")
+    restarted, task_pods_change = after_one_dag_edit(tmp_path, "image")
     names = {r.name for r in restarted}
     assert {
         "airflow-scheduler",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["pod_specs", "resource_problems", "restricted_problems"]
+__all__ = ["containers", "pod_specs", "resource_problems", "restricted_problems"]
 
 _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 # Volume types "restricted" allows; anything else (hostPath above all) is refused.
@@ -51,7 +51,8 @@ def pod_specs(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield where, obj["spec"]
 
 
-def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a pod spec: init, main and ephemeral."""
     keys = ("initContainers", "containers", "ephemeralContainers")
     return [container for key in keys for container in spec.get(key) or []]
 
@@ -76,7 +77,7 @@ def restricted_problems(where: str, spec: dict[str, Any]) -> list[str]:
     pod_seccomp = (pod.get("seccompProfile") or {}).get("type")
     if pod_seccomp not in (None, "RuntimeDefault", "Localhost"):
         problems.append(f"{where}: pod seccompProfile {pod_seccomp}")
-    for container in _containers(spec):
+    for container in containers(spec):
         at = f"{where} container {container['name']}"
         context = container.get("securityContext") or {}
         if context.get("privileged"):
@@ -106,7 +107,7 @@ def restricted_problems(where: str, spec: dict[str, Any]) -> list[str]:
 def resource_problems(where: str, spec: dict[str, Any]) -> list[str]:
     """Containers without CPU and memory requests or without a memory limit."""
     problems = []
-    for container in _containers(spec):
+    for container in containers(spec):
         resources = container.get("resources") or {}
         requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
         missing = [f"requests.{r}" for r in ("cpu", "memory") if not requests.get(r)]
