@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, model_validator
 
-from airflow_stack.dags.settings import DagSettings
+from airflow_stack.dags.settings import DagSettings, deploy_key_problem
 from airflow_stack.database.pgbouncer import parse_connection
 from airflow_stack.database.settings import DatabaseSettings
 from airflow_stack.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
@@ -173,6 +173,13 @@ class StackSettings(ConfigModel):
                 "airflow:gitSshKey is only used with airflow:dags.delivery 'git-bundle' or 'git-sync' and "
                 "an SSH repo (git@host:org/repo.git or ssh://...)"
             )
+        key_problem = (
+            None
+            if offline or self.git_ssh_key is None
+            else deploy_key_problem(self.git_ssh_key.get_secret_value())
+        )
+        if key_problem is not None:
+            problems.append(f"airflow:gitSshKey {key_problem}")
         if git and git.uses_ssh and not git.known_hosts:
             problems.append(
                 f"airflow:dags.{dags.git_key}.knownHosts is required for an SSH repo, so the host key is "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Literal
 
@@ -11,7 +13,15 @@ from pydantic_core import PydanticCustomError
 from airflow_stack.model import ConfigModel, RelativePath, Resources, SubPath, matching, resources_of
 from airflow_stack.redact import embedded_credential
 
-__all__ = ["DagDelivery", "DagSettings", "GitBundleSettings", "GitSource", "GitSyncSettings", "ImageSettings"]
+__all__ = [
+    "DagDelivery",
+    "DagSettings",
+    "GitBundleSettings",
+    "GitSource",
+    "GitSyncSettings",
+    "ImageSettings",
+    "deploy_key_problem",
+]
 
 
 DagDelivery = Literal["image", "git-bundle", "git-sync", "configmap"]
@@ -67,6 +77,46 @@ def _known_hosts(text: str) -> str:
 
 
 KnownHosts = Annotated[str, AfterValidator(_known_hosts)]
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----(?P<body>.*?)-----END [A-Z0-9 ]*PRIVATE KEY-----", re.S
+)
+
+
+def deploy_key_problem(key: str) -> str | None:
+    """Why a deploy key could never authenticate, in words that do not show it; None when it can.
+
+    git-sync and the git provider run ssh without a terminal, so a key with a passphrase fails in the
+    cluster on every fetch, and a public key pasted in place of the private one as well.
+    """
+    found = _PRIVATE_KEY.search(key)
+    if found is None:
+        return (
+            "is not a private key (value not shown): set the private half of the deploy key, the file "
+            "without .pub (pulumi config set --secret airflow:gitSshKey < ~/.ssh/airflow_deploy_key)"
+        )
+    passphrase = (
+        "is protected by a passphrase (value not shown), which ssh cannot be given in the cluster; "
+        "use a deploy key made without one (ssh-keygen -t ed25519 -N '')"
+    )
+    if found["kind"] == "ENCRYPTED " or "ENCRYPTED" in found["body"].split("\n\n", 1)[0]:
+        return passphrase  # PKCS#8 "ENCRYPTED PRIVATE KEY", or a PEM "Proc-Type: 4,ENCRYPTED" header
+    if found["kind"] == "OPENSSH " and _openssh_cipher(found["body"]) not in (None, b"none"):
+        return passphrase
+    return None
+
+
+def _openssh_cipher(body: str) -> bytes | None:
+    """The cipher name of an OpenSSH private key ("none" when it has no passphrase); None if unreadable."""
+    try:
+        blob = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    magic = b"openssh-key-v1\0"
+    if not blob.startswith(magic) or len(blob) < len(magic) + 4:
+        return None
+    length = int.from_bytes(blob[len(magic) : len(magic) + 4], "big")
+    return blob[len(magic) + 4 : len(magic) + 4 + length] or None
 
 
 class ImageSettings(ConfigModel):

@@ -40,11 +40,15 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-# A secure value must still pass validation; these stand in for the ones with a required shape.
-# A well-formed URL: PgBouncer's config is built from its user, password and host.
+# A secure or missing secret value must still pass validation; these stand in for the ones with a
+# required shape. A well-formed URL: PgBouncer's config is built from its user, password and host. An
+# OpenSSH private key without a passphrase (its header only, cipher "none"): a deploy key is checked.
 _PLACEHOLDERS = {
-    f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow"
+    f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow",
+    f"{NAMESPACE}:gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
 }
+_MISSING = "offline-render-placeholder"
 # Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
 _MARKER = "stand-ins.yaml"
 _OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER})
@@ -72,7 +76,7 @@ def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[s
         return []  # the program itself reports it, the same way as under `pulumi up`
     missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
     for key in missing:
-        config[key] = "offline-render-placeholder"
+        config[key] = _PLACEHOLDERS.get(key, _MISSING)
         secret_keys.append(key)
     return missing
 

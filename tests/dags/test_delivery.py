@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +234,7 @@ GIT_CONN_ENV = {
 
 def git_bundle_stack(repo: dict[str, Any], **overrides: Any) -> Recording:
     secret = {"secret_keys": ["airflow:gitSshKey"], "gitSshKey": SSH_KEY} if "knownHosts" in repo else {}
-    return run_stack("dev", dags={"delivery": "git-bundle", "gitBundle": repo}, **secret, **overrides)
+    return run_stack("dev", dags={"delivery": "git-bundle", "gitBundle": repo}, **(secret | overrides))
 
 
 def fetching_components(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -401,3 +403,44 @@ def test_an_ssh_url_with_a_user_name_is_not_mistaken_for_a_credential(mode: str)
         gitSshKey=SSH_KEY,
     )
     assert "ssh://git@git.example.com:2222/acme/dags.git" in json.dumps(release_values(recording))
+
+
+def _ssh_keygen(tmp_path: Path, passphrase: str) -> Path:
+    key = tmp_path / "deploy_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-C", "", "-f", str(key)], check=True
+    )
+    return key
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen (openssh-client)")
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        ("public", "airflow:gitSshKey is not a private key (value not shown)"),
+        ("encrypted", "airflow:gitSshKey is protected by a passphrase (value not shown)"),
+    ],
+)
+def test_a_deploy_key_that_cannot_work_is_refused_before_any_resource(
+    tmp_path: Path, which: str, message: str
+) -> None:
+    key = _ssh_keygen(tmp_path, "a passphrase" if which == "encrypted" else "")
+    text = (key.with_suffix(".pub") if which == "public" else key).read_text()
+    recording = Recording()
+    with pytest.raises(pulumi.RunError) as caught:
+        git_bundle_stack(SSH_REPO, recording=recording, gitSshKey=text)
+    assert message in str(caught.value)
+    assert text.split()[1][:20] not in str(caught.value)
+    assert recording.registrations == []
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen (openssh-client)")
+def test_a_deploy_key_without_a_passphrase_is_taken(tmp_path: Path) -> None:
+    key = _ssh_keygen(tmp_path, "").read_text()
+    recording = git_bundle_stack(SSH_REPO, gitSshKey=key)
+    assert (
+        json.loads(secret_string_data(recording, "airflow-git-connection")["connection"])["extra"][
+            "private_key"
+        ]
+        == key
+    )

@@ -142,4 +142,4 @@ def test_moving_from_git_sync_to_a_git_bundle_shows_the_bundle_and_its_secret_by
         in out
     )
     assert "  + airflow: dagProcessor.env: " in out
-    assert "offline-render-placeholder" not in out
+    assert "OPENSSH PRIVATE KEY" not in out  # the render's stand-in deploy key, a secret value

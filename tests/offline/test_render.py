@@ -277,3 +277,16 @@ def test_a_secure_connection_behind_pgbouncer_renders(tmp_path: Path) -> None:
     render("test", out, project_dir=project_copy(tmp_path, stack))
     config = yaml.safe_load((out / "manifests" / "secret-airflow-pgbouncer-config.yaml").read_text())
     assert config["stringData"] == {"pgbouncer.ini": "[secret]", "users.txt": "[secret]"}
+
+
+def test_an_encrypted_deploy_key_in_the_stack_file_renders_as_a_secret(tmp_path: Path) -> None:
+    """The render cannot decrypt ``secure:`` values; its stand-in must still pass the program's checks."""
+    stack = THROWAWAY_STACK + (
+        "  airflow:dags:\n    delivery: git-bundle\n    gitBundle:\n      repo: git@github.com:acme/dags.git\n"
+        "      knownHosts: github.com ssh-ed25519 AAAAC3Nza\n"
+        "  airflow:gitSshKey:\n    secure: v1:AAAAbm90IGEgcmVhbCBjaXBoZXJ0ZXh0\n"
+    )
+    out = tmp_path / "out"
+    render("test", out, project_dir=project_copy(tmp_path, stack))
+    connection = yaml.safe_load((out / "manifests" / "secret-airflow-git-connection.yaml").read_text())
+    assert connection["stringData"] == {"connection": "[secret]"}
