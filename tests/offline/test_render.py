@@ -282,7 +282,8 @@ def test_a_secure_connection_behind_pgbouncer_renders(tmp_path: Path) -> None:
 def test_an_encrypted_deploy_key_in_the_stack_file_renders_as_a_secret(tmp_path: Path) -> None:
     """The render cannot decrypt ``secure:`` values; its stand-in must still pass the program's checks."""
     stack = THROWAWAY_STACK + (
-        "  airflow:dags:\n    delivery: git-bundle\n    gitBundle:\n      repo: git@github.com:acme/dags.git\n"
+        "  airflow:dags:\n    delivery: git-bundle\n    gitBundle:\n"
+        "      repo: git@github.com:acme/dags.git\n"
         "      knownHosts: github.com ssh-ed25519 AAAAC3Nza\n"
         "  airflow:gitSshKey:\n    secure: v1:AAAAbm90IGEgcmVhbCBjaXBoZXJ0ZXh0\n"
     )
