@@ -75,6 +75,10 @@ class StackSettings(ConfigModel):
         return "CeleryExecutor" in self.executor
 
     @property
+    def uses_kubernetes_executor(self) -> bool:
+        return "KubernetesExecutor" in self.executor
+
+    @property
     def prometheus_namespace(self) -> str | None:
         """Where the Prometheus that scrapes this stack runs; None with monitoring off."""
         return None if self.monitoring.mode == "off" else self.monitoring.namespace

@@ -291,3 +291,12 @@ def test_making_the_fernet_key_secret_leaves_its_inputs_alone() -> None:
     """The inputs decide replacement: unchanged inputs keep the existing key on upgrade."""
     key = run_stack("prod").named("airflow-fernet-key")
     assert plain(key.inputs) == {"byteLength": 32, "keepers": {"rotation": "0"}}
+
+
+def test_release_starts_no_pod_before_its_roles_exist() -> None:
+    """The scheduler and workers would be refused their first pod calls without their Roles."""
+    recording = run_stack("dev", executor="CeleryExecutor,KubernetesExecutor")
+    bindings = recording.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    ours = [r.urn for r in bindings if "PodRoles" in r.parent]
+    assert len(ours) == 3
+    assert set(ours) <= set(recording.release().dependencies)

@@ -6,7 +6,8 @@
 Checks, per file: no import error; no task sent to an executor the stack does not run (Airflow refuses
 such a DAG when the cluster parses it); every DAG has tags and every task an owner other than Airflow's
 default; no network connection or subprocess at import time (that work runs on every parse loop of
-every dag-processor); and a parse time under the limit. With ``--stack`` the folder is also checked for
+every dag-processor); no task that needs ``pods/exec`` unless the stack grants it; and a parse time
+under the limit. With ``--stack`` the folder is also checked for
 the stack's DAG delivery (the ConfigMap's 1 MiB, the image's Dockerfile). Prints the parse time of each
 file, then one line per problem, and exits 1 if there is any (2 for a stack it cannot read). Runs in its
 own process: Airflow configures logging and settings at import, which must not leak into the Pulumi
@@ -64,7 +65,8 @@ def _isolate_airflow(home: Path, executor: str) -> None:
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "CRITICAL"
 
 
-def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
+def check_folder(folder: Path, max_parse_seconds: float, *, pod_exec: bool = False) -> GateReport:
+    """``pod_exec``: whether the stack lets workers exec into pods (``airflow:tasks.podExec``)."""
     from airflow.dag_processing.dagbag import DagBag  # after _isolate_airflow: Airflow reads env at import
 
     report = GateReport()
@@ -115,6 +117,8 @@ def check_folder(folder: Path, max_parse_seconds: float) -> GateReport:
         if not dag.tags:
             report.problems.append(f"{shown}: DAG {dag_id!r} has no tags; add tags=[...] so it can be found")
         report.problems += [f"{shown}: DAG {dag_id!r} {problem}" for problem in _pod_override_problems(dag)]
+        if not pod_exec:
+            report.problems += [f"{shown}: DAG {dag_id!r} {problem}" for problem in _pod_exec_problems(dag)]
         ownerless = sorted(t.task_id for t in dag.tasks if not t.owner or t.owner == DEFAULT_OWNER)
         if ownerless:
             report.problems.append(
@@ -166,6 +170,28 @@ def _pod_override_problems(dag: Any) -> list[str]:
     return problems
 
 
+def _pod_exec_problems(dag: Any) -> list[str]:
+    """Tasks that run commands in a pod through ``pods/exec``, which the workers lack unless the stack
+    grants it: they would fail with 403 Forbidden when the task runs, not when it is deployed."""
+    try:
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from airflow.providers.cncf.kubernetes.operators.pod_exec import KubernetesPodExecOperator
+    except ImportError:  # without the provider no DAG can use these operators
+        return []
+    problems = []
+    for task in dag.tasks:
+        if isinstance(task, KubernetesPodExecOperator):
+            why, fix = "runs its command through pods/exec", ""
+        elif isinstance(task, KubernetesPodOperator) and task.do_xcom_push:
+            why = "reads its result from the pod through pods/exec (do_xcom_push=True)"
+            fix = ", or drop do_xcom_push"
+        else:
+            continue
+        grant = "set airflow:tasks.podExec: true"
+        problems.append(f"task {task.task_id!r} {why}, which the workers may not use; {grant}{fix}")
+    return problems
+
+
 def _looks_like_dag(path: Path) -> bool:
     text = path.read_text(errors="replace")
     return "airflow" in text and ("DAG" in text or "@dag" in text)
@@ -185,6 +211,7 @@ class StackTarget:
     problems: list[str]  # of the folder for that mode (the ConfigMap's size, the image's Dockerfile)
     # For a git mode, where the cluster takes the DAGs from; the local copy is then optional.
     repository: str | None
+    pod_exec: bool  # airflow:tasks.podExec
 
 
 def _stack_target(stack: str, project: Path) -> StackTarget:
@@ -206,7 +233,9 @@ def _stack_target(stack: str, project: Path) -> StackTarget:
         problems = str(err).splitlines()
     dags, git = settings.dags, settings.dags.git
     repository = None if git is None else f"{git.repo} ref {git.ref} path {git.sub_path or '.'}"
-    return StackTarget(project / dags.folder, settings.executor, dags.delivery, problems, repository)
+    return StackTarget(
+        project / dags.folder, settings.executor, dags.delivery, problems, repository, settings.tasks.pod_exec
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,11 +248,17 @@ def main(argv: list[str] | None = None) -> int:
         "--executor", default=DEFAULT_EXECUTOR, help=f"with a folder (default {DEFAULT_EXECUTOR})"
     )
     parser.add_argument("--max-parse-seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--pod-exec",
+        action="store_true",
+        help="with a folder: the stack sets airflow:tasks.podExec, so tasks may use pods/exec",
+    )
     args = parser.parse_args(argv)
     if (args.folder is None) == (args.stack is None):
         parser.error("give either a DAG folder or --stack NAME")
     problems: list[str] = []
     described = args.executor
+    pod_exec = args.pod_exec
     if args.stack is not None:
         from airflow_stack.model import ConfigError
         from airflow_stack.offline.render import RenderError
@@ -234,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         folder, executor, problems = target.folder, target.executor, target.problems
+        pod_exec = target.pod_exec
         described = " ".join(filter(None, [f"{executor}; {target.delivery}", target.repository]))
         if target.repository is not None and not folder.is_dir():
             print(
@@ -258,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         _isolate_airflow(Path(home), executor)
-        report = check_folder(folder, args.max_parse_seconds)
+        report = check_folder(folder, args.max_parse_seconds, pod_exec=pod_exec)
     report.problems = problems + report.problems
     dag_count = sum(len(ids) for ids in report.dags.values())
     print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files ({described})")

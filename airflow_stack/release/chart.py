@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from airflow_stack.kube import RELEASE_NAME
+from airflow_stack.release.pod_roles import PodRoles, PodRolesArgs
 from airflow_stack.release.values import build_helm_values, release_service
 from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.settings import StackSettings
@@ -60,6 +61,13 @@ class AirflowRelease(pulumi.ComponentResource):
     ) -> None:
         super().__init__("airflow:components:AirflowRelease", name, None, opts)
         self.values = build_helm_values(args.settings, args.secret_names, args.dag_values)
+        # In place of the chart's pod-launcher Role, which it is told not to create; before the release,
+        # so no scheduler or worker starts without its rights.
+        roles = PodRoles(
+            name,
+            PodRolesArgs(settings=args.settings, namespace=args.namespace),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -72,7 +80,7 @@ class AirflowRelease(pulumi.ComponentResource):
             timeout=args.settings.helm_timeout_seconds,
             max_history=10,
             cleanup_on_fail=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.secrets)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.secrets, roles]),
         )
         service_and_url = pulumi.Output.from_input(args.namespace).apply(release_service)
         self.api_server_service = service_and_url.apply(lambda pair: pair[0])

@@ -1,4 +1,5 @@
-"""How tasks run on the release's workers (``airflow:tasks``): time limits, concurrency, autoscaling."""
+"""How tasks run on the release's workers (``airflow:tasks``): time limits, concurrency, autoscaling, and
+whether they may exec into pods."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ class TaskSettings(ConfigModel):
     max_task_minutes: int = Field(60, ge=1, le=24 * 60)
     celery_concurrency: int = Field(16, ge=1, le=256)
     autoscaling: AutoscalingSettings = AutoscalingSettings()
+    # Grants `pods/exec` to the Celery workers and task pods. KubernetesPodOperator needs it for
+    # do_xcom_push=True, @task.kubernetes too (it reads the result from the xcom sidecar through exec) and
+    # for Istio sidecars. Off, a worker's stolen token cannot run commands in the namespace's other pods
+    # (the scheduler's, with the database credentials); the DAG gate names the tasks that would need it.
+    pod_exec: bool = False
 
     @property
     def grace_period_seconds(self) -> int:

@@ -53,6 +53,9 @@ def build_helm_values(
         # environment variables (Airflow uses DNS names), and git-sync the probes the chart recommends.
         "enableServiceLinks": False,
         "dags": {"gitSync": {"recommendedProbeSetting": True}},
+        # The chart's pod-launcher Role gives the scheduler, workers and triggerer the same verbs, pods/exec
+        # among them; the program binds each only what it calls (release/pod_roles.py).
+        "allowPodLaunching": False,
         "fernetKeySecretName": names.fernet_key,
         "apiSecretKeySecretName": names.api_secret_key,
         "jwtSecretName": names.jwt_secret,

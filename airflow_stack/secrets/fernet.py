@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from airflow_stack.kube import AIRFLOW_POD, MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER
 from airflow_stack.model import Resources
+from airflow_stack.rbac import Rule, bound_role
 from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.secrets.settings import FernetSettings
 from airflow_stack.settings import StackSettings
@@ -99,25 +100,12 @@ class FernetRotation(pulumi.ComponentResource):
             automount_service_account_token=True,
             opts=child,
         )
-        role = k8s.rbac.v1.Role(
+        role, binding = bound_role(
             f"{name}-fernet-rotation",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=role_name, namespace=args.namespace, labels=MANAGED_LABELS
-            ),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["get", "list"])],
-            opts=child,
-        )
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-fernet-rotation",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=role_name, namespace=args.namespace, labels=MANAGED_LABELS
-            ),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=role_name
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=role_name, namespace=args.namespace)
-            ],
+            role_name=role_name,
+            namespace=args.namespace,
+            service_account=role_name,
+            rules=(Rule("pods", ("get", "list")),),
             opts=child,
         )
         generation = str(fernet.generation)

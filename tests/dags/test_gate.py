@@ -69,11 +69,33 @@ def test_committed_dags_pass_with_a_parse_time_per_file(committed: subprocess.Co
         "broken_dags/bad_pod_override.py: DAG 'bad_pod_override' task 'wrong_quantity' pod_override "
         "requests.memory '2 gigs' is not a Kubernetes quantity",
         "broken_dags/bad_pod_override.py: DAG 'bad_pod_override' task 'plain_dict' pod_override is a dict",
+        "broken_dags/pod_exec.py: DAG 'pod_exec' task 'pushes_xcom' reads its result from the pod through "
+        "pods/exec (do_xcom_push=True), which the workers may not use; set airflow:tasks.podExec: true, or "
+        "drop do_xcom_push",
+        "broken_dags/pod_exec.py: DAG 'pod_exec' task 'returns_a_value' reads its result from the pod "
+        "through pods/exec (do_xcom_push=True)",
+        "broken_dags/pod_exec.py: DAG 'pod_exec' task 'exec_command' runs its command through pods/exec, "
+        "which the workers may not use; set airflow:tasks.podExec: true\n",
     ],
 )
 def test_each_broken_fixture_is_caught(broken: subprocess.CompletedProcess[str], expected: str) -> None:
     assert broken.returncode == 1
-    assert any(line.startswith(f"error: {expected}") for line in broken.stdout.splitlines()), broken.stdout
+    assert any(f"{line}\n".startswith(f"error: {expected}") for line in broken.stdout.splitlines()), (
+        broken.stdout
+    )
+
+
+def test_tasks_that_need_pods_exec_pass_where_the_stack_grants_it() -> None:
+    granted = _gate(BROKEN, "--pod-exec")
+    flagged = [line for line in granted.stdout.splitlines() if "pods/exec" in line]
+    assert "broken_dags/pod_exec.py" in granted.stdout
+    assert flagged == []
+
+
+def test_pod_tasks_that_push_no_xcom_are_not_flagged(broken: subprocess.CompletedProcess[str]) -> None:
+    flagged = broken.stdout + broken.stderr
+    assert "'plain_pod'" not in flagged
+    assert "'returns_nothing'" not in flagged
 
 
 def test_a_clean_file_beside_broken_ones_is_not_flagged(broken: subprocess.CompletedProcess[str]) -> None:
@@ -127,6 +149,23 @@ def test_the_stack_s_delivery_checks_run_too(tmp_path: Path) -> None:
     result = _gate_stack(project, "test")
     assert result.returncode == 1
     assert "error: dags/Dockerfile: missing; delivery 'image' builds the DAG folder" in result.stdout
+
+
+def test_a_stack_grants_pods_exec_to_the_tasks_that_need_it(tmp_path: Path) -> None:
+    """The gate reads airflow:tasks.podExec from the stack file: the same DAG fails without it."""
+    both = THROWAWAY_STACK + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n"
+    results = {}
+    for pod_exec in (False, True):
+        stack = both + f"  airflow:tasks: {{podExec: {str(pod_exec).lower()}}}\n"
+        (tmp_path / str(pod_exec)).mkdir()
+        project = project_copy(tmp_path / str(pod_exec), stack)
+        shutil.copy(BROKEN / "pod_exec.py", project / "dags")
+        results[pod_exec] = _gate_stack(project, "test")
+    assert results[True].returncode == 0, results[True].stdout + results[True].stderr
+    assert results[False].returncode == 1
+    errors = [line for line in results[False].stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, errors
+    assert all("airflow:tasks.podExec: true" in line for line in errors), errors
 
 
 def test_a_bad_stack_file_is_one_line(tmp_path: Path) -> None:
