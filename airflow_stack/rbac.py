@@ -1,15 +1,17 @@
-"""A namespaced Role bound to one service account: the only RBAC shape the program creates."""
+"""A namespaced Role bound to one service account, the only RBAC shape the program creates; and what an
+account may do given rendered RBAC objects."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from airflow_stack.kube import MANAGED_LABELS
 
-__all__ = ["Rule", "bound_role"]
+__all__ = ["Rule", "account_rights", "bound_role"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,28 @@ def bound_role(
         opts=opts,
     )
     return role, binding
+
+
+def account_rights(objects: list[dict[str, Any]], namespace: str, account: str) -> set[tuple[str, str]]:
+    """(resource, verb) pairs the service account ``namespace/account`` holds through the
+    (Cluster)RoleBindings among ``objects`` (rendered manifests), as the API server's RBAC authorizer
+    would grant them; resources of other API groups than the core one are spelled ``jobs.batch``."""
+    roles = {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] in ("Role", "ClusterRole")}
+    rights: set[tuple[str, str]] = set()
+    for binding in objects:
+        if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        if not any(
+            s["kind"] == "ServiceAccount" and s["name"] == account and s.get("namespace") == namespace
+            for s in binding.get("subjects") or []
+        ):
+            continue
+        role = roles.get((binding["roleRef"]["kind"], binding["roleRef"]["name"]))
+        for rule in (role or {}).get("rules") or []:
+            rights |= {
+                (f"{resource}.{group}" if group else resource, verb)
+                for group in rule.get("apiGroups") or []
+                for resource in rule.get("resources") or []
+                for verb in rule["verbs"]
+            }
+    return rights

@@ -31,6 +31,7 @@ from typing import Any
 from airflow_stack.config import raw_from_config
 from airflow_stack.model import ConfigError
 from airflow_stack.offline.render import load_stack_config
+from airflow_stack.rbac import account_rights
 from airflow_stack.redact import redact
 from airflow_stack.rehearsal.api import Api, healthy
 from airflow_stack.rehearsal.fake_kube import FakeKubernetes
@@ -92,13 +93,32 @@ class Rehearsal:
         self.database = Database("airflow", secrets.token_urlsafe(18), "airflow", self.ports["postgres"])
         self.statsd = StatsdListener()
         self.kubernetes = FakeKubernetes()
-        self.kubeconfig = self.root / "kubeconfig.json"
+        self.kubeconfig = self.root / "kubeconfig.json"  # the scheduler's
+        self.scheduler_account = ""
 
     # -- the stack --------------------------------------------------------------------------------------
 
     def render(self, overrides: dict[str, Any] | None = None) -> RenderedStack:
         operator = {"airflow-metadata-connection": {"connection": self.database.url("require")}}
         return render_stack(self.stack_name, operator, overrides=overrides)
+
+    def api_client(self, stack: RenderedStack, pod_spec: dict[str, Any], kubeconfig: Path) -> str:
+        """Writes ``kubeconfig`` for the pod's service account and grants that account, at the stand-in,
+        what the stack's rendered Roles give it (nothing if the pod mounts no token); its name."""
+        account = pod_spec.get("serviceAccountName", "default")
+        objects = stack.chart_objects + stack.program_objects
+        token = pod_spec.get("automountServiceAccountToken", True)
+        rights = account_rights(objects, stack.namespace, account) if token is not False else set()
+        self.kubernetes.grant(account, stack.namespace, rights)
+        self.kubernetes.kubeconfig(kubeconfig, stack.namespace, account)
+        return account
+
+    def api_calls_allowed(self, account: str) -> str:
+        """What the account called at the stand-in, one line; raises if any call was forbidden."""
+        if self.kubernetes.denied:
+            raise RuntimeError("forbidden by the stack's Roles: " + "; ".join(self.kubernetes.denied))
+        calls = sorted(self.kubernetes.calls.get(account, set()))
+        return f"{account} called {', '.join(f'{verb} {resource}' for resource, verb in calls)}: all allowed"
 
     def rewrites(self, stack: RenderedStack) -> Rewrites:
         p = self.ports
@@ -197,7 +217,8 @@ def _steps(r: Rehearsal) -> list[str]:
     with t.step("render the stack and the chart with real values"):
         stack = r.render()
         rewrites = r.rewrites(stack)
-        r.kubernetes.kubeconfig(r.kubeconfig, stack.namespace)
+        scheduler = stack.chart_object("Deployment", "airflow-scheduler")["spec"]["template"]["spec"]
+        r.scheduler_account = r.api_client(stack, scheduler, r.kubeconfig)
         shutil.copytree(PROJECT / "dags", r.dags, ignore=shutil.ignore_patterns("__pycache__"))
         (r.dags / f"{SLEEP_DAG}.py").write_text(_SLEEP_DAG_SOURCE)
         r.write_home(stack, rewrites)
@@ -338,6 +359,7 @@ def _kubernetes_pods(r: Rehearsal, api: Api, stack: RenderedStack) -> None:
         (pods_folder / f"{name}.json").write_text(json.dumps(pod, indent=1))
         problems += [f"{name}: {problem}" for problem in pod_problems(pod, expected_image)]
     print(f"  {len(r.kubernetes.created)} task pods built, checked in {pods_folder.name}/")
+    print(f"  {r.api_calls_allowed(r.scheduler_account)}")
     if problems:
         raise RuntimeError("; ".join(problems))
 
@@ -400,11 +422,13 @@ def _fernet_rotation(r: Rehearsal, first: RenderedStack) -> None:
     )
     # The Job asks the cluster's API (in-cluster service account) which pods still run the old generation:
     # here it asks the local stand-in, through a kubeconfig, instead.
+    job_kubeconfig = r.root / "kubeconfig-fernet-rotation.json"
+    account = r.api_client(rotating, job["spec"]["template"]["spec"], job_kubeconfig)
     shim = r.root / "in-cluster-shim"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(
         "import kubernetes.config as c\n"
-        f"c.load_incluster_config = lambda *a, **k: c.load_kube_config(config_file={str(r.kubeconfig)!r})\n"
+        f"c.load_incluster_config = lambda *a, **k: c.load_kube_config(config_file={str(job_kubeconfig)!r})\n"
     )
     job_env = {**rotation.env, "PYTHONPATH": str(shim)}
     if job_env.get("AIRFLOW__CORE__FERNET_KEY") != keys:
@@ -416,6 +440,7 @@ def _fernet_rotation(r: Rehearsal, first: RenderedStack) -> None:
         log.write(f"$ rotation Job\n{result.stdout}{result.stderr}\n")
     if result.returncode != 0:
         raise RuntimeError("the rotation Job's command failed")
+    print(f"  {r.api_calls_allowed(account)}")
     settled = r.render({"airflow:fernet": json.dumps({"generation": generation + 1})})
     new_env = {**cli.env, "AIRFLOW__CORE__FERNET_KEY": settled.secret("airflow-fernet", "fernet-key")}
     if new_env["AIRFLOW__CORE__FERNET_KEY"] != keys.split(",")[0]:

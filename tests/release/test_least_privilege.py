@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_stack.rbac import account_rights
+
 from ..conftest import Deployment
 
 # Pods that talk to the API: the scheduler (KubernetesExecutor pods), Celery workers and the triggerer
@@ -62,32 +64,16 @@ def _mounts_token(template: dict[str, Any], accounts: dict[str, dict[str, Any]])
     return account.get("automountServiceAccountToken", True) is not False
 
 
-def _rights(deployment: Deployment, account: str) -> set[tuple[str, str]]:
-    """(resource, verb) pairs the account holds through every (Cluster)RoleBinding naming it."""
-    roles = {(o["kind"], o["metadata"]["name"]): o for o in deployment.objects if o["kind"].endswith("Role")}
-    rights = set()
-    for binding in deployment.objects:
-        if not binding["kind"].endswith("RoleBinding"):
-            continue
-        subjects = binding.get("subjects") or []
-        if not any(
-            s["kind"] == "ServiceAccount" and s["name"] == account and s["namespace"] == deployment.namespace
-            for s in subjects
-        ):
-            continue
-        role = roles[(binding["roleRef"]["kind"], binding["roleRef"]["name"])]
-        for rule in role["rules"]:
-            assert rule["apiGroups"] == [""], (role["metadata"]["name"], rule)
-            rights |= {(resource, verb) for resource in rule["resources"] for verb in rule["verbs"]}
-    return rights
-
-
 def _rights_by_component(deployment: Deployment) -> dict[str, set[tuple[str, str]]]:
     accounts = {o["metadata"]["name"]: o for o in deployment.objects if o["kind"] == "ServiceAccount"}
     rights: dict[str, set[tuple[str, str]]] = {}
     for component, template in _pods(deployment):
         held = (
-            _rights(deployment, template["spec"].get("serviceAccountName", "default"))
+            account_rights(
+                deployment.objects,
+                deployment.namespace,
+                template["spec"].get("serviceAccountName", "default"),
+            )
             if _mounts_token(template, accounts)
             else set()
         )
