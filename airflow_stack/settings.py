@@ -15,6 +15,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, model_validator
 
+from airflow_stack.broker.settings import RedisSettings
+from airflow_stack.broker.url import broker_url_problem
 from airflow_stack.dags.settings import DagSettings, deploy_key_problem
 from airflow_stack.database.pgbouncer import parse_connection
 from airflow_stack.database.settings import DatabaseSettings
@@ -32,12 +34,13 @@ Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,Kuber
 
 # Keys whose values must never be echoed back, not even in an error message, and that are refused when
 # stored in plain text.
-SECRET_KEYS = frozenset({"metadataConnection", "registryPassword", "gitSshKey"})
+SECRET_KEYS = frozenset({"metadataConnection", "registryPassword", "gitSshKey", "brokerUrl"})
 # Validation context key: check everything except that required secret values are present.
 OFFLINE = "offline"
 _SET_SECRET = {
     "registryPassword": "pulumi config set --secret airflow:registryPassword <token with push access>",
     "gitSshKey": "pulumi config set --secret airflow:gitSshKey < ~/.ssh/airflow_deploy_key",
+    "brokerUrl": "pulumi config set --secret airflow:brokerUrl <the rediss:// URL, password included>",
 }
 
 
@@ -55,7 +58,7 @@ class StackSettings(ConfigModel):
     jobs: SidecarSettings = SidecarSettings(resources=resources_of("100m", "384Mi", "768Mi"))
     log_groomer: SidecarSettings = SidecarSettings(resources=resources_of("10m", "32Mi", "64Mi"))
     statsd: SidecarSettings = SidecarSettings(resources=resources_of("20m", "32Mi", "128Mi"))
-    redis: SidecarSettings = SidecarSettings(resources=resources_of("50m", "64Mi", "256Mi"))
+    redis: RedisSettings = RedisSettings()
     database: DatabaseSettings = DatabaseSettings()
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
@@ -69,6 +72,7 @@ class StackSettings(ConfigModel):
     monitoring: MonitoringSettings = MonitoringSettings()
     registry_password: SecretStr | None = None
     git_ssh_key: SecretStr | None = None
+    broker_url: SecretStr | None = None  # with redis.mode external
 
     @property
     def uses_celery(self) -> bool:
@@ -156,7 +160,37 @@ class StackSettings(ConfigModel):
             needed.append("registryPassword")
         if dags.git and dags.git.uses_ssh and not self.git_ssh_key:
             needed.append("gitSshKey")
+        if self.redis.mode == "external" and self.uses_celery and self.broker_url is None:
+            needed.append("brokerUrl")
         return needed
+
+    @model_validator(mode="after")
+    def _broker_is_consistent(self) -> StackSettings:
+        """An external broker only with Celery, its URL only with it and well-formed (never shown), its CA
+        only for a TLS URL; all problems at once."""
+        redis, url = self.redis, self.broker_url
+        problems = []
+        if redis.mode == "external" and not self.uses_celery:
+            problems.append(
+                "airflow:redis.mode 'external' is Celery's broker, but airflow:executor "
+                f"{self.executor!r} runs no Celery; remove it"
+            )
+        if url is not None and redis.mode != "external":
+            problems.append("airflow:brokerUrl is only used with airflow:redis.mode 'external'")
+        url_problem = None if url is None else broker_url_problem(url.get_secret_value())
+        if url_problem is not None:
+            problems.append(f"airflow:brokerUrl {url_problem}")
+        if redis.ca_certificate is not None and (
+            redis.mode != "external"
+            or (url is not None and not url.get_secret_value().strip().startswith("rediss://"))
+        ):
+            problems.append(
+                "airflow:redis.caCertificate is only used with airflow:redis.mode 'external' and a "
+                "rediss:// airflow:brokerUrl"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _dag_credentials_are_complete(self, info: ValidationInfo) -> StackSettings:
@@ -164,9 +198,10 @@ class StackSettings(ConfigModel):
         dags = self.dags
         # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
         offline = bool(info.context and info.context.get(OFFLINE))
+        needed_by = {"brokerUrl": "airflow:redis.mode 'external'"}
         problems = [
-            f"airflow:dags.delivery {dags.delivery!r} needs the secret config value airflow:{key}; "
-            f"set it with '{_SET_SECRET[key]}'"
+            f"{needed_by.get(key, f'airflow:dags.delivery {dags.delivery!r}')} needs the secret config value "
+            f"airflow:{key}; set it with '{_SET_SECRET[key]}'"
             for key in ([] if offline else self.missing_secrets())
         ]
         if self.registry_password is not None and dags.delivery != "image":
@@ -221,8 +256,11 @@ def parse_settings(
     return settings
 
 
-# Plain keys whose values are public but look random: an SSH host key is meant to be published.
-_PUBLIC_RANDOM_LOOKING = frozenset({"dags.gitSync.knownHosts", "dags.gitBundle.knownHosts"})
+# Plain keys whose values are public but look random: an SSH host key and a CA certificate are meant to be
+# published (the CA's own check refuses anything but one certificate, a private key included).
+_PUBLIC_RANDOM_LOOKING = frozenset(
+    {"dags.gitSync.knownHosts", "dags.gitBundle.knownHosts", "redis.caCertificate"}
+)
 
 
 def _plain_credentials(value: Any, path: str = "") -> list[str]:

@@ -21,6 +21,8 @@ from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_
 from airflow_stack.rehearsal.stack import CHART, helm_template, run_helm
 from airflow_stack.settings import StackSettings, parse_settings
 
+from .broker import certificates
+
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = CHART
 
@@ -238,6 +240,9 @@ def _matrix() -> dict[str, tuple[str, dict[str, Any]]]:
     return variants
 
 
+# A CA certificate made once for the external-Redis variant (public, not a secret).
+_TEST_CA = certificates.pem(certificates.certificate("variant broker CA", certificates.key(), None)).decode()
+
 # The shipped stacks, the matrix above, and single changes to them; the chart is judged with each. A
 # user's edits to the stack files change what is rendered, never which invariants hold.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -275,6 +280,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "prod",
         {"remoteLogs": None, "logPersistence": {"enabled": True, "storageClassName": "efs"}},
     ),
+    # A managed Redis over TLS with its own CA (the render's placeholder URL): the chart's Redis is off.
+    "prod-external-redis": ("prod", {"redis": {"mode": "external", "caCertificate": _TEST_CA}}),
     "prod-fernet-rotation": ("prod", {"fernet": {"generation": 1, "previousGeneration": 0}}),
     "prod-ingress": (
         "prod",

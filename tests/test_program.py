@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_stack.offline.runtime import Recording, is_secret, plain, run_program
-from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs, secret_names
+from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
 from airflow_stack.settings import parse_settings
 
 from .conftest import THROWAWAY_STACK, Deployment, project_copy, run_stack
@@ -246,14 +246,7 @@ def test_secrets_component_exposes_names_not_values(pulumi_mocks: Recording):
     settings = parse_settings(
         {"executor": "CeleryExecutor", "protectStatefulResources": "false"}, source="Pulumi.test.yaml"
     )
-    args = AirflowSecretsArgs(
-        namespace="ns",
-        names=secret_names(settings),
-        fernet=settings.fernet,
-        database=settings.database,
-        metadata_connection=None,
-        protect=False,
-    )
+    args = AirflowSecretsArgs.of(settings, "ns")
     secrets = AirflowSecrets("t", args)
     assert secrets.names.broker_url == "airflow-broker"
     assert len(secrets.secrets) == 9

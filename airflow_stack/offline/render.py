@@ -41,12 +41,13 @@ IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
 PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # A secure or missing secret value must still pass validation; these stand in for the ones with a
-# required shape. A well-formed URL: PgBouncer's config is built from its user, password and host. An
+# required shape. Well-formed URLs: PgBouncer's config is built from its user, password and host. An
 # OpenSSH private key without a passphrase (its header only, cipher "none"): a deploy key is checked.
 _PLACEHOLDERS = {
     f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow",
     f"{NAMESPACE}:gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
+    f"{NAMESPACE}:brokerUrl": "rediss://:offline-placeholder@offline-render.invalid:6379/0",
 }
 _MISSING = "offline-render-placeholder"
 # Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
@@ -272,6 +273,8 @@ def _summary(stack: str, recording: Recording) -> str:
             f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
             f"(memory limits {limit // 2**20}Mi)"
         )
+        if "CeleryExecutor" in values["executor"]:
+            lines.append(_broker_summary(recording, values))
     lines.append(_dag_summary(recording))
     lines.append(_monitoring_summary(recording))
     secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
@@ -281,6 +284,24 @@ def _summary(stack: str, recording: Recording) -> str:
         f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
     )
     return "\n".join(lines)
+
+
+def _broker_summary(recording: Recording, values: dict[str, Any]) -> str:
+    """Which Redis Celery uses; of an external one's URL only whether it is TLS, never the URL."""
+    if values["redis"]["enabled"]:
+        return (
+            "broker: the chart's Redis, 1 pod without probes (chart 1.22.0 has none); see airflow:redis.mode"
+        )
+    name = values["data"]["brokerUrlSecretName"]
+    (secret,) = [
+        r for r in recording.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == name
+    ]
+    data = secret.inputs["stringData"]
+    tls = str((data["value"] if is_secret(data) else data)["connection"]).startswith("rediss://")
+    transport = "over TLS, server certificate and name checked" if tls else "without TLS (redis://)"
+    ca_maps = [v["configMap"]["name"] for v in values.get("volumes", []) if v["name"] == "redis-ca"]
+    ca = f", CA from ConfigMap {ca_maps[0]}" if ca_maps else ""
+    return f"broker: external Redis {transport}{ca}; URL in Secret {name}"
 
 
 def _monitoring_summary(recording: Recording) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from airflow_stack.kube import RELEASE_NAME
+from airflow_stack.broker.settings import REDIS_CA_FILE
+from airflow_stack.broker.values import REDIS_CA_CONFIGMAP
+from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
 from airflow_stack.release.pod_roles import PodRoles, PodRolesArgs
 from airflow_stack.release.values import build_helm_values, release_service
 from airflow_stack.secrets.credentials import SecretNames
@@ -68,6 +71,19 @@ class AirflowRelease(pulumi.ComponentResource):
             PodRolesArgs(settings=args.settings, namespace=args.namespace),
             pulumi.ResourceOptions(parent=self),
         )
+        before_pods: list[pulumi.Resource] = [roles]
+        ca = args.settings.redis.ca_certificate
+        if ca is not None:  # the external Redis's CA, which the release's volumes name
+            before_pods.append(
+                k8s.core.v1.ConfigMap(
+                    f"{name}-redis-ca",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=REDIS_CA_CONFIGMAP, namespace=args.namespace, labels=MANAGED_LABELS
+                    ),
+                    data={PurePosixPath(REDIS_CA_FILE).name: ca},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -80,7 +96,7 @@ class AirflowRelease(pulumi.ComponentResource):
             timeout=args.settings.helm_timeout_seconds,
             max_history=10,
             cleanup_on_fail=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.secrets, roles]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.secrets, *before_pods]),
         )
         service_and_url = pulumi.Output.from_input(args.namespace).apply(release_service)
         self.api_server_service = service_and_url.apply(lambda pair: pair[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_stack.broker.values import broker_values
 from airflow_stack.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from airflow_stack.database.settings import CLEANUP_SCHEDULE
 from airflow_stack.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values, restricted_pod
@@ -101,6 +102,7 @@ def build_helm_values(
         ),
         remote_log_values(settings.remote_logs),
         log_persistence_values(settings.log_persistence),
+        broker_values(settings),
         _NO_API_TOKEN,
         _BUNDLED_POSTGRES_NO_API_TOKEN if settings.database.mode == "bundled" else {},
         dag_values or {},

@@ -14,6 +14,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
+from airflow_stack.broker.settings import REDIS_CA_FILE
+from airflow_stack.broker.url import verified_broker_url
 from airflow_stack.database.connection import bundled_connection, existing_connection, pgbouncer_login
 from airflow_stack.database.pgbouncer import (
     airflow_url,
@@ -76,7 +78,10 @@ def secret_names(settings: StackSettings) -> SecretNames:
         metadata_connection=(None if pgbouncer else settings.database.existing_secret_name)
         or name("metadata-db"),
         postgres_auth=name("postgres-auth") if bundled else None,
-        redis_password=name("redis-auth") if settings.uses_celery else None,
+        # The chart's Redis only: an external one's password is inside airflow:brokerUrl.
+        redis_password=name("redis-auth")
+        if settings.uses_celery and settings.redis.mode == "bundled"
+        else None,
         broker_url=name("broker") if settings.uses_celery else None,
         pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
         pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
@@ -93,6 +98,8 @@ class AirflowSecretsArgs:
     fernet: FernetSettings
     database: DatabaseSettings
     metadata_connection: SecretStr | None  # airflow:metadataConnection, where the database is external
+    broker_url: SecretStr | None  # airflow:brokerUrl, where Redis is external
+    broker_ca_file: str | None  # where the CA of an external Redis is mounted, if the stack gives one
     protect: bool  # airflow:protectStatefulResources
 
     @classmethod
@@ -104,6 +111,8 @@ class AirflowSecretsArgs:
             fernet=settings.fernet,
             database=settings.database,
             metadata_connection=settings.metadata_connection,
+            broker_url=settings.broker_url,
+            broker_ca_file=REDIS_CA_FILE if settings.redis.ca_certificate is not None else None,
             protect=settings.protect_stateful_resources,
         )
 
@@ -150,15 +159,22 @@ class AirflowSecrets(pulumi.ComponentResource):
         elif direct is not None:
             self._store("metadata-db", self.names.metadata_connection, {"connection": direct}, keep)
 
-        if self.names.redis_password is not None and self.names.broker_url is not None:
-            redis_password = self._password("redis-password", 32)
-            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
-            broker = pulumi.Output.secret(
-                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
-            )
-            self._store("broker", self.names.broker_url, {"connection": broker})
+        if self.names.broker_url is not None:
+            self._store("broker", self.names.broker_url, {"connection": self._broker_url()})
 
         self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _broker_url(self) -> pulumi.Output[str]:
+        """The chart's Redis with a generated password, or the external one's URL, made to verify TLS."""
+        if self.names.redis_password is not None:
+            redis_password = self._password("redis-password", 32)
+            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
+            return pulumi.Output.secret(
+                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
+            )
+        assert self._args.broker_url is not None  # settings refuse an external Redis without it
+        url = verified_broker_url(self._args.broker_url.get_secret_value(), self._args.broker_ca_file)
+        return pulumi.Output.secret(url)
 
     def _direct_connection(
         self, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions

@@ -291,3 +291,24 @@ def test_an_encrypted_deploy_key_in_the_stack_file_renders_as_a_secret(tmp_path:
     render("test", out, project_dir=project_copy(tmp_path, stack))
     connection = yaml.safe_load((out / "manifests" / "secret-airflow-git-connection.yaml").read_text())
     assert connection["stringData"] == {"connection": "[secret]"}
+
+
+@pytest.mark.parametrize(
+    ("redis", "expected"),
+    [
+        (
+            "",
+            "broker: the chart's Redis, 1 pod without probes (chart 1.22.0 has none); see airflow:redis.mode",
+        ),
+        (
+            "  airflow:redis: {mode: external}\n",
+            "broker: external Redis over TLS, server certificate and name checked; "
+            "URL in Secret airflow-broker",
+        ),
+    ],
+)
+def test_summary_says_which_redis_celery_uses(tmp_path: Path, redis: str, expected: str) -> None:
+    stack = THROWAWAY_STACK + "  airflow:executor: CeleryExecutor\n" + redis
+    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
+    assert expected in summary.splitlines()
+    assert ("airflow:brokerUrl" in summary.splitlines()[-1]) == bool(redis)  # a placeholder until it is set

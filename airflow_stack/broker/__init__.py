@@ -1,0 +1,1 @@
+"""Celery's broker: the chart's Redis, or a managed one."""
