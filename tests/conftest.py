@@ -18,10 +18,9 @@ import yaml
 
 from airflow_stack.offline.render import fill_missing_secrets, load_stack_config, manifests
 from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_program
+from airflow_stack.rehearsal import certificates
 from airflow_stack.rehearsal.stack import CHART, helm_template, run_helm
 from airflow_stack.settings import StackSettings, parse_settings
-
-from .broker import certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = CHART

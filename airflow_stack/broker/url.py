@@ -48,4 +48,5 @@ def verified_broker_url(url: str, ca_file: str | None) -> str:
     query |= {"ssl_cert_reqs": "required", "ssl_check_hostname": "true"}
     if ca_file is not None:
         query["ssl_ca_certs"] = ca_file
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # "/" left as is: the CA path stays readable (and findable) in the URL; kombu unquotes it either way.
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))

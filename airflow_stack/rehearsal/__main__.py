@@ -4,7 +4,8 @@
 
 Renders the stack with its real generated values, renders the real chart with the release's values,
 starts PostgreSQL (the operator's database, TLS), PgBouncer (the program's pgbouncer.ini and users.txt),
-Redis (the generated password), an S3 (moto) and a StatsD socket, then runs, in the order Kubernetes
+Redis (the generated password; or, for an external broker, over TLS with a CA of its own, as a managed
+Redis), an S3 (moto) and a StatsD socket, then runs, in the order Kubernetes
 would: the migrations Job, the create-user Job (twice), the api-server, scheduler, dag-processor,
 triggerer and a Celery worker, each with its rendered args and env. It checks the health endpoint, logs
 in as the admin through the REST API, runs a DAG on Celery to success and reads its log, sees StatsD
@@ -34,6 +35,7 @@ from airflow_stack.offline.render import load_stack_config
 from airflow_stack.rbac import account_rights
 from airflow_stack.redact import redact
 from airflow_stack.rehearsal.api import Api, healthy
+from airflow_stack.rehearsal.certificates import ServerTls, server_tls
 from airflow_stack.rehearsal.fake_kube import FakeKubernetes
 from airflow_stack.rehearsal.pods import (
     Process,
@@ -41,6 +43,7 @@ from airflow_stack.rehearsal.pods import (
     container_process,
     local_airflow_cfg,
     object_process,
+    program_config_map_files,
     s3_connection,
 )
 from airflow_stack.rehearsal.services import Database, Services, StatsdListener, free_port, wait_until
@@ -95,12 +98,29 @@ class Rehearsal:
         self.kubernetes = FakeKubernetes()
         self.kubeconfig = self.root / "kubeconfig.json"  # the scheduler's
         self.scheduler_account = ""
+        config, _ = load_stack_config(stack_file_path(PROJECT, self.stack_name))
+        self.redis_config: dict[str, Any] = json.loads(config.get("airflow:redis", "{}"))
+        # An external broker is played by a Redis that speaks TLS only, with a CA of its own: the stack
+        # gets its URL and CA the way an operator sets them (airflow:brokerUrl, airflow:redis.caCertificate).
+        self.broker: tuple[str, ServerTls] | None = None
+        if self.redis_config.get("mode") == "external":
+            (self.root / "broker-tls").mkdir()
+            self.broker = (secrets.token_urlsafe(18), server_tls(self.root / "broker-tls", "localhost"))
 
     # -- the stack --------------------------------------------------------------------------------------
 
     def render(self, overrides: dict[str, Any] | None = None) -> RenderedStack:
         operator = {"airflow-metadata-connection": {"connection": self.database.url("require")}}
-        return render_stack(self.stack_name, operator, overrides=overrides)
+        secret_overrides = {}
+        if self.broker is not None:
+            password, tls = self.broker
+            ca = tls.ca.read_text()
+            overrides = {
+                **(overrides or {}),
+                "airflow:redis": json.dumps({**self.redis_config, "caCertificate": ca}),
+            }
+            secret_overrides["airflow:brokerUrl"] = f"rediss://:{password}@localhost:{self.ports['redis']}/0"
+        return render_stack(self.stack_name, operator, overrides=overrides, secret_overrides=secret_overrides)
 
     def api_client(self, stack: RenderedStack, pod_spec: dict[str, Any], kubeconfig: Path) -> str:
         """Writes ``kubeconfig`` for the pod's service account and grants that account, at the stand-in,
@@ -160,6 +180,11 @@ class Rehearsal:
         (self.home / "config" / "airflow_local_settings.py").write_text(config["airflow_local_settings.py"])
         # As rendered: the pods it makes go to the cluster (here, the stand-in), not to this machine.
         (self.home / "pod_templates" / "pod_template_file.yaml").write_text(config["pod_template_file.yaml"])
+        # The program's ConfigMaps the Airflow pods mount (an external broker's CA), where they would be.
+        scheduler = stack.chart_object("Deployment", "airflow-scheduler")
+        for path, content in program_config_map_files(stack, scheduler, rewrites).items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
 
     def process(
         self, stack: RenderedStack, rewrites: Rewrites, kind: str, workload: str, container: str
@@ -219,6 +244,11 @@ def _steps(r: Rehearsal) -> list[str]:
         rewrites = r.rewrites(stack)
         scheduler = stack.chart_object("Deployment", "airflow-scheduler")["spec"]["template"]["spec"]
         r.scheduler_account = r.api_client(stack, scheduler, r.kubeconfig)
+        if r.broker is not None:
+            rewrites.made.add(
+                f"airflow:brokerUrl set to rediss://localhost:{p['redis']}/0 and airflow:redis.caCertificate "
+                "to the local Redis's CA, as an operator sets them"
+            )
         shutil.copytree(PROJECT / "dags", r.dags, ignore=shutil.ignore_patterns("__pycache__"))
         (r.dags / f"{SLEEP_DAG}.py").write_text(_SLEEP_DAG_SOURCE)
         r.write_home(stack, rewrites)
@@ -240,8 +270,14 @@ def _steps(r: Rehearsal) -> list[str]:
             "pgbouncer.ini: listen 127.0.0.1 on a free port, auth_file and socket in the temporary folder"
         )
         r.services.pgbouncer(ini, config["users.txt"], p["pgbouncer"])
-    with t.step("Redis with the generated password", r.services.logs / "redis.log"):
-        r.services.redis(stack.secret("airflow-redis-auth", "password"), p["redis"])
+    if r.broker is None:
+        with t.step("Redis with the generated password", r.services.logs / "redis.log"):
+            r.services.redis(stack.secret("airflow-redis-auth", "password"), p["redis"])
+    else:
+        with t.step(
+            "Redis over TLS only, as the external broker (airflow:brokerUrl)", r.services.logs / "redis.log"
+        ):
+            r.services.redis(r.broker[0], p["redis"], r.broker[1])
     with t.step("S3 (moto) and the task-log bucket"):
         r.services.s3(p["s3"])
         _create_bucket(stack, f"http://127.0.0.1:{p['s3']}")

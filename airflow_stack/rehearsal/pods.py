@@ -23,7 +23,15 @@ from typing import Any
 
 from airflow_stack.rehearsal.stack import RenderedStack
 
-__all__ = ["Process", "Rewrites", "container_process", "local_airflow_cfg", "object_process", "s3_connection"]
+__all__ = [
+    "Process",
+    "Rewrites",
+    "container_process",
+    "local_airflow_cfg",
+    "object_process",
+    "program_config_map_files",
+    "s3_connection",
+]
 
 IMAGE_HOME = "/opt/airflow"
 
@@ -85,6 +93,26 @@ def object_process(stack: RenderedStack, obj: dict[str, Any], container: str, re
         env=env,
         grace_seconds=spec.get("terminationGracePeriodSeconds"),
     )
+
+
+def program_config_map_files(
+    stack: RenderedStack, obj: dict[str, Any], rewrites: Rewrites
+) -> dict[Path, str]:
+    """The files the first container of ``obj`` sees from ConfigMap volumes of the program's own (the
+    chart's ConfigMaps are read by key instead), at their local paths: what a kubelet would mount."""
+    spec = obj["spec"]["template"]["spec"]
+    config_maps = {o["metadata"]["name"]: o for o in stack.program_objects if o["kind"] == "ConfigMap"}
+    volumes = {v["name"]: v["configMap"] for v in spec.get("volumes", []) if "configMap" in v}
+    files = {}
+    for mount in spec["containers"][0].get("volumeMounts", []):
+        source = volumes.get(mount["name"])
+        if source is None or source["name"] not in config_maps:
+            continue
+        data = config_maps[source["name"]]["data"]
+        items = source.get("items") or [{"key": key, "path": key} for key in data]
+        folder = Path(rewrites.text(mount["mountPath"]))
+        files |= {folder / item["path"]: data[item["key"]] for item in items}
+    return files
 
 
 def _env_value(stack: RenderedStack, item: dict[str, Any]) -> str:

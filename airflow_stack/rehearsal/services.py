@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_stack.rehearsal.certificates import ServerTls
+
 __all__ = ["Database", "Services", "StatsdListener", "free_port", "listening", "wait_until"]
 
 # Debian's layout: /usr/lib/postgresql/<major>/bin; the newest installed.
@@ -222,12 +224,23 @@ class Services:
         )
         wait_until(lambda: listening(port), "PgBouncer", 30)
 
-    def redis(self, password: str, port: int) -> None:
+    def redis(self, password: str, port: int, tls: ServerTls | None = None) -> None:
+        """Redis with ``password``; with ``tls``, on ``port`` over TLS only (as a managed Redis is)."""
         folder = self._folder("redis")
         conf = folder / "redis.conf"
+        listen = f"port {port}\n"
+        if tls is not None:  # copies the server uses as the service user can read them
+            for path in (tls.certificate, tls.key, tls.ca):
+                shutil.copy(path, folder / path.name)
+                self._owned(folder / path.name).chmod(0o600)
+            listen = (
+                f"port 0\ntls-port {port}\ntls-cert-file {folder / tls.certificate.name}\n"
+                f"tls-key-file {folder / tls.key.name}\ntls-ca-cert-file {folder / tls.ca.name}\n"
+                "tls-auth-clients no\n"
+            )
         # The password goes in a file, not on the command line, where ps would show it.
         conf.write_text(
-            f'bind 127.0.0.1\nport {port}\nrequirepass {password}\ndir {folder}\nsave ""\nappendonly no\n'
+            f'bind 127.0.0.1\n{listen}requirepass {password}\ndir {folder}\nsave ""\nappendonly no\n'
         )
         self._owned(conf)
         conf.chmod(0o600)

@@ -64,12 +64,16 @@ def render_stack(
     existing_secrets: dict[str, dict[str, str]],
     overrides: dict[str, str] | None = None,
     project: Path = _PROJECT,
+    secret_overrides: dict[str, str] | None = None,
 ) -> RenderedStack:
     """Runs the program for ``stack``; ``existing_secrets`` are the operator's own Secrets by name (the
     metadata connection of an external database), as a read of them returns; ``overrides`` replace
-    config entries (``airflow:fernet``: the next key generation)."""
+    config entries (``airflow:fernet``: the next key generation), ``secret_overrides`` set secret ones
+    as ``pulumi config set --secret`` would (``airflow:brokerUrl``)."""
     config, secret_keys = load_stack_config(stack_file_path(project, stack))
     config.update(overrides or {})
+    config.update(secret_overrides or {})
+    secret_keys = [*secret_keys, *(secret_overrides or {})]
     fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(
         project / "__main__.py",

@@ -11,10 +11,10 @@ import pytest
 
 from airflow_stack.broker.settings import REDIS_CA_FILE
 from airflow_stack.offline.runtime import plain
+from airflow_stack.rehearsal.certificates import certificate, key, pem
 
 from ..conftest import Deployment, run_stack
 from ..test_program import secret_string_data
-from .certificates import certificate, key, pem
 
 PASSWORD = "br0ker-s3cret"
 URL = f"rediss://:{PASSWORD}@master.acme.cache.amazonaws.com:6379/0"
@@ -71,7 +71,10 @@ def test_without_a_ca_the_image_s_trusted_cas_are_used() -> None:
             "airflow:redis.mode 'external' is Celery's broker, but airflow:executor 'KubernetesExecutor' "
             "runs no Celery; remove it",
         ),
-        ({"brokerUrl": URL}, "airflow:brokerUrl is only used with airflow:redis.mode 'external'"),
+        (
+            {"redis": {"mode": "bundled"}, "brokerUrl": URL},
+            "airflow:brokerUrl is only used with airflow:redis.mode 'external'",
+        ),
         (
             _external(caCertificate="not a certificate"),
             "airflow:redis.caCertificate in Pulumi.prod.yaml: must be PEM CA certificates",

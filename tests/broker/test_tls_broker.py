@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,20 +16,14 @@ from pathlib import Path
 import pytest
 
 from airflow_stack.broker.url import verified_broker_url
-from airflow_stack.rehearsal.services import free_port, listening, wait_until
-
-from .certificates import certificate, key, pem
+from airflow_stack.rehearsal.certificates import certificate, key, pem, server_tls
+from airflow_stack.rehearsal.services import Services, free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (.ci/system-packages)"
 )
 PASSWORD = "tls-broker-test-password"
-
-
-def _write(path: Path, content: bytes) -> Path:
-    path.write_bytes(content)
-    return path
 
 
 @dataclass(frozen=True)
@@ -39,30 +34,21 @@ class TlsRedis:
 
 
 @pytest.fixture(scope="module")
-def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
-    folder = tmp_path_factory.mktemp("tls-redis")
-    ca_key, server_key = key(), key()
-    ca_file = _write(folder / "ca.crt", pem(certificate("broker test CA", ca_key, None)))
-    other_ca_file = _write(folder / "other.crt", pem(certificate("other CA", key(), None)))
-    _write(folder / "server.crt", pem(certificate("localhost", server_key, ("broker test CA", ca_key))))
-    _write(folder / "server.key", pem(server_key))
+def tls_redis() -> Iterator[TlsRedis]:
+    # Traversable by the unprivileged user the servers run as under root (pytest's own are 0700).
+    folder = Path(tempfile.mkdtemp(prefix="tls-redis-"))
+    folder.chmod(0o755)
+    tls = server_tls(folder, "localhost")
+    other_ca_file = folder / "other.crt"
+    other_ca_file.write_bytes(pem(certificate("other CA", key(), None)))
     port = free_port()
-    conf = folder / "redis.conf"
-    conf.write_text(
-        f"bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {folder}/server.crt\n"
-        f"tls-key-file {folder}/server.key\ntls-ca-cert-file {ca_file}\ntls-auth-clients no\n"
-        f'requirepass {PASSWORD}\ndir {folder}\nsave ""\nappendonly no\n'
-    )
-    assert REDIS_SERVER is not None
-    server_process = subprocess.Popen(
-        [REDIS_SERVER, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    services = Services(folder / "services")  # the rehearsal's own Redis, TLS only
     try:
-        wait_until(lambda: listening(port), "redis-server with TLS", 20)
-        yield TlsRedis(port, ca_file, other_ca_file)
+        services.redis(PASSWORD, port, tls)
+        yield TlsRedis(port, tls.ca, other_ca_file)
     finally:
-        server_process.terminate()
-        server_process.wait(timeout=10)
+        services.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # Airflow's Celery app, as the scheduler and workers build it from [celery] broker_url (the chart sets

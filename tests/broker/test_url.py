@@ -58,3 +58,8 @@ def test_a_given_ca_is_the_one_trusted() -> None:
 def test_a_plain_url_is_kept_as_given() -> None:
     url = f"redis://:{PASSWORD}@10.0.0.5:6379/1"
     assert verified_broker_url(f" {url}\n", "/ca.crt") == url
+
+
+def test_the_ca_path_stays_readable_in_the_url() -> None:
+    url = verified_broker_url(f"rediss://:{PASSWORD}@redis.internal:6380/0", "/opt/airflow/redis-ca/ca.crt")
+    assert "ssl_ca_certs=/opt/airflow/redis-ca/ca.crt" in url

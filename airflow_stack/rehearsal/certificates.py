@@ -1,15 +1,18 @@
-"""Real X.509 certificates for the broker tests, made with cryptography: a CA and servers it signs."""
+"""Real X.509 certificates for a TLS server on loopback (the rehearsal's Redis, the broker tests), made
+with cryptography (a dev dependency): a CA and the servers it signs."""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["KeyPair", "certificate", "key", "pem"]
+__all__ = ["KeyPair", "ServerTls", "certificate", "key", "pem", "server_tls"]
 
 KeyPair = ec.EllipticCurvePrivateKey
 
@@ -43,3 +46,21 @@ def pem(item: x509.Certificate | KeyPair) -> bytes:
     return item.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    ca: Path  # the CA certificate a client must trust
+    certificate: Path  # the server's, for DNS name ``host``, signed by that CA
+    key: Path
+
+
+def server_tls(folder: Path, host: str) -> ServerTls:
+    """A new CA and a server certificate for ``host`` it signs, written into ``folder`` (key 0600)."""
+    ca_key, server_key = key(), key()
+    files = ServerTls(folder / "ca.crt", folder / "server.crt", folder / "server.key")
+    files.ca.write_bytes(pem(certificate(f"{host} test CA", ca_key, None)))
+    files.certificate.write_bytes(pem(certificate(host, server_key, (f"{host} test CA", ca_key))))
+    files.key.touch(mode=0o600)
+    files.key.write_bytes(pem(server_key))
+    return files
