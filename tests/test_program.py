@@ -204,7 +204,7 @@ def test_celery_gets_redis_and_broker_secrets(executor: str, redis: bool) -> Non
 
 
 def test_broker_url_carries_the_generated_redis_password() -> None:
-    recording = run_stack("prod")
+    recording = run_stack("prod", redis={"mode": "bundled"})
     password = secret_string_data(recording, "airflow-redis-auth")["password"]
     assert secret_string_data(recording, "airflow-broker") == {
         "connection": f"redis://:{password}@airflow-redis:6379/0"
@@ -222,10 +222,11 @@ def test_a_second_run_registers_identical_inputs(stack: str) -> None:
 
 
 def test_unrelated_config_changes_never_touch_generated_secrets() -> None:
-    before = _inputs_by_name(run_stack("prod"))
+    before = _inputs_by_name(run_stack("prod", redis={"mode": "bundled"}))
     after = _inputs_by_name(
         run_stack(
             "prod",
+            redis={"mode": "bundled"},
             executor="KubernetesExecutor",
             scheduler={"replicas": 3, "resources": {"cpu": "2", "memory": "4Gi", "memoryLimit": "4Gi"}},
             podDisruptionBudgets="false",

@@ -13,7 +13,10 @@ calls of apache-airflow-providers-cncf-kubernetes 10.x for that account's work:
 - triggerer, the deferred KubernetesPodOperator's trigger: reads the pod, its logs and events, and
   deletes it on timeout or cancel. It creates nothing.
 
-The api-server keeps the chart's pod-log-reader Role (logs of running task pods), unchanged.
+The provider's own guide (``kubernetes_rbac.rst``, "Pod launch permissions") lists the union of these
+for one shared role, ``pods/exec`` "when an operator uses exec-based functionality, such as retrieving
+XCom from the sidecar"; here each account gets its part. The api-server keeps the chart's
+pod-log-reader Role (logs of running task pods), unchanged.
 """
 
 from __future__ import annotations

@@ -209,10 +209,12 @@ def test_summary_names_the_git_bundle_its_repository_and_ref(tmp_path: Path) -> 
 def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path: Path) -> None:
     _, summary = render("prod", tmp_path)
     assert "dags: image ghcr.io/your-org/airflow-dags:dags-" in summary
-    assert summary.endswith(
-        "rendered with placeholders (set with 'pulumi config set --secret' before "
-        "'pulumi up'): airflow:registryPassword"
+    last = summary.splitlines()[-1]
+    assert last.startswith(
+        "not in Pulumi.prod.yaml, rendered with placeholders (set with 'pulumi config set --secret' before "
+        "'pulumi up'): "
     )
+    assert "airflow:registryPassword" in last.split(": ")[-1].split(", ")
     assert "offline-render-placeholder" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
 
 
