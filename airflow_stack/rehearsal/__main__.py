@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,10 @@ class Rehearsal:
 
     def api_calls_allowed(self, account: str) -> str:
         """What the account called at the stand-in, one line; raises if any call was forbidden."""
-        if self.kubernetes.denied:
-            raise RuntimeError("forbidden by the stack's Roles: " + "; ".join(self.kubernetes.denied))
+        denied = Counter(self.kubernetes.denied)
+        if denied:
+            calls = [f"{call} ({count} times)" if count > 1 else call for call, count in denied.items()]
+            raise RuntimeError("forbidden by the stack's Roles: " + "; ".join(calls))
         calls = sorted(self.kubernetes.calls.get(account, set()))
         return f"{account} called {', '.join(f'{verb} {resource}' for resource, verb in calls)}: all allowed"
 
