@@ -521,6 +521,10 @@ def _not_rehearsable(stack: str) -> str | None:
     return None
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_stack.rehearsal", description=__doc__.split("\n")[0]
@@ -538,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="airflow-rehearsal-"))
     os.chmod(root, 0o755)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    # A cancelled CI job sends SIGTERM: leave as after Ctrl-C, through every `finally` (servers stopped,
+    # folder removed), instead of dying with PostgreSQL, PgBouncer and Redis still running.
+    previous_term = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         rewrites = rehearse(args.stack, root, timeline)
     except StepFailed as failed:
@@ -551,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     sampler.stop()

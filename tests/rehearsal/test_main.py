@@ -1,7 +1,17 @@
-"""The rehearsal refuses what it cannot rehearse in one line, before any service starts."""
+"""The rehearsal refuses what it cannot rehearse in one line, before any service starts, and leaves
+nothing running when it is stopped."""
 
 from __future__ import annotations
 
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +43,46 @@ def test_a_stack_it_cannot_rehearse_is_one_line_and_exit_2(
     assert captured.err.startswith(expected)
     assert len(captured.err.splitlines()) == 1
     assert captured.out == ""  # no step started
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of running processes that name ``folder`` (the servers the rehearsal started)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in text:
+            found.append(text)
+    return found
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the rehearsal's services")
+def test_sigterm_stops_every_server_it_started_and_removes_its_folder() -> None:
+    """A cancelled CI job sends SIGTERM: the rehearsal must not leave PostgreSQL, PgBouncer or Redis
+    running, nor its temporary folder behind."""
+    before = set(Path(tempfile.gettempdir()).glob("airflow-rehearsal-*"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_stack.rehearsal", "--stack", "prod"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        while not lines.get(timeout=max(1, deadline - time.monotonic())).startswith("- S3 (moto)"):
+            pass  # PostgreSQL, PgBouncer and Redis are up once the S3 step starts
+        (root,) = set(Path(tempfile.gettempdir()).glob("airflow-rehearsal-*")) - before
+        assert _processes_under(root)  # the servers run
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    time.sleep(1)
+    assert _processes_under(root) == []
+    assert not root.exists()
