@@ -46,15 +46,17 @@ def test_a_stack_it_cannot_rehearse_is_one_line_and_exit_2(
 
 
 def _processes_under(folder: Path) -> list[str]:
-    """Command lines of running processes that name ``folder`` (the servers the rehearsal started)."""
+    """Running processes that name ``folder`` or work in it (redis-server retitles itself to its address,
+    so its working directory is what places it): the servers the rehearsal started."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            text = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
         except OSError:
             continue
-        if str(folder) in text:
-            found.append(text)
+        if str(folder) in text or cwd.startswith(str(folder)):
+            found.append(f"{text.strip()} (in {cwd})")
     return found
 
 
