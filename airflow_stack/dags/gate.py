@@ -180,9 +180,16 @@ def _pod_exec_problems(dag: Any) -> list[str]:
         return []
     problems = []
     for task in dag.tasks:
-        if isinstance(task, KubernetesPodExecOperator):
+        # A mapped task (.partial().expand()) is a MappedOperator: its class and arguments are kept apart.
+        kind = getattr(task, "operator_class", type(task))
+        pushes = (
+            task.partial_kwargs.get("do_xcom_push") if hasattr(task, "partial_kwargs") else task.do_xcom_push
+        )
+        if not isinstance(kind, type):  # a mapped task of a serialized operator: nothing to tell
+            continue
+        if issubclass(kind, KubernetesPodExecOperator):
             why, fix = "runs its command through pods/exec", ""
-        elif isinstance(task, KubernetesPodOperator) and task.do_xcom_push:
+        elif issubclass(kind, KubernetesPodOperator) and pushes:
             why = "reads its result from the pod through pods/exec (do_xcom_push=True)"
             fix = ", or drop do_xcom_push"
         else:

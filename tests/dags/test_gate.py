@@ -74,6 +74,8 @@ def test_committed_dags_pass_with_a_parse_time_per_file(committed: subprocess.Co
         "drop do_xcom_push",
         "broken_dags/pod_exec.py: DAG 'pod_exec' task 'returns_a_value' reads its result from the pod "
         "through pods/exec (do_xcom_push=True)",
+        "broken_dags/pod_exec.py: DAG 'pod_exec' task 'mapped_result' reads its result from the pod "
+        "through pods/exec (do_xcom_push=True)",
         "broken_dags/pod_exec.py: DAG 'pod_exec' task 'exec_command' runs its command through pods/exec, "
         "which the workers may not use; set airflow:tasks.podExec: true\n",
     ],
@@ -95,6 +97,7 @@ def test_tasks_that_need_pods_exec_pass_where_the_stack_grants_it() -> None:
 def test_pod_tasks_that_push_no_xcom_are_not_flagged(broken: subprocess.CompletedProcess[str]) -> None:
     flagged = broken.stdout + broken.stderr
     assert "'plain_pod'" not in flagged
+    assert "'mapped_plain'" not in flagged
     assert "'returns_nothing'" not in flagged
 
 
@@ -164,7 +167,7 @@ def test_a_stack_grants_pods_exec_to_the_tasks_that_need_it(tmp_path: Path) -> N
     assert results[True].returncode == 0, results[True].stdout + results[True].stderr
     assert results[False].returncode == 1
     errors = [line for line in results[False].stdout.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3, errors
+    assert len(errors) == 4, errors
     assert all("airflow:tasks.podExec: true" in line for line in errors), errors
 
 
