@@ -280,7 +280,13 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         {"remoteLogs": None, "logPersistence": {"enabled": True, "storageClassName": "efs"}},
     ),
     # A managed Redis over TLS with its own CA (the render's placeholder URL): the chart's Redis is off.
-    "prod-external-redis": ("prod", {"redis": {"mode": "external", "caCertificate": _TEST_CA}}),
+    "prod-external-redis": (
+        "prod",
+        {
+            "executor": "CeleryExecutor,KubernetesExecutor",
+            "redis": {"mode": "external", "caCertificate": _TEST_CA},
+        },
+    ),
     "prod-fernet-rotation": ("prod", {"fernet": {"generation": 1, "previousGeneration": 0}}),
     "prod-ingress": (
         "prod",

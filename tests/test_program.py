@@ -204,7 +204,7 @@ def test_celery_gets_redis_and_broker_secrets(executor: str, redis: bool) -> Non
 
 
 def test_broker_url_carries_the_generated_redis_password() -> None:
-    recording = run_stack("prod", redis={"mode": "bundled"})
+    recording = run_stack("prod", executor="CeleryExecutor", redis={"mode": "bundled"})
     password = secret_string_data(recording, "airflow-redis-auth")["password"]
     assert secret_string_data(recording, "airflow-broker") == {
         "connection": f"redis://:{password}@airflow-redis:6379/0"

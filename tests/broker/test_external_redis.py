@@ -17,13 +17,15 @@ from ..conftest import Deployment, run_stack
 from ..test_program import secret_string_data
 
 PASSWORD = "br0ker-s3cret"
+CELERY = "CeleryExecutor,KubernetesExecutor"
 URL = f"rediss://:{PASSWORD}@master.acme.cache.amazonaws.com:6379/0"
 # A real CA certificate (public, not a secret).
 CA = pem(certificate("acme broker CA", key(), None)).decode()
 
 
 def _external(**overrides: object) -> dict[str, object]:
-    return {"redis": {"mode": "external", **overrides}, "brokerUrl": URL}
+    """An external broker on a Celery stack, whatever executor the shipped prod file names."""
+    return {"executor": CELERY, "redis": {"mode": "external", **overrides}, "brokerUrl": URL}
 
 
 def test_the_url_goes_only_into_the_broker_secret_and_verifies_tls() -> None:
@@ -67,12 +69,12 @@ def test_without_a_ca_the_image_s_trusted_cas_are_used() -> None:
     ("overrides", "message"),
     [
         (
-            {"executor": "KubernetesExecutor", **_external()},
+            {**_external(), "executor": "KubernetesExecutor"},
             "airflow:redis.mode 'external' is Celery's broker, but airflow:executor 'KubernetesExecutor' "
             "runs no Celery; remove it",
         ),
         (
-            {"redis": {"mode": "bundled"}, "brokerUrl": URL},
+            {"executor": CELERY, "redis": {"mode": "bundled"}, "brokerUrl": URL},
             "airflow:brokerUrl is only used with airflow:redis.mode 'external'",
         ),
         (
@@ -91,15 +93,15 @@ def test_without_a_ca_the_image_s_trusted_cas_are_used() -> None:
             "airflow:redis.caCertificate in Pulumi.prod.yaml: must hold CA certificates only",
         ),
         (
-            {"redis": {"mode": "external", "caCertificate": CA}, "brokerUrl": URL.replace("rediss", "redis")},
+            {**_external(caCertificate=CA), "brokerUrl": URL.replace("rediss", "redis")},
             "airflow:redis.caCertificate is only used with airflow:redis.mode 'external' and a rediss://",
         ),
         (
-            {"redis": {"mode": "external"}, "brokerUrl": URL + "?ssl_cert_reqs=none"},
+            {**_external(), "brokerUrl": URL + "?ssl_cert_reqs=none"},
             "airflow:brokerUrl sets ssl_cert_reqs, which would turn off checking the server's certificate",
         ),
         (
-            {"redis": {"mode": "external"}, "brokerUrl": URL.replace("rediss://", "amqp://")},
+            {**_external(), "brokerUrl": URL.replace("rediss://", "amqp://")},
             "airflow:brokerUrl must start with 'rediss://' (TLS) or 'redis://' (value not shown)",
         ),
     ],
@@ -115,7 +117,9 @@ def test_a_wrong_broker_config_is_one_line_before_any_resource(
 
 def test_an_external_redis_without_its_url_says_how_to_set_it() -> None:
     with pytest.raises(pulumi.RunError) as caught:
-        run_stack("prod", fill_secrets=False, redis={"mode": "external"}, registryPassword=None)
+        run_stack(
+            "prod", fill_secrets=False, executor=CELERY, redis={"mode": "external"}, registryPassword=None
+        )
     assert (
         "airflow:redis.mode 'external' needs the secret config value airflow:brokerUrl; set it with "
         "'pulumi config set --secret airflow:brokerUrl <the rediss:// URL, password included>'"
