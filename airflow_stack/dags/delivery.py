@@ -27,12 +27,12 @@ from typing import Any
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from airflow_stack.dags.folder import DagFolder, content_tag
 from airflow_stack.dags.settings import DagSettings, GitBundleSettings, GitSyncSettings, ImageSettings
-from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values
+from airflow_stack.kube import RELEASE_NAME, RESTRICTED_CONTAINER, merge_values
+from airflow_stack.kube_objects import config_map
 from airflow_stack.secrets.credentials import SecretNames, kubernetes_secret
 from airflow_stack.settings import StackSettings
 
@@ -360,13 +360,11 @@ class DagDelivery(pulumi.ComponentResource):
     def _config_map(self, component: str, name: str, data: dict[str, str], resource_suffix: str = "") -> None:
         """A ConfigMap of the release's namespace that the release waits for; public data only."""
         self.dependencies.append(
-            k8s.core.v1.ConfigMap(
+            config_map(
                 f"{self._name}-{resource_suffix or component}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name,
-                    namespace=self._args.namespace,
-                    labels=MANAGED_LABELS | {"app.kubernetes.io/component": component},
-                ),
+                name=name,
+                role=component,
+                namespace=self._args.namespace,
                 data=data,
                 opts=self._child(),
             )

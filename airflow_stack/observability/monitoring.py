@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
+from airflow_stack.kube_objects import config_map
 from airflow_stack.observability.alerts import alert_rules
 from airflow_stack.observability.dashboards import dashboards
 from airflow_stack.observability.settings import MonitoringSettings
@@ -116,17 +117,14 @@ class Monitoring(pulumi.ComponentResource):
         )
         self._custom("prometheusrule", "PrometheusRule", args.namespace, labels, rules, after)
         for file_name, model in dashboards().items():
-            k8s.core.v1.ConfigMap(
+            config_map(
                 f"{name}-dashboard-{model['uid']}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"{RELEASE_NAME}-{model['uid'].removeprefix('airflow-')}-dashboard",
-                    namespace=args.namespace,
-                    labels=MANAGED_LABELS
-                    | {"app.kubernetes.io/component": "dashboard"}
-                    | monitoring.dashboard_labels,
-                ),
+                name=f"{RELEASE_NAME}-{model['uid'].removeprefix('airflow-')}-dashboard",
+                role="dashboard",
+                namespace=args.namespace,
                 data={file_name: json.dumps(model, sort_keys=True, indent=1)},
                 opts=after,
+                labels=monitoring.dashboard_labels,
             )
         self.register_outputs({"grafana_admin_password": self.grafana_admin_password})
 

@@ -12,7 +12,8 @@ import pulumi_kubernetes as k8s
 
 from airflow_stack.broker.settings import REDIS_CA_FILE
 from airflow_stack.broker.values import REDIS_CA_CONFIGMAP
-from airflow_stack.kube import MANAGED_LABELS, RELEASE_NAME
+from airflow_stack.kube import RELEASE_NAME
+from airflow_stack.kube_objects import config_map
 from airflow_stack.release.pod_roles import PodRoles, PodRolesArgs
 from airflow_stack.release.values import build_helm_values, release_service
 from airflow_stack.secrets.credentials import SecretNames
@@ -75,11 +76,11 @@ class AirflowRelease(pulumi.ComponentResource):
         ca = args.settings.redis.ca_certificate
         if ca is not None:  # the external Redis's CA, which the release's volumes name
             before_pods.append(
-                k8s.core.v1.ConfigMap(
+                config_map(
                     f"{name}-redis-ca",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=REDIS_CA_CONFIGMAP, namespace=args.namespace, labels=MANAGED_LABELS
-                    ),
+                    name=REDIS_CA_CONFIGMAP,
+                    role="broker",
+                    namespace=args.namespace,
                     data={PurePosixPath(REDIS_CA_FILE).name: ca},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
