@@ -39,7 +39,7 @@ class RedisSettings(ConfigModel):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
             context.load_verify_locations(cadata=value.strip())
-        except (ssl.SSLError, ValueError):
+        except (ssl.SSLError, ValueError, TypeError):  # TypeError: not ASCII
             raise ValueError(
                 "must be PEM CA certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)"
             ) from None

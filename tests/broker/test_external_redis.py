@@ -81,6 +81,10 @@ def test_without_a_ca_the_image_s_trusted_cas_are_used() -> None:
             _external(caCertificate="not a certificate"),
             "airflow:redis.caCertificate in Pulumi.prod.yaml: must be PEM CA certificates",
         ),
+        (  # not ASCII: OpenSSL is not even handed it
+            _external(caCertificate="-----BEGIN CERTIFICATE-----\nMIIé\n-----END CERTIFICATE-----\n"),
+            "airflow:redis.caCertificate in Pulumi.prod.yaml: must be PEM CA certificates",
+        ),
         (
             _external(caCertificate=CA.replace("MII", "MIJ", 1)),
             "airflow:redis.caCertificate in Pulumi.prod.yaml: must be PEM CA certificates",
