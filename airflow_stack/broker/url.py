@@ -35,6 +35,8 @@ def broker_url_problem(url: str) -> str | None:
     for key, value in parse_qsl(parts.query):
         if key in _WEAKENING and value.lower() not in _WEAKENING[key]:
             return f"sets {key}, which would turn off checking the server's certificate; remove it"
+        if key == "ssl_ca_certs":
+            return "sets ssl_ca_certs, a file no pod has; give the CA as airflow:redis.caCertificate instead"
     return None
 
 

@@ -33,6 +33,7 @@ def test_well_formed_urls_pass(url: str) -> None:
         (f"rediss://:{PASSWORD}@redis.internal:6379/queue", "must end in a database number"),
         (f"rediss://:{PASSWORD}@redis.internal:6379/0?ssl_cert_reqs=none", "sets ssl_cert_reqs"),
         (f"rediss://:{PASSWORD}@redis.internal:6379/0?ssl_check_hostname=false", "sets ssl_check_hostname"),
+        (f"rediss://:{PASSWORD}@redis.internal:6379/0?ssl_ca_certs=/etc/ca.pem", "sets ssl_ca_certs"),
         (PASSWORD, "must start with"),
     ],
 )
