@@ -24,7 +24,7 @@ from airflow_stack.model import ConfigError, ConfigModel, DnsLabel, SidecarSetti
 from airflow_stack.network.settings import IngressSettings
 from airflow_stack.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
 from airflow_stack.redact import embedded_credential, redact
-from airflow_stack.release.settings import TaskSettings
+from airflow_stack.release.settings import ChartSettings, TaskSettings
 from airflow_stack.secrets.settings import AdminSettings, FernetSettings
 
 __all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "ConfigError", "StackSettings", "parse_settings"]
@@ -34,7 +34,9 @@ Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,Kuber
 
 # Keys whose values must never be echoed back, not even in an error message, and that are refused when
 # stored in plain text.
-SECRET_KEYS = frozenset({"metadataConnection", "registryPassword", "gitSshKey", "brokerUrl"})
+SECRET_KEYS = frozenset(
+    {"metadataConnection", "registryPassword", "gitSshKey", "brokerUrl", "remoteLogsConnection"}
+)
 # Validation context key: check everything except that required secret values are present.
 OFFLINE = "offline"
 _SET_SECRET = {
@@ -50,6 +52,7 @@ class StackSettings(ConfigModel):
     protect_stateful_resources: bool = True
     pod_disruption_budgets: bool = False
     helm_timeout_seconds: int = Field(900, ge=60, le=3600)
+    chart: ChartSettings = ChartSettings()
     scheduler: Workload = Workload(resources=resources_of("250m", "512Mi", "1Gi"))
     api_server: Workload = Workload(resources=resources_of("250m", "768Mi", "1536Mi"))
     triggerer: Workload = Workload(resources=resources_of("100m", "256Mi", "512Mi"))
@@ -73,6 +76,9 @@ class StackSettings(ConfigModel):
     registry_password: SecretStr | None = None
     git_ssh_key: SecretStr | None = None
     broker_url: SecretStr | None = None  # with redis.mode external
+    # The task-log bucket's Airflow AWS connection (JSON or URI: keys, endpoint_url of an S3-compatible
+    # store), written by the stack to the Secret remoteLogs.connectionSecretName names.
+    remote_logs_connection: SecretStr | None = None
 
     @property
     def uses_celery(self) -> bool:
@@ -122,6 +128,17 @@ class StackSettings(ConfigModel):
                 "airflow:remoteLogs (an S3 bucket, e.g. {bucket: acme-airflow-logs, roleArn: "
                 "arn:aws:iam::<account>:role/<role>}) or airflow:logPersistence.enabled (a ReadWriteMany "
                 "volume), or set airflow:protectStatefulResources to false for a throwaway stack"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _remote_logs_connection_has_a_home(self) -> StackSettings:
+        if self.remote_logs_connection is not None and (
+            self.remote_logs is None or self.remote_logs.connection_secret_name is None
+        ):
+            raise ValueError(
+                "airflow:remoteLogsConnection is set, but no Secret is named to hold it: set "
+                "airflow:remoteLogs.connectionSecretName (e.g. airflow-task-logs) with airflow:remoteLogs.bucket"
             )
         return self
 

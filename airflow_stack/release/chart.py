@@ -15,11 +15,12 @@ from airflow_stack.broker.values import REDIS_CA_CONFIGMAP
 from airflow_stack.kube import RELEASE_NAME
 from airflow_stack.kube_objects import config_map
 from airflow_stack.release.pod_roles import PodRoles, PodRolesArgs
+from airflow_stack.release.settings import CHART_NAME, CHART_VERSION, ChartSettings
 from airflow_stack.release.values import build_helm_values, release_service
 from airflow_stack.secrets.credentials import SecretNames
 from airflow_stack.settings import StackSettings
 
-__all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "ChartRef"]
+__all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "ChartRef", "chart_source"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,19 @@ class ChartRef:
     repository: str
 
 
-# Chart 1.22.0 deploys Airflow 3.2.2 (its defaultAirflowTag).
-CHART = ChartRef(name="airflow", version="1.22.0", repository="https://airflow.apache.org")
+CHART = ChartRef(name=CHART_NAME, version=CHART_VERSION, repository="https://airflow.apache.org")
+
+
+def chart_source(settings: ChartSettings) -> dict[str, Any]:
+    """The Release's chart arguments: the repository's chart, or the stack's tarball of the same chart
+    (checked to be it), which Helm loads as it is."""
+    if settings.tarball is not None:
+        return {"chart": settings.tarball}
+    return {
+        "chart": CHART.name,
+        "version": CHART.version,
+        "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=CHART.repository),
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +100,7 @@ class AirflowRelease(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
-            chart=CHART.name,
-            version=CHART.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART.repository),
+            **chart_source(args.settings.chart),
             namespace=args.namespace,
             values=self.values,
             skip_await=True,

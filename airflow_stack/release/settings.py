@@ -1,13 +1,63 @@
-"""How tasks run on the release's workers (``airflow:tasks``): time limits, concurrency, autoscaling, and
-whether they may exec into pods."""
+"""The release's own settings: where the chart comes from (``airflow:chart``) and how tasks run on its
+workers (``airflow:tasks``): time limits, concurrency, autoscaling, and whether they may exec into pods."""
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
+
+import yaml
 from pydantic import Field, model_validator
 
 from airflow_stack.model import ConfigModel
 
-__all__ = ["AutoscalingSettings", "TaskSettings"]
+__all__ = [
+    "CHART_NAME",
+    "CHART_VERSION",
+    "AutoscalingSettings",
+    "ChartSettings",
+    "TaskSettings",
+    "chart_problem",
+]
+
+# Chart 1.22.0 deploys Airflow 3.2.2 (its defaultAirflowTag); the values are built for exactly it.
+CHART_NAME = "airflow"
+CHART_VERSION = "1.22.0"
+
+
+def chart_problem(tarball: Path) -> str | None:
+    """Why ``tarball`` is not the packaged chart airflow 1.22.0, or None when it is."""
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            member = archive.extractfile(f"{CHART_NAME}/Chart.yaml")
+            chart = yaml.safe_load(member.read(65536)) if member is not None else None
+    except (OSError, tarfile.TarError, KeyError, yaml.YAMLError) as err:
+        return f"is not a readable chart tarball ({type(err).__name__})"
+    if not isinstance(chart, dict) or (chart.get("name"), str(chart.get("version"))) != (
+        CHART_NAME,
+        CHART_VERSION,
+    ):
+        found = f"{chart.get('name')} {chart.get('version')}" if isinstance(chart, dict) else "no Chart.yaml"
+        return f"holds {found}, not {CHART_NAME} {CHART_VERSION}"
+    return None
+
+
+class ChartSettings(ConfigModel):
+    """Where Helm takes the chart from. By default its repository, https://airflow.apache.org;
+    ``tarball`` is the packaged chart on the machine that runs ``pulumi up`` instead (``helm pull
+    apache-airflow/airflow --version 1.22.0``), for machines that cannot reach the repository:
+    air-gapped networks, CI. Either way it must be airflow 1.22.0, which is checked before any resource.
+    A relative path is relative to the project folder, where Pulumi runs the program."""
+
+    tarball: str | None = Field(None, min_length=1, max_length=4096)
+
+    @model_validator(mode="after")
+    def _tarball_is_the_pinned_chart(self) -> ChartSettings:
+        if self.tarball is not None:
+            problem = chart_problem(Path(self.tarball))
+            if problem is not None:
+                raise ValueError(f"tarball {self.tarball!r} {problem}")
+        return self
 
 
 class AutoscalingSettings(ConfigModel):

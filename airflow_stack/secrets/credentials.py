@@ -55,6 +55,9 @@ class SecretNames:
     registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
     git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
     git_connection: str | None  # the git-bundle's Airflow connection (deploy key inside), key "connection"
+    # The task-log bucket's AWS connection, key "connection", where the stack holds it
+    # (airflow:remoteLogsConnection); named by airflow:remoteLogs.connectionSecretName.
+    task_logs_connection: str | None = None
 
 
 def secret_names(settings: StackSettings) -> SecretNames:
@@ -88,6 +91,9 @@ def secret_names(settings: StackSettings) -> SecretNames:
         registry=name("registry") if dags.delivery == "image" else None,
         git_ssh_key=name("git-ssh") if git_ssh else None,
         git_connection=name("git-connection") if dags.delivery == "git-bundle" else None,
+        task_logs_connection=settings.remote_logs.connection_secret_name
+        if settings.remote_logs is not None and settings.remote_logs_connection is not None
+        else None,
     )
 
 
@@ -101,6 +107,7 @@ class AirflowSecretsArgs:
     broker_url: SecretStr | None  # airflow:brokerUrl, where Redis is external
     broker_ca_file: str | None  # where the CA of an external Redis is mounted, if the stack gives one
     protect: bool  # airflow:protectStatefulResources
+    remote_logs_connection: SecretStr | None = None  # airflow:remoteLogsConnection
 
     @classmethod
     def of(cls, settings: StackSettings, namespace: pulumi.Input[str]) -> AirflowSecretsArgs:
@@ -114,6 +121,7 @@ class AirflowSecretsArgs:
             broker_url=settings.broker_url,
             broker_ca_file=REDIS_CA_FILE if settings.redis.ca_certificate is not None else None,
             protect=settings.protect_stateful_resources,
+            remote_logs_connection=settings.remote_logs_connection,
         )
 
 
@@ -161,6 +169,11 @@ class AirflowSecrets(pulumi.ComponentResource):
 
         if self.names.broker_url is not None:
             self._store("broker", self.names.broker_url, {"connection": self._broker_url()})
+
+        if self.names.task_logs_connection is not None:
+            assert args.remote_logs_connection is not None  # the name is only set with the value
+            connection = pulumi.Output.secret(args.remote_logs_connection.get_secret_value())
+            self._store("task-logs", self.names.task_logs_connection, {"connection": connection})
 
         self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
 

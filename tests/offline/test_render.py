@@ -137,12 +137,15 @@ def test_cli_reports_bad_config_in_one_line_without_traceback(
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_names_the_missing_stack_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert render_module.main(["--stack", "staging", "--out", str(tmp_path)]) == 2
-    assert (
-        "Pulumi.staging.yaml not found; stacks here: Pulumi.dev.yaml, Pulumi.prod.yaml"
-        in capsys.readouterr().err
-    )
+def test_cli_names_the_missing_stack_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A project of its own: the shipped stack files are the user's to add, rename and remove.
+    project = project_copy(tmp_path, "config: {}\n", stack="alpha")
+    (project / "Pulumi.beta.yaml").write_text("config: {}\n")
+    monkeypatch.setattr(render_module, "ROOT", project)
+    assert render_module.main(["--stack", "gamma", "--out", str(tmp_path / "out")]) == 2
+    assert "Pulumi.gamma.yaml not found; stacks here: Pulumi.alpha.yaml, Pulumi.beta.yaml" in capsys.readouterr().err
 
 
 def _key_paths(before: Any, after: Any) -> list[str]:
