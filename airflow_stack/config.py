@@ -70,12 +70,18 @@ def check_namespaces(config: dict[str, Any], source: str) -> None:
 
 
 def raw_from_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``airflow:`` keys without their prefix, structured values decoded, as parse_settings takes them."""
-    merged = config
+    """The ``airflow:`` keys without their prefix, structured values decoded, as parse_settings takes them.
+
+    The engine passes structured values as JSON text, indistinguishable from a string that reads as JSON;
+    the secret keys are strings by definition (a JSON connection among them), so they stay as they are.
+    """
     prefix = f"{NAMESPACE}:"
-    return {
-        key.removeprefix(prefix): _decode(value) for key, value in merged.items() if key.startswith(prefix)
-    }
+    raw = {}
+    for key, value in config.items():
+        if key.startswith(prefix):
+            name = key.removeprefix(prefix)
+            raw[name] = value if name in SECRET_KEYS else _decode(value)
+    return raw
 
 
 def _decode(value: Any) -> Any:
