@@ -232,11 +232,31 @@ def test_the_tag_is_a_hash_of_exactly_what_goes_into_the_image(
     assert (first == second) is same
 
 
+def _dockerignore_patterns() -> set[str]:
+    lines = (ROOT / "dags" / ".dockerignore").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def test_dockerignore_leaves_out_what_the_hash_leaves_out() -> None:
-    patterns = set((ROOT / "dags" / ".dockerignore").read_text().split())
-    assert {"Dockerfile", ".dockerignore", "requirements.txt"} <= patterns
+    patterns = _dockerignore_patterns()
+    assert {"Dockerfile", ".dockerignore"} <= patterns
     assert {f"**/{name}" for name in IGNORED_DIRS} <= patterns
     assert {f"**/*{suffix}" for suffix in IGNORED_SUFFIXES} <= patterns
+
+
+def test_every_file_the_dockerfile_copies_is_in_the_build_context() -> None:
+    # Found by the first real `pulumi up`: .dockerignore left out requirements.txt, so every build
+    # stopped at "COPY failed: file not found in build context or excluded by .dockerignore".
+    patterns = _dockerignore_patterns()
+    dockerfile = (ROOT / "dags" / "Dockerfile").read_text()
+    copied = {
+        source
+        for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE)
+        for source in [word for word in line.split() if not word.startswith("--")][:-1]
+    }
+    assert "requirements.txt" in copied
+    assert copied & patterns == set()
+    assert all((ROOT / "dags" / source).exists() for source in copied)
 
 
 def test_the_image_builds_on_the_airflow_the_chart_deploys() -> None:
