@@ -191,12 +191,12 @@ class Deployed:
     # -- 3: NetworkPolicies enforced by the network ----------------------------------------------
 
     def network_policies(self) -> None:
-        self.node.kubectl("create", "namespace", _PROBE_NAMESPACE, "--dry-run=client", "-o", "yaml")
         self._apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": _PROBE_NAMESPACE}})
         targets = [(f"{service}.{self.namespace}.svc.cluster.local", port) for service, port in _CLOSED_DOORS]
         # The control: the cluster's DNS, which no policy closes, must answer the same probe.
         targets.append(("kube-dns.kube-system.svc.cluster.local", 53))
-        outside = self._probe_from_pod(_PROBE_NAMESPACE, "probe-outside", targets)
+        # A new pod each time: an earlier probe's log must never stand in for this one's.
+        outside = self._probe_from_pod(_PROBE_NAMESPACE, f"probe-{time.time_ns()}", targets)
         if not outside.get("kube-dns.kube-system.svc.cluster.local:53"):
             raise CheckFailed(f"the probe reaches nothing, so its other results prove nothing: {outside}")
         opened = [
@@ -204,8 +204,11 @@ class Deployed:
         ]
         if opened:
             raise CheckFailed(f"a pod in namespace {_PROBE_NAMESPACE} reaches {opened}")
+        worker = self.node.kubectl(
+            "get", "pods", "-n", self.namespace, "-l", "component=worker", "-o", "jsonpath={.items[0].metadata.name}"
+        )
         inside = self._exec_probe(
-            "airflow-worker-0", "worker", [(f"airflow-api-server.{self.namespace}.svc.cluster.local", 8080),
+            worker, "worker", [(f"airflow-api-server.{self.namespace}.svc.cluster.local", 8080),
                                            (f"airflow-pgbouncer.{self.namespace}.svc.cluster.local", 6543)]
         )  # fmt: skip
         if not all(inside.values()):
@@ -262,7 +265,8 @@ class Deployed:
 
     # -- 4: no generated secret in plain text in the state ---------------------------------------
 
-    def secrets_secret(self) -> None:
+    def secrets_secret(self) -> int:
+        """Returns how many values were looked for."""
         values: dict[str, str] = {}
         for secret in self.kubectl_json("get", "secrets", "-n", self.namespace)["items"]:
             name = secret["metadata"]["name"]
@@ -289,6 +293,7 @@ class Deployed:
                         break
         if leaks:
             raise CheckFailed(f"secret values in plain text: {sorted(set(leaks))}")
+        return len(values)
 
     def _helm_release_payloads(self) -> str:
         texts = []

@@ -206,6 +206,9 @@ class Node:
             ["ip", "addr", "add", f"{NODE_IP}/32", "dev", "node0"],
             ["ip", "link", "set", "node0", "up"],
             ["ip", "link", "set", "node0-peer", "up"],
+            # Service addresses from the node itself (a forwarder, the API server's webhooks): a route
+            # is needed before kube-proxy's DNAT can rewrite them.
+            ["ip", "route", "add", SERVICE_CIDR, "dev", "node0"],
             ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
             # Services reached from pods through kube-proxy's DNAT to the node's own address.
             ["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"],
