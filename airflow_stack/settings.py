@@ -138,7 +138,8 @@ class StackSettings(ConfigModel):
         ):
             raise ValueError(
                 "airflow:remoteLogsConnection is set, but no Secret is named to hold it: set "
-                "airflow:remoteLogs.connectionSecretName (e.g. airflow-task-logs) with airflow:remoteLogs.bucket"
+                "airflow:remoteLogs.connectionSecretName (e.g. airflow-task-logs) "
+                "with airflow:remoteLogs.bucket"
             )
         return self
 

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from airflow_stack.cluster.checks import Deployed
+from airflow_stack.cluster.checks import BUCKET, Deployed, s3_call
 from airflow_stack.cluster.node import NETNS, REGISTRY, S3_ENDPOINT, Node, NodeLayout
 from airflow_stack.cluster.timeline import MemoryWatch, Timeline
 from airflow_stack.cluster.workspace import PROJECT, Workspace
@@ -27,7 +27,6 @@ from airflow_stack.rehearsal.stack import chart_path
 
 RUN = Path("/run/airflow-stack")
 AIRFLOW_API_PORT = 18080
-BUCKET = "airflow-task-logs"
 # What this test can deploy today, and why not the rest.
 SUPPORTED = {"local"}
 
@@ -54,11 +53,7 @@ def down(layout: NodeLayout) -> int:
 
 
 def _create_bucket(node: Node, python: str) -> None:
-    script = (
-        "import boto3;boto3.client('s3',endpoint_url=%r,aws_access_key_id='x',aws_secret_access_key='x',"
-        "region_name='us-east-1').create_bucket(Bucket=%r)" % (S3_ENDPOINT, BUCKET)
-    )
-    node._in_netns(python, "-c", script)
+    s3_call(node, python, f"s3.create_bucket(Bucket={BUCKET!r})")
 
 
 def _configure(workspace: Workspace, stack: str) -> None:
@@ -93,8 +88,9 @@ def run(stack: str, keep: bool) -> int:
             with timeline.phase("images: build (cached) and push"):
                 subprocess.run(
                     ["bash", str(PROJECT / ".ci" / "cluster-images"), REGISTRY],
-                    env=os.environ | {"DOCKER_HOST": layout.docker_host}, check=True,
-                )  # fmt: skip
+                    env=os.environ | {"DOCKER_HOST": layout.docker_host},
+                    check=True,
+                )
             with timeline.phase("cluster: containerd, kubelet, kube-proxy, DNS, policies, S3; node Ready"):
                 node.start_workers()
                 _create_bucket(node, tools_python)
@@ -175,8 +171,10 @@ def main(argv: list[str]) -> int:
         print(f"cluster-test: Pulumi.{args.stack}.yaml: no such stack file", file=sys.stderr)
         return 2
     if args.stack not in SUPPORTED:
-        print(f"cluster-test: stack {args.stack!r} cannot be deployed here yet; supported: {sorted(SUPPORTED)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"cluster-test: stack {args.stack!r} cannot be deployed here yet; supported: {sorted(SUPPORTED)}",
+            file=sys.stderr,
+        )
         return 2
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)

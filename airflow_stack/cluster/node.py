@@ -229,14 +229,22 @@ class Node:
         process = self._start(
             "etcd",
             [
-                str(bin_ / "etcd"), "--name=node", f"--data-dir={self.layout.run / 'etcd'}",
-                "--listen-client-urls=https://127.0.0.1:2379", "--advertise-client-urls=https://127.0.0.1:2379",
-                "--listen-peer-urls=http://127.0.0.1:2380", "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-                "--initial-cluster=node=http://127.0.0.1:2380", "--listen-metrics-urls=http://127.0.0.1:2381",
-                f"--cert-file={pki.cert('etcd')}", f"--key-file={pki.key('etcd')}",
-                f"--trusted-ca-file={pki.ca}", "--client-cert-auth=true", "--log-level=warn",
+                str(bin_ / "etcd"),
+                "--name=node",
+                f"--data-dir={self.layout.run / 'etcd'}",
+                "--listen-client-urls=https://127.0.0.1:2379",
+                "--advertise-client-urls=https://127.0.0.1:2379",
+                "--listen-peer-urls=http://127.0.0.1:2380",
+                "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+                "--initial-cluster=node=http://127.0.0.1:2380",
+                "--listen-metrics-urls=http://127.0.0.1:2381",
+                f"--cert-file={pki.cert('etcd')}",
+                f"--key-file={pki.key('etcd')}",
+                f"--trusted-ca-file={pki.ca}",
+                "--client-cert-auth=true",
+                "--log-level=warn",
             ],
-        )  # fmt: skip
+        )
         _wait("etcd", lambda: self._port(2379), 60, process, self.layout.logs / "etcd.log")
 
     def _apiserver(self, pki: Pki) -> None:
@@ -244,11 +252,16 @@ class Node:
             "kube-apiserver",
             [
                 str(self.layout.bin / "kube-apiserver"),
-                "--etcd-servers=https://127.0.0.1:2379", f"--etcd-cafile={pki.ca}",
-                f"--etcd-certfile={pki.cert('apiserver-etcd-client')}", f"--etcd-keyfile={pki.key('apiserver-etcd-client')}",
-                "--bind-address=0.0.0.0", f"--secure-port={API_SERVER_PORT}", f"--advertise-address={NODE_IP}",
+                "--etcd-servers=https://127.0.0.1:2379",
+                f"--etcd-cafile={pki.ca}",
+                f"--etcd-certfile={pki.cert('apiserver-etcd-client')}",
+                f"--etcd-keyfile={pki.key('apiserver-etcd-client')}",
+                "--bind-address=0.0.0.0",
+                f"--secure-port={API_SERVER_PORT}",
+                f"--advertise-address={NODE_IP}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
-                f"--tls-cert-file={pki.cert('apiserver')}", f"--tls-private-key-file={pki.key('apiserver')}",
+                f"--tls-cert-file={pki.cert('apiserver')}",
+                f"--tls-private-key-file={pki.key('apiserver')}",
                 f"--client-ca-file={pki.ca}",
                 f"--kubelet-client-certificate={pki.cert('apiserver-kubelet-client')}",
                 f"--kubelet-client-key={pki.key('apiserver-kubelet-client')}",
@@ -256,11 +269,14 @@ class Node:
                 f"--service-account-key-file={pki.folder / 'service-accounts.pub'}",
                 f"--service-account-signing-key-file={pki.folder / 'service-accounts.key'}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-                "--anonymous-auth=false", "--profiling=false", "--allow-privileged=true",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                "--anonymous-auth=false",
+                "--profiling=false",
+                "--allow-privileged=true",
                 "--kubelet-preferred-address-types=InternalIP",
             ],
-        )  # fmt: skip
+        )
         admin = self.layout.component_kubeconfig("admin")
         _wait(
             "kube-apiserver",
@@ -280,7 +296,11 @@ class Node:
         """A loopback port of the machine that leads to ``target`` inside the namespace."""
         # A script, since socat would read the colons of an inline TCP:host:port as its own syntax.
         script = self.layout.run / f"{name}.sh"
-        script.write_text("#!/bin/sh\nexec " + " ".join(in_netns(["socat", "STDIO", f"TCP:{target_host}:{target_port}"])) + "\n")
+        script.write_text(
+            "#!/bin/sh\nexec "
+            + " ".join(in_netns(["socat", "STDIO", f"TCP:{target_host}:{target_port}"]))
+            + "\n"
+        )
         script.chmod(0o755)
         process = self._start(
             name,
@@ -301,24 +321,35 @@ class Node:
         self._start(
             "kube-controller-manager",
             [
-                str(self.layout.bin / "kube-controller-manager"), f"--kubeconfig={cm}",
-                f"--authentication-kubeconfig={cm}", f"--authorization-kubeconfig={cm}",
+                str(self.layout.bin / "kube-controller-manager"),
+                f"--kubeconfig={cm}",
+                f"--authentication-kubeconfig={cm}",
+                f"--authorization-kubeconfig={cm}",
                 f"--service-account-private-key-file={pki.folder / 'service-accounts.key'}",
-                f"--root-ca-file={pki.ca}", f"--cluster-signing-cert-file={pki.ca}",
-                f"--cluster-signing-key-file={pki.folder / 'ca.key'}", "--use-service-account-credentials=true",
-                "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--node-cidr-mask-size=24",
-                f"--service-cluster-ip-range={SERVICE_CIDR}", "--bind-address=127.0.0.1", "--leader-elect=false",
+                f"--root-ca-file={pki.ca}",
+                f"--cluster-signing-cert-file={pki.ca}",
+                f"--cluster-signing-key-file={pki.folder / 'ca.key'}",
+                "--use-service-account-credentials=true",
+                "--allocate-node-cidrs=true",
+                f"--cluster-cidr={CLUSTER_CIDR}",
+                "--node-cidr-mask-size=24",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=false",
             ],
-        )  # fmt: skip
+        )
         scheduler = self.layout.component_kubeconfig("scheduler")
         self._start(
             "kube-scheduler",
             [
-                str(self.layout.bin / "kube-scheduler"), f"--kubeconfig={scheduler}",
-                f"--authentication-kubeconfig={scheduler}", f"--authorization-kubeconfig={scheduler}",
-                "--bind-address=127.0.0.1", "--leader-elect=false",
+                str(self.layout.bin / "kube-scheduler"),
+                f"--kubeconfig={scheduler}",
+                f"--authentication-kubeconfig={scheduler}",
+                f"--authorization-kubeconfig={scheduler}",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=false",
             ],
-        )  # fmt: skip
+        )
 
     def _registry(self) -> None:
         storage = self.layout.cache / "registry"
@@ -342,11 +373,18 @@ class Node:
         process = self._start(
             "dockerd",
             [
-                "dockerd", f"--data-root={self.layout.cache / 'docker'}", f"--exec-root={run / 'docker-exec'}",
-                f"--host={self.layout.docker_host}", f"--pidfile={run / 'docker.pid'}", "--bridge=none",
-                "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--storage-driver=overlay2",
+                "dockerd",
+                f"--data-root={self.layout.cache / 'docker'}",
+                f"--exec-root={run / 'docker-exec'}",
+                f"--host={self.layout.docker_host}",
+                f"--pidfile={run / 'docker.pid'}",
+                "--bridge=none",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-masq=false",
+                "--storage-driver=overlay2",
             ],
-        )  # fmt: skip
+        )
         _wait(
             "dockerd",
             lambda: (
@@ -367,7 +405,8 @@ class Node:
         for host in ("docker.io", "quay.io", "registry.k8s.io", "localhost:5000", REGISTRY):
             (certs / host).mkdir(parents=True, exist_ok=True)
             (certs / host / "hosts.toml").write_text(
-                f'server = "http://{REGISTRY}"\n\n[host."http://{REGISTRY}"]\n  capabilities = ["pull", "resolve"]\n'
+                f'server = "http://{REGISTRY}"\n\n'
+                f'[host."http://{REGISTRY}"]\n  capabilities = ["pull", "resolve"]\n'
             )
         cni = run / "cni" / "net.d"
         cni.mkdir(parents=True, exist_ok=True)
@@ -378,18 +417,23 @@ class Node:
                     "name": "airflow-stack",
                     "plugins": [
                         {
-                            "type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False,
+                            "type": "bridge",
+                            "bridge": "cni0",
+                            "isGateway": True,
+                            "ipMasq": False,
                             "hairpinMode": True,
                             "ipam": {
-                                "type": "host-local", "ranges": [[{"subnet": POD_CIDR}]],
-                                "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(run / "cni" / "ipam"),
+                                "type": "host-local",
+                                "ranges": [[{"subnet": POD_CIDR}]],
+                                "routes": [{"dst": "0.0.0.0/0"}],
+                                "dataDir": str(run / "cni" / "ipam"),
                             },
                         },
                         {"type": "portmap", "capabilities": {"portMappings": True}},
                     ],
                 }
             )
-        )  # fmt: skip
+        )
         config = run / "containerd.toml"
         config.write_text(
             f"""version = 2
@@ -456,22 +500,28 @@ state = "{run / "containerd-state"}"
                     "imageGCHighThresholdPercent": 100,
                     "imageGCLowThresholdPercent": 99,
                     "evictionHard": {
-                        "memory.available": "100Mi", "nodefs.available": "1%",
-                        "imagefs.available": "1%", "nodefs.inodesFree": "1%",
+                        "memory.available": "100Mi",
+                        "nodefs.available": "1%",
+                        "imagefs.available": "1%",
+                        "nodefs.inodesFree": "1%",
                     },
                     "protectKernelDefaults": False,
                     "maxPods": 60,
                 }
             )
-        )  # fmt: skip
+        )
         self._start(
             "kubelet",
             [
-                str(self.layout.bin / "kubelet"), f"--config={config}",
-                f"--kubeconfig={self.layout.component_kubeconfig('kubelet')}", f"--root-dir={run / 'kubelet'}",
-                f"--hostname-override={NODE_NAME}", f"--node-ip={NODE_IP}", f"--cert-dir={run / 'kubelet-pki'}",
+                str(self.layout.bin / "kubelet"),
+                f"--config={config}",
+                f"--kubeconfig={self.layout.component_kubeconfig('kubelet')}",
+                f"--root-dir={run / 'kubelet'}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={NODE_IP}",
+                f"--cert-dir={run / 'kubelet-pki'}",
             ],
-        )  # fmt: skip
+        )
 
     def _kube_proxy(self) -> None:
         config = self.layout.run / "kube-proxy.yaml"
@@ -518,19 +568,32 @@ state = "{run / "containerd-state"}"
         self._start(
             "kube-router",
             [
-                str(self.layout.bin / "kube-router"), f"--kubeconfig={self.layout.component_kubeconfig('admin')}",
-                "--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--enable-cni=false",
-                f"--hostname-override={NODE_NAME}", "--metrics-port=0", "--health-port=20244",
+                str(self.layout.bin / "kube-router"),
+                f"--kubeconfig={self.layout.component_kubeconfig('admin')}",
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                "--enable-cni=false",
+                f"--hostname-override={NODE_NAME}",
+                "--metrics-port=0",
+                "--health-port=20244",
             ],
-        )  # fmt: skip
+        )
 
     def _s3(self) -> None:
         moto = shutil.which("moto_server", path=os.environ.get("AIRFLOW_STACK_TOOLS_BIN"))
         if moto is None:
             raise RuntimeError("moto_server is not installed (bash .ci/setup dev installs it into .venv-dev)")
         process = self._start("s3", [moto, "-H", NODE_IP, "-p", "9000"])
-        _wait("s3 (moto)", lambda: self._in_netns("bash", "-c", f"exec 3<>/dev/tcp/{NODE_IP}/9000", check=False).returncode == 0,
-              30, process, self.layout.logs / "s3.log")  # fmt: skip
+        _wait(
+            "s3 (moto)",
+            lambda: (
+                self._in_netns("bash", "-c", f"exec 3<>/dev/tcp/{NODE_IP}/9000", check=False).returncode == 0
+            ),
+            30,
+            process,
+            self.layout.logs / "s3.log",
+        )
 
     def _wait_node_ready(self) -> None:
         def ready() -> bool:
@@ -547,39 +610,65 @@ state = "{run / "containerd-state"}"
         volumes = self.layout.run / "volumes"
         objects: list[dict] = [
             {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
-                "spec": {"clusterIP": DNS_SERVICE_IP, "ports": [
-                    {"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]},
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": "kube-dns",
+                    "namespace": "kube-system",
+                    "labels": {"k8s-app": "kube-dns"},
+                },
+                "spec": {
+                    "clusterIP": DNS_SERVICE_IP,
+                    "ports": [
+                        {"name": "dns", "port": 53, "protocol": "UDP"},
+                        {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+                    ],
+                },
             },
             {
-                "apiVersion": "v1", "kind": "Endpoints",
+                "apiVersion": "v1",
+                "kind": "Endpoints",
                 "metadata": {"name": "kube-dns", "namespace": "kube-system"},
-                "subsets": [{"addresses": [{"ip": NODE_IP}], "ports": [
-                    {"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}],
+                "subsets": [
+                    {
+                        "addresses": [{"ip": NODE_IP}],
+                        "ports": [
+                            {"name": "dns", "port": 53, "protocol": "UDP"},
+                            {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+                        ],
+                    }
+                ],
             },
             {
-                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-                "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate",
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "local",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "kubernetes.io/no-provisioner",
+                "volumeBindingMode": "Immediate",
                 "reclaimPolicy": "Delete",
             },
-        ]  # fmt: skip
+        ]
         for index in range(6):
             path = volumes / f"pv{index}"
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o1777)
             objects.append(
                 {
-                    "apiVersion": "v1", "kind": "PersistentVolume",
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
                     "metadata": {"name": f"local-pv{index}"},
                     "spec": {
-                        "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": "local", "persistentVolumeReclaimPolicy": "Retain",
+                        "capacity": {"storage": "10Gi"},
+                        "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": "local",
+                        "persistentVolumeReclaimPolicy": "Retain",
                         "hostPath": {"path": str(path), "type": "Directory"},
                     },
                 }
-            )  # fmt: skip
+            )
         manifest = self.layout.run / "cluster-objects.yaml"
         manifest.write_text(yaml.safe_dump_all(objects))
         self.kubectl("apply", "-f", str(manifest))
@@ -607,8 +696,7 @@ state = "{run / "containerd-state"}"
             if entry["name"] == "kubelet":
                 _stop(entry["pid"])
         _kill_cgroup_tree("kubepods")
-        for entry in reversed(processes):
-            _stop(entry["pid"])
+        _stop_all([entry["pid"] for entry in reversed(processes)])
         _kill_netns_processes()
         for mount in _mounts_under([layout.run, layout.cache / "containerd", layout.cache / "docker"]):
             if subprocess.run(["umount", "-l", mount], capture_output=True).returncode != 0:
@@ -620,6 +708,14 @@ state = "{run / "containerd-state"}"
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a child of this process that has exited is reaped, and a zombie of
+    another's counts as gone."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    with contextlib.suppress(OSError, IndexError):
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -637,6 +733,19 @@ def _stop(pid: int, grace: float = 10) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def _stop_all(pids: list[int], grace: float = 10) -> None:
+    """SIGTERM to every process group at once, SIGKILL to what is left after ``grace`` seconds."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def _cgroup_dirs(name: str) -> Iterator[Path]:

@@ -43,10 +43,23 @@ def _issue(pki: Pki, name: str, subject: str, sans: list[str] | None = None) -> 
         lines.append("subjectAltName=" + ",".join(sans))
     extensions.write_text("\n".join(lines) + "\n")
     _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", _DAYS, "-extfile", extensions.name, "-out", f"{name}.crt",
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        _DAYS,
+        "-extfile",
+        extensions.name,
+        "-out",
+        f"{name}.crt",
         cwd=folder,
-    )  # fmt: skip
+    )
     (folder / f"{name}.csr").unlink()
     extensions.unlink()
 
@@ -56,17 +69,35 @@ def make_pki(folder: Path, *, node: str, node_ip: str, service_ip: str) -> Pki:
     folder.chmod(0o700)
     pki = Pki(folder)
     _openssl("genrsa", "-out", "ca.key", "2048", cwd=folder)
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=airflow-stack-test-ca", "-days", _DAYS,
-             "-out", "ca.crt", cwd=folder)  # fmt: skip
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=airflow-stack-test-ca",
+        "-days",
+        _DAYS,
+        "-out",
+        "ca.crt",
+        cwd=folder,
+    )
     _issue(
         pki,
         "apiserver",
         "/CN=kube-apiserver",
         [
-            "IP:127.0.0.1", f"IP:{node_ip}", f"IP:{service_ip}", "DNS:localhost", "DNS:kubernetes",
-            "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local",
+            "IP:127.0.0.1",
+            f"IP:{node_ip}",
+            f"IP:{service_ip}",
+            "DNS:localhost",
+            "DNS:kubernetes",
+            "DNS:kubernetes.default",
+            "DNS:kubernetes.default.svc",
+            "DNS:kubernetes.default.svc.cluster.local",
         ],
-    )  # fmt: skip
+    )
     _issue(pki, "etcd", "/CN=etcd", ["IP:127.0.0.1", "DNS:localhost"])
     _issue(pki, "kubelet-serving", f"/CN={node}", [f"IP:{node_ip}", f"DNS:{node}"])
     clients = {

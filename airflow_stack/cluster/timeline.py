@@ -48,8 +48,11 @@ class Timeline:
             return False
         except Exception as err:  # a defect of the test itself: say where, and go on
             where = traceback.extract_tb(err.__traceback__)[-1]
-            print(f"check {name}: FAILED: {type(err).__name__} at {Path(where.filename).name}:{where.lineno}: "
-                  f"{redact(str(err))[:600]}", flush=True)  # fmt: skip
+            print(
+                f"check {name}: FAILED: {type(err).__name__} at {Path(where.filename).name}:{where.lineno}: "
+                f"{redact(str(err))[:600]}",
+                flush=True,
+            )
             self.failures.append(name)
             if stop_on_failure:
                 raise

@@ -69,10 +69,16 @@ class Workspace:
     def prepare(self) -> None:
         """The project copy, the plugins, the backend and the stack."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=PROJECT, check=True, capture_output=True,
-        ).stdout.decode().split("\0")  # fmt: skip
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=PROJECT,
+                check=True,
+                capture_output=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
         for name in filter(None, listed):
             source = PROJECT / name
             if source.is_file():
@@ -89,17 +95,22 @@ class Workspace:
             os.link(self.layout.bin / name, target)
         for name, module in _STAND_INS.items():
             script = self.bin / name
-            script.write_text(
-                f'#!/bin/sh\nPYTHONPATH="{PROJECT}" exec "{PROJECT / ".venv" / "bin" / "python"}" -m {module} "$@"\n'
-            )
+            python = PROJECT / ".venv" / "bin" / "python"
+            script.write_text(f'#!/bin/sh\nPYTHONPATH="{PROJECT}" exec "{python}" -m {module} "$@"\n')
             script.chmod(0o755)
         self.backend.mkdir(parents=True, exist_ok=True)
         self.passphrase_file.write_text(secrets.token_urlsafe(24))
         self.passphrase_file.chmod(0o600)
         self.run(
-            "plugin", "install", "resource", "kubernetes", KUBERNETES_PLUGIN_VERSION,
-            "--file", str(self.layout.bin / "pulumi-resource-kubernetes"), check=True,
-        )  # fmt: skip
+            "plugin",
+            "install",
+            "resource",
+            "kubernetes",
+            KUBERNETES_PLUGIN_VERSION,
+            "--file",
+            str(self.layout.bin / "pulumi-resource-kubernetes"),
+            check=True,
+        )
         self.run("stack", "init", self.stack, check=True)
 
     def run(

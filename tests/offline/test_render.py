@@ -145,7 +145,10 @@ def test_cli_names_the_missing_stack_file(
     (project / "Pulumi.beta.yaml").write_text("config: {}\n")
     monkeypatch.setattr(render_module, "ROOT", project)
     assert render_module.main(["--stack", "gamma", "--out", str(tmp_path / "out")]) == 2
-    assert "Pulumi.gamma.yaml not found; stacks here: Pulumi.alpha.yaml, Pulumi.beta.yaml" in capsys.readouterr().err
+    assert (
+        "Pulumi.gamma.yaml not found; stacks here: Pulumi.alpha.yaml, Pulumi.beta.yaml"
+        in capsys.readouterr().err
+    )
 
 
 def _key_paths(before: Any, after: Any) -> list[str]:

@@ -19,10 +19,23 @@ def main(wheels: str, requirements: str, constraints: str) -> int:
     for _ in range(10):
         image_constraints.write_text("\n".join(pins) + "\n")
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-             "--only-binary=:all:", "-d", wheels, "-r", requirements, "-c", str(image_constraints)],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "-d",
+                wheels,
+                "-r",
+                requirements,
+                "-c",
+                str(image_constraints),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode == 0:
             return 0
         conflict = CONFLICT.search(done.stderr + done.stdout)
@@ -31,7 +44,10 @@ def main(wheels: str, requirements: str, constraints: str) -> int:
             return 1
         name = conflict.group(1).lower()
         pins = [pin for pin in pins if not pin.lower().startswith(f"{name}==")]
-        print(f"download-wheels: {name} unpinned: its pinned version needs a newer Python than the image's", file=sys.stderr)
+        print(
+            f"download-wheels: {name} unpinned: its pinned version needs a newer Python than the image's",
+            file=sys.stderr,
+        )
     return 1
 
 
