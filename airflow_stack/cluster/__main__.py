@@ -31,8 +31,9 @@ AIRFLOW_API_PORT = 18080
 SUPPORTED = {"local"}
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGINT: stop the cluster and leave."""
+class Stopped(BaseException):
+    """SIGTERM or SIGINT: stop the cluster and leave. A BaseException, as KeyboardInterrupt is, so no
+    check's own error handling can take it for a failed check and go on."""
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:

@@ -43,6 +43,7 @@ _PROBE_NAMESPACE = "network-probe"
 
 
 BUCKET = "airflow-task-logs"  # Pulumi.local.yaml's airflow:remoteLogs.bucket
+PROBE_DAG = "cluster_probe"  # airflow_stack/cluster/dags/cluster_probe.py
 
 
 def s3_call(node: Node, python: str, expression: str) -> str:
@@ -166,22 +167,22 @@ class Deployed:
         return run
 
     def both_executors(self, started: float) -> None:
-        run = self.run_dag("mixed_executors")
+        """cluster_probe (the test's own DAG) to success: on_celery on a Celery worker, in_a_pod in a pod
+        the scheduler creates with its own Role; each log read back through the REST API, from the bucket."""
+        run = self.run_dag(PROBE_DAG)
         self.first_success_seconds = time.monotonic() - started
         api = self.api
         assert api is not None
-        tasks = {
-            t["task_id"]: t
-            for t in api.call("GET", f"/api/v2/dags/mixed_executors/dagRuns/{run}/taskInstances")[
-                "task_instances"
-            ]
-        }
-        executors = {task_id: task.get("executor") for task_id, task in tasks.items()}
-        if executors.get("crunch") != "KubernetesExecutor":
-            raise CheckFailed(f"crunch did not run on the KubernetesExecutor: {executors}")
-        expected = {"collect": None, "crunch": "285", "summarise": "sum of squares: 285"}
+        tasks = api.call("GET", f"/api/v2/dags/{PROBE_DAG}/dagRuns/{run}/taskInstances")["task_instances"]
+        executors = {task["task_id"]: task.get("executor") for task in tasks}
+        if executors.get("in_a_pod") != "KubernetesExecutor" or executors.get("on_celery") not in (
+            None,
+            "CeleryExecutor",
+        ):
+            raise CheckFailed(f"the tasks did not run on the executors they name: {executors}")
+        expected = {"on_celery": "cluster-probe: on a Celery worker", "in_a_pod": "21 doubled is 42"}
         # A task reports success before its supervisor uploads the log: the bucket has it moments later.
-        prefix = f"dag_id=mixed_executors/run_id={run}/"
+        prefix = f"dag_id={PROBE_DAG}/run_id={run}/"
 
         def uploaded() -> bool:
             keys = [key for key in self.bucket_keys() if prefix in key]
@@ -192,12 +193,12 @@ class Deployed:
             log = json.dumps(
                 api.call(
                     "GET",
-                    f"/api/v2/dags/mixed_executors/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
+                    f"/api/v2/dags/{PROBE_DAG}/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
                 )
             )
-            if needle is not None and needle not in log:
+            if needle not in log:
                 raise CheckFailed(f"{task_id}'s log does not read back with {needle!r}: {log[:400]}")
-            if "s3://airflow-task-logs/" not in log:
+            if f"s3://{BUCKET}/" not in log:
                 raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
 
     def bucket_keys(self) -> list[str]:
@@ -365,13 +366,13 @@ class Deployed:
             raise CheckFailed(f"a second preview shows changes: {_changes(result.output)}")
 
     def dag_edit(self) -> float:
-        """Tags etl_taskflow anew; returns the seconds from the start of ``up`` to the new version parsed."""
-        marker = f"cluster-test-{int(time.time())}"
-        path = self.workspace.folder / "dags" / "etl_taskflow.py"
+        """Tags the probe DAG anew; returns the seconds from the start of ``up`` to the new version parsed."""
+        marker = f"edit-{int(time.time())}"
+        path = self.workspace.folder / "dags" / f"{PROBE_DAG}.py"
         text = path.read_text()
-        edited = text.replace('tags=["example", "etl"]', f'tags=["example", "etl", "{marker}"]')
+        edited = text.replace('TAGS = ["cluster-test"]', f'TAGS = ["cluster-test", "{marker}"]')
         if edited == text:
-            raise CheckFailed("dags/etl_taskflow.py has no tags line to edit")
+            raise CheckFailed(f"{path.name} has no TAGS line to edit")
         path.write_text(edited)
         preview = self.workspace.run("preview", "--json", "--diff")
         if preview.code != 0:
@@ -389,14 +390,14 @@ class Deployed:
 
         def parsed() -> bool:
             try:
-                tags = [t["name"] for t in api.call("GET", "/api/v2/dags/etl_taskflow")["tags"]]
+                tags = [t["name"] for t in api.call("GET", f"/api/v2/dags/{PROBE_DAG}")["tags"]]
             except (urllib.error.URLError, KeyError):
                 return False
             return marker in tags
 
         wait_until("the edited DAG parsed", parsed, 600)
         seconds = time.monotonic() - started
-        self.run_dag("etl_taskflow")
+        self.run_dag(PROBE_DAG)
         return seconds
 
     # -- 6: destroy ------------------------------------------------------------------------------

@@ -459,6 +459,11 @@ state = "{run / "containerd-state"}"
     config_path = "{certs}"
 """
         )
+        # containerd mounts each pod's network namespace under /run/netns (cni-*); the ones there before
+        # it started are not ours to remove.
+        (run / "netns-before.json").write_text(
+            json.dumps(sorted(p.name for p in Path("/run/netns").glob("cni-*")))
+        )
         process = self._start("containerd", ["containerd", f"--config={config}"])
         _wait(
             "containerd",
@@ -701,6 +706,9 @@ state = "{run / "containerd-state"}"
         for mount in _mounts_under([layout.run, layout.cache / "containerd", layout.cache / "docker"]):
             if subprocess.run(["umount", "-l", mount], capture_output=True).returncode != 0:
                 problems.append(f"could not unmount {mount}")
+        # The pods' own network namespaces, which containerd would have removed with each sandbox.
+        for name in _pod_network_namespaces(layout.run / "netns-before.json"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
         subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
         if Path(f"/run/netns/{NETNS}").exists():
             problems.append(f"network namespace {NETNS} is still there")
@@ -749,11 +757,30 @@ def _stop_all(pids: list[int], grace: float = 10) -> None:
 
 
 def _cgroup_dirs(name: str) -> Iterator[Path]:
+    """Every cgroup under ``name`` in each hierarchy, deepest first; ones removed meanwhile are skipped."""
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
         root = hierarchy / name
-        if root.is_dir():
-            yield from sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-            yield root
+        for folder, _, _ in os.walk(root, topdown=False, onerror=lambda _: None):
+            yield Path(folder)
+
+
+def _pod_network_namespaces(before: Path) -> list[str]:
+    """The pods' network namespaces under /run/netns: made since our containerd started (``before``
+    lists what was there) and with no process left in them."""
+    if not before.exists():
+        return []
+    existing = set(json.loads(before.read_text()))
+    in_use = set()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit():
+                in_use.add((proc / "ns" / "net").stat().st_ino)
+    names = []
+    for mount in Path("/run/netns").glob("cni-*"):
+        with contextlib.suppress(OSError):
+            if mount.name not in existing and mount.stat().st_ino not in in_use:
+                names.append(mount.name)
+    return sorted(names)
 
 
 def _kill_cgroup_tree(name: str) -> None:

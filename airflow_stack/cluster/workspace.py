@@ -22,6 +22,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 # The Python SDK of requirements.txt asks the engine for kubernetes 4.34.2; .ci/toolchain builds the
 # provider source the proxy serves and it is registered as that version (README: "The real cluster").
 KUBERNETES_PLUGIN_VERSION = "4.34.2"
+PROBE_DAG = Path(__file__).resolve().parent / "dags" / "cluster_probe.py"
 _STAND_INS = {
     "pulumi-language-python": "airflow_stack.cluster.plugins.language_host",
     "pulumi-resource-random": "airflow_stack.cluster.plugins.random_provider",
@@ -85,6 +86,8 @@ class Workspace:
                 target = self.folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
+        # The test's own DAG beside the user's (airflow_stack/cluster/dags/cluster_probe.py).
+        shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
         # The program's own virtualenv (bash .ci/setup), as Pulumi.yaml names it.
         (self.folder / ".venv").symlink_to(PROJECT / ".venv")
         self.bin.mkdir(parents=True, exist_ok=True)
