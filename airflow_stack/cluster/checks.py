@@ -8,7 +8,6 @@ import gzip
 import json
 import time
 import urllib.error
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,9 @@ from airflow_stack.cluster.node import S3_ENDPOINT, Node
 from airflow_stack.cluster.timeline import CheckFailed
 from airflow_stack.cluster.workspace import Workspace
 from airflow_stack.rehearsal.api import Api, healthy
+from airflow_stack.rehearsal.services import wait_until
 
-__all__ = ["BUCKET", "Deployed", "s3_call", "wait_until"]
+__all__ = ["BUCKET", "Deployed", "s3_call"]
 
 # A pod that breaks Pod Security "restricted": root, privileged, no seccomp profile.
 _NON_COMPLIANT_POD = {
@@ -56,15 +56,6 @@ def s3_call(node: Node, python: str, expression: str) -> str:
         f"print(json.dumps({expression}, default=str))\n"
     )
     return node._in_netns(python, "-c", script).stdout
-
-
-def wait_until(what: str, ready: Callable[[], bool], timeout: float, every: float = 3) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(every)
-    raise CheckFailed(f"{what}: not after {timeout:.0f} s")
 
 
 @dataclass
@@ -111,8 +102,8 @@ class Deployed:
             return bool(pods) and not last
 
         try:
-            wait_until("every pod Ready", ready, 900, 5)
-        except CheckFailed:
+            wait_until(ready, "every pod Ready", 900, 5)
+        except RuntimeError:
             raise CheckFailed(f"pods not Ready after 900 s: {'; '.join(last)}") from None
         labels = self.kubectl_json("get", "namespace", self.namespace)["metadata"].get("labels", {})
         if labels.get("pod-security.kubernetes.io/enforce") != "restricted":
@@ -136,7 +127,7 @@ class Deployed:
 
     def login(self, api_url: str) -> None:
         self.api = Api(api_url)
-        wait_until("the api-server and every component healthy", lambda: healthy(self.api), 300)
+        wait_until(lambda: healthy(self.api), "the api-server and every component healthy", 300, 3)
         outputs = self.workspace.run("stack", "output", "--json", "--show-secrets", check=True).stdout
         values = json.loads(outputs)
         token = self.api.call(
@@ -147,7 +138,7 @@ class Deployed:
     def run_dag(self, dag_id: str, timeout: float = 600) -> str:
         api = self.api
         assert api is not None
-        wait_until(f"{dag_id} parsed", lambda: api.ok(f"/api/v2/dags/{dag_id}"), 300)
+        wait_until(lambda: api.ok(f"/api/v2/dags/{dag_id}"), f"{dag_id} parsed", 300, 3)
         api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         run = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"]
         state = ""
@@ -157,7 +148,7 @@ class Deployed:
             state = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}")["state"]
             return state in ("success", "failed")
 
-        wait_until(f"{dag_id} run {run}", finished, timeout)
+        wait_until(finished, f"{dag_id} run {run}", timeout, 3)
         if state != "success":
             tasks = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances")["task_instances"]
             raise CheckFailed(
@@ -188,7 +179,7 @@ class Deployed:
             keys = [key for key in self.bucket_keys() if prefix in key]
             return all(any(f"task_id={task_id}/" in key for key in keys) for task_id in expected)
 
-        wait_until(f"every task's log of {run} in the bucket", uploaded, 120)
+        wait_until(uploaded, f"every task's log of {run} in the bucket", 120, 3)
         for task_id, needle in expected.items():
             log = json.dumps(
                 api.call(
@@ -285,12 +276,13 @@ class Deployed:
             }
         )
         wait_until(
-            f"probe pod {name} finished",
             lambda: (
                 self.kubectl_json("get", "pod", "-n", namespace, name)["status"].get("phase")
                 in ("Succeeded", "Failed")
             ),
+            f"probe pod {name} finished",
             180,
+            3,
         )
         return self._probe_result(self.node.kubectl("logs", "-n", namespace, name))
 
@@ -395,7 +387,7 @@ class Deployed:
                 return False
             return marker in tags
 
-        wait_until("the edited DAG parsed", parsed, 600)
+        wait_until(parsed, "the edited DAG parsed", 600, 2)
         seconds = time.monotonic() - started
         self.run_dag(PROBE_DAG)
         return seconds
@@ -422,7 +414,7 @@ class Deployed:
             )
             return done.returncode != 0 and "NotFound" in done.stderr
 
-        wait_until(f"namespace {self.namespace} deleted", gone, 300)
+        wait_until(gone, f"namespace {self.namespace} deleted", 300, 3)
         left = self.kubectl_json(
             "get", "clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/managed-by=pulumi"
         )
