@@ -141,7 +141,9 @@ class Workspace:
         self.run("config", "set", "--secret", key, stdin=value, check=True)
 
     def set_value(self, key: str, value: str, *, path: bool = False) -> None:
-        self.run("config", "set", *(["--path"] if path else []), key, value, check=True)
+        # --plaintext: the CLI refuses a plain value whose key reads like a secret (...SecretName).
+        # "--": a value may start with a dash (a PEM certificate does).
+        self.run("config", "set", "--plaintext", *(["--path"] if path else []), "--", key, value, check=True)
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json", check=True).stdout or "{}")

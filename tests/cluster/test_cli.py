@@ -23,7 +23,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     ("args", "message"),
     [
         (["staging-that-is-not-there"], "Pulumi.staging-that-is-not-there.yaml: no such stack file"),
-        (["dev"], "stack 'dev' cannot be deployed here yet; supported: ['local']"),
+        (["dev"], "stack 'dev' cannot be deployed here yet; supported: ['local', 'prod']"),
         ([], "name the stack to deploy"),
     ],
 )
