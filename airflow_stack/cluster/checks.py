@@ -14,7 +14,7 @@ from typing import Any
 from airflow_stack.cluster.node import S3_ENDPOINT, Node
 from airflow_stack.cluster.timeline import CheckFailed
 from airflow_stack.cluster.workspace import Workspace
-from airflow_stack.rehearsal.api import Api, healthy
+from airflow_stack.rehearsal.api import Api, healthy, run_dag
 from airflow_stack.rehearsal.services import wait_until
 
 __all__ = ["BUCKET", "Deployed", "s3_call"]
@@ -138,17 +138,7 @@ class Deployed:
     def run_dag(self, dag_id: str, timeout: float = 600) -> str:
         api = self.api
         assert api is not None
-        wait_until(lambda: api.ok(f"/api/v2/dags/{dag_id}"), f"{dag_id} parsed", 300, 3)
-        api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        run = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"]
-        state = ""
-
-        def finished() -> bool:
-            nonlocal state
-            state = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}")["state"]
-            return state in ("success", "failed")
-
-        wait_until(finished, f"{dag_id} run {run}", timeout, 3)
+        run, state = run_dag(api, dag_id, timeout=timeout, parse_timeout=300, every=3)
         if state != "success":
             tasks = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances")["task_instances"]
             raise CheckFailed(

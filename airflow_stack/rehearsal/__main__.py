@@ -35,7 +35,7 @@ from airflow_stack.model import ConfigError
 from airflow_stack.offline.render import load_stack_config
 from airflow_stack.rbac import account_rights
 from airflow_stack.redact import redact
-from airflow_stack.rehearsal.api import Api, healthy
+from airflow_stack.rehearsal.api import Api, healthy, run_dag
 from airflow_stack.rehearsal.certificates import ServerTls, server_tls
 from airflow_stack.rehearsal.fake_kube import FakeKubernetes
 from airflow_stack.rehearsal.pods import (
@@ -352,18 +352,7 @@ def _admin_username(process: Process) -> str:
 
 
 def _run_dag(r: Rehearsal, api: Api, dag_id: str, timeout: float) -> str:
-    wait_until(lambda: api.ok(f"/api/v2/dags/{dag_id}"), f"{dag_id} parsed", 120, 2)
-    api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-    run = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"]
-    state = ""
-
-    def finished() -> bool:
-        nonlocal state
-        r.check_running()
-        state = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}")["state"]
-        return state in ("success", "failed")
-
-    wait_until(finished, f"{dag_id} run {run}", timeout, 2)
+    run, state = run_dag(api, dag_id, timeout=timeout, alive=r.check_running)
     if state != "success":
         raise RuntimeError(f"{dag_id} run {run} ended {state}")
     return run

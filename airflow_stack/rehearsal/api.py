@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Api", "healthy"]
+from airflow_stack.rehearsal.services import wait_until
+
+__all__ = ["Api", "healthy", "run_dag"]
 
 
 class Api:
@@ -47,3 +50,29 @@ def healthy(api: Api) -> bool:
         (health.get(component) or {}).get("status") == "healthy"
         for component in ("metadatabase", "scheduler", "triggerer", "dag_processor")
     )
+
+
+def run_dag(
+    api: Api,
+    dag_id: str,
+    *,
+    timeout: float,
+    parse_timeout: float = 120,
+    every: float = 2,
+    alive: Callable[[], object] = lambda: None,
+) -> tuple[str, str]:
+    """Unpauses ``dag_id`` once it is parsed, triggers a run and waits for it to end: (run id, state).
+    ``alive`` is called on every poll, to stop early when what runs the DAG has died."""
+    wait_until(lambda: api.ok(f"/api/v2/dags/{dag_id}"), f"{dag_id} parsed", parse_timeout, every)
+    api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    run = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"]
+    state = ""
+
+    def finished() -> bool:
+        nonlocal state
+        alive()
+        state = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run}")["state"]
+        return state in ("success", "failed")
+
+    wait_until(finished, f"{dag_id} run {run}", timeout, every)
+    return run, state
