@@ -55,7 +55,7 @@ def s3_call(node: Node, python: str, expression: str) -> str:
         "aws_secret_access_key='x', region_name='us-east-1')\n"
         f"print(json.dumps({expression}, default=str))\n"
     )
-    return node._in_netns(python, "-c", script).stdout
+    return node.run_inside(python, "-c", script).stdout
 
 
 @dataclass
@@ -409,7 +409,7 @@ class Deployed:
         self.workspace.run("destroy", "--yes", "--skip-preview", check=True)
 
         def gone() -> bool:
-            done = self.node._kubectl_inside(
+            done = self.node.kubectl_result(
                 self.node.layout.component_kubeconfig("admin"), "get", "namespace", self.namespace
             )
             return done.returncode != 0 and "NotFound" in done.stderr

@@ -149,11 +149,13 @@ class Node:
     def _save(self) -> None:
         self.layout.state.write_text(json.dumps({"processes": self._pids}, indent=1))
 
-    def _in_netns(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run_inside(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        """``command`` run to its end inside the node's network namespace, its output captured."""
         return subprocess.run(in_netns(command), check=check, capture_output=True, text=True)
 
     def _port(self, port: int) -> bool:
-        return self._in_netns("bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}", check=False).returncode == 0
+        probe = self.run_inside("bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}", check=False)
+        return probe.returncode == 0
 
     # -- up -------------------------------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class Node:
             ["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"],
         ]
         for command in commands:
-            self._in_netns(*command)
+            self.run_inside(*command)
 
     def _kubeconfigs(self, pki: Pki) -> None:
         inside = f"https://{NODE_IP}:{API_SERVER_PORT}"
@@ -280,15 +282,16 @@ class Node:
         admin = self.layout.component_kubeconfig("admin")
         _wait(
             "kube-apiserver",
-            lambda: self._kubectl_inside(admin, "get", "--raw=/readyz").returncode == 0,
+            lambda: self.kubectl_result(admin, "get", "--raw=/readyz").returncode == 0,
             120,
             process,
             self.layout.logs / "kube-apiserver.log",
         )
         self._forward("apiserver-forward", HOST_API_PORT, NODE_IP, API_SERVER_PORT)
 
-    def _kubectl_inside(self, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess:
-        return self._in_netns(
+    def kubectl_result(self, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess:
+        """kubectl with ``kubeconfig`` inside the namespace; the caller reads its exit code."""
+        return self.run_inside(
             str(self.layout.bin / "kubectl"), f"--kubeconfig={kubeconfig}", *args, check=False
         )
 
@@ -593,7 +596,7 @@ state = "{run / "containerd-state"}"
         _wait(
             "s3 (moto)",
             lambda: (
-                self._in_netns("bash", "-c", f"exec 3<>/dev/tcp/{NODE_IP}/9000", check=False).returncode == 0
+                self.run_inside("bash", "-c", f"exec 3<>/dev/tcp/{NODE_IP}/9000", check=False).returncode == 0
             ),
             30,
             process,
@@ -681,7 +684,7 @@ state = "{run / "containerd-state"}"
         self.kubectl("apply", "--server-side", "-f", str(crds))
 
     def kubectl(self, *args: str) -> str:
-        done = self._kubectl_inside(self.layout.component_kubeconfig("admin"), *args)
+        done = self.kubectl_result(self.layout.component_kubeconfig("admin"), *args)
         if done.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args[:3])}: {done.stderr.strip()[-800:]}")
         return done.stdout
