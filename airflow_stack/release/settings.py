@@ -7,7 +7,7 @@ import tarfile
 from pathlib import Path
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from airflow_stack.model import ConfigModel
 
@@ -51,13 +51,14 @@ class ChartSettings(ConfigModel):
 
     tarball: str | None = Field(None, min_length=1, max_length=4096)
 
-    @model_validator(mode="after")
-    def _tarball_is_the_pinned_chart(self) -> ChartSettings:
-        if self.tarball is not None:
-            problem = chart_problem(Path(self.tarball))
+    @field_validator("tarball")
+    @classmethod
+    def _tarball_is_the_pinned_chart(cls, tarball: str | None) -> str | None:
+        if tarball is not None:
+            problem = chart_problem(Path(tarball))
             if problem is not None:
-                raise ValueError(f"tarball {self.tarball!r} {problem}")
-        return self
+                raise ValueError(f"{tarball!r} {problem}")
+        return tarball
 
 
 class AutoscalingSettings(ConfigModel):
