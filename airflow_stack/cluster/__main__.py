@@ -24,6 +24,7 @@ from airflow_stack.cluster.external import prod_overrides, start_external_servic
 from airflow_stack.cluster.node import NETNS, REGISTRY, S3_ENDPOINT, Node, NodeLayout
 from airflow_stack.cluster.timeline import MemoryWatch, Timeline
 from airflow_stack.cluster.workspace import PROJECT, Workspace
+from airflow_stack.redact import redact
 from airflow_stack.rehearsal.stack import chart_path
 
 RUN = Path("/run/airflow-stack")
@@ -51,7 +52,8 @@ def down(layout: NodeLayout) -> int:
     shutil.rmtree(layout.run, ignore_errors=True)
     for problem in problems:
         print(f"cluster-test: {problem}", file=sys.stderr)
-    print("cluster-test: the cluster is stopped; nothing of it runs or is mounted" if not problems else "")
+    if not problems:
+        print("cluster-test: the cluster is stopped; nothing of it runs or is mounted")
     return 1 if problems else 0
 
 
@@ -157,7 +159,8 @@ def run(stack: str, keep: bool) -> int:
             print(f"cluster-test: {stop}: stopping", flush=True)
             kept = False
         except (RuntimeError, subprocess.CalledProcessError) as err:
-            print(f"cluster-test: FAILED: {' '.join(str(err).split())[:2000]}", flush=True)
+            # Masked: a failing command's output may quote what it was given.
+            print(f"cluster-test: FAILED: {redact(' '.join(str(err).split()))[:2000]}", flush=True)
             timeline.failures.append("setup")
         finally:
             if not kept:
