@@ -73,7 +73,12 @@ def _configure(workspace: Workspace, stack: str, node: Node) -> None:
         workspace.set_secret("airflow:brokerUrl", external.broker_url)
         workspace.set_value("airflow:redis.caCertificate", external.redis_ca, path=True)
     workspace.set_secret("airflow:registryPassword", secrets.token_urlsafe(16))  # the registry has no auth
-    workspace.set_value("airflow:chart.tarball", str(chart_path()), path=True)
+    # A copy at a fixed path: a clone under mktemp's random folder name reads to the credential check
+    # as a token (seen from a fresh clone: "airflow:chart.tarball ... looks like it holds a credential").
+    tarball = workspace.layout.run / "chart" / "airflow-1.22.0.tgz"
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(chart_path(), tarball)
+    workspace.set_value("airflow:chart.tarball", str(tarball), path=True)
     connection = {
         "conn_type": "aws",
         "login": "cluster-test",
