@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pulumi
 
-from airflow_stack.config import ConfigError, load_settings
-from airflow_stack.dags.delivery import DagDelivery, DagDeliveryArgs
-from airflow_stack.dags.folder import dags_for_delivery
-from airflow_stack.network.namespace import AirflowNamespace, AirflowNamespaceArgs
-from airflow_stack.network.policies import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
-from airflow_stack.observability.monitoring import Monitoring, MonitoringArgs
-from airflow_stack.release.chart import AirflowRelease, AirflowReleaseArgs
-from airflow_stack.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
-from airflow_stack.secrets.fernet import FernetRotation, FernetRotationArgs
+from components.config import ConfigError, load_settings
+from components.dags.delivery import DagDelivery, DagDeliveryArgs
+from components.dags.folder import dags_for_delivery
+from components.network.namespace import AirflowNamespace, AirflowNamespaceArgs
+from components.network.policies import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
+from components.observability.monitoring import Monitoring, MonitoringArgs
+from components.release.chart import AirflowRelease, AirflowReleaseArgs
+from components.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
+from components.secrets.fernet import FernetRotation, FernetRotationArgs
 
 try:
     settings = load_settings()

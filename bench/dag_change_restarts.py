@@ -2,10 +2,10 @@
 
     .venv-dev/bin/python bench/dag_change_restarts.py
 
-The same measurement tests/offline/test_restarts.py judges: for each mode, a copy of this project with a
-stack running both executors is rendered offline, one line of dags/etl_taskflow.py changed, rendered
+The same measurement tests/tooling/offline/test_restarts.py judges: for each mode, a copy of this project
+with a stack running both executors is rendered offline, one line of dags/etl_taskflow.py changed, rendered
 again; then the pinned chart is rendered with each release's values and the pod templates compared
-(airflow_stack/offline/restarts.py). Prints one row per mode.
+(tooling/offline/restarts.py). Prints one row per mode.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.offline.test_restarts import STACKS, after_one_dag_edit
+from tests.tooling.offline.test_restarts import STACKS, after_one_dag_edit
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_stack.offline.render import fill_missing_secrets, load_stack_config, manifests
-from airflow_stack.offline.runtime import Recording, mocked_runtime, plain, run_program
-from airflow_stack.rehearsal import certificates
-from airflow_stack.rehearsal.stack import CHART, helm_template, run_helm
-from airflow_stack.settings import StackSettings, parse_settings
+from components.settings import StackSettings, parse_settings
+from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
+from tooling.offline.runtime import Recording, mocked_runtime, plain, run_program
+from tooling.rehearsal import certificates
+from tooling.rehearsal.stack import CHART, helm_template, run_helm
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = CHART
@@ -120,7 +120,7 @@ DAG_EDIT = ('"retries": 3', '"retries": 4')  # one line of dags/etl_taskflow.py
 def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Recording, Recording]:
     """Renders a project copy into ``tmp_path/before``, applies ``edit`` ("dag": one DAG line,
     "executor": both executors, "none"), and renders into ``tmp_path/after``."""
-    from airflow_stack.offline.render import render
+    from tooling.offline.render import render
 
     project = project_copy(tmp_path, stack_yaml)
     first, _ = render("test", tmp_path / "before", project_dir=project)

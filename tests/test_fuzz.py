@@ -16,10 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from airflow_stack.offline import render as render_module
-from airflow_stack.settings import StackSettings
-
-from .conftest import THROWAWAY_STACK, project_copy
+from components.settings import StackSettings
+from tests.conftest import THROWAWAY_STACK, project_copy
+from tooling.offline import render as render_module
 
 # Long, mixed-case and with digits: every planted form below reads as a credential.
 SECRET = "Pl4ntedS3cr3tV4lue20261126"

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_stack.config import raw_from_config
-from airflow_stack.offline import render as render_module
-from airflow_stack.settings import parse_settings
-from airflow_stack.stack_file import engine_config, read_stack_file
-
-from .conftest import ROOT, THROWAWAY_STACK, project_copy
+from components.config import raw_from_config
+from components.settings import parse_settings
+from components.stack_file import engine_config, read_stack_file
+from tests.conftest import ROOT, THROWAWAY_STACK, project_copy
+from tooling.offline import render as render_module
 
 GIT_SYNC = "  airflow:dags:\n    delivery: git-sync\n    gitSync:\n"
 TOKEN = "ghp_R4nd0mT0k3nV4lu3Th4tMustN0tL34k"
@@ -30,7 +29,7 @@ Refused = Callable[[str | bytes], str]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """``python -m airflow_stack.offline.render ARGS`` in-process: (exit code, stdout, stderr)."""
+    """``python -m tooling.offline.render ARGS`` in-process: (exit code, stdout, stderr)."""
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
@@ -215,14 +214,14 @@ def test_the_dag_gate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) ->
     folder.mkdir()
     (folder / "ok.py").write_text((ROOT / "dags" / "etl_taskflow.py").read_text())
     os.mkfifo(folder / "pipe.py")
-    result = _run_module("airflow_stack.dags.gate", str(folder))
+    result = _run_module("tooling.gate", str(folder))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "error: dags/pipe.py: is a named pipe (FIFO); a DAG folder holds only regular files and folders"
     ]
 
 
-@pytest.mark.parametrize("module", ["airflow_stack.offline.render", "airflow_stack.dags.gate"])
+@pytest.mark.parametrize("module", ["tooling.offline.render", "tooling.gate"])
 @pytest.mark.parametrize("stack", ["../../etc/passwd", "..", "dev/../prod", ""])
 def test_a_stack_name_that_is_a_path_is_refused(module: str, stack: str) -> None:
     result = _run_module(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from airflow_stack.model import Resources, SidecarSettings, Workload
-from airflow_stack.settings import StackSettings
-
-from .conftest import ROOT
+from components.model import Resources, SidecarSettings, Workload
+from components.settings import StackSettings
+from tests.conftest import ROOT
 
 # Documented as one row each: `{replicas, resources}`, `{resources}` and the resources shape.
 _ONE_ROW = (Resources, Workload, SidecarSettings)
@@ -33,9 +32,9 @@ def test_every_config_key_is_in_the_readme_table() -> None:
 
 
 def test_every_alert_and_dashboard_panel_is_in_the_readme() -> None:
-    from airflow_stack.observability.alerts import alert_rules
-    from airflow_stack.observability.dashboards import dashboards, queries
-    from airflow_stack.observability.settings import AlertSettings
+    from components.observability.alerts import alert_rules
+    from components.observability.dashboards import dashboards, queries
+    from components.observability.settings import AlertSettings
 
     readme = (ROOT / "README.md").read_text()
     alerts = [rule["alert"] for rule in alert_rules(AlertSettings(), "airflow")[0]["rules"]]
@@ -56,8 +55,10 @@ def test_every_module_of_the_package_is_in_the_module_map() -> None:
     readme = (ROOT / "README.md").read_text()
     module_map = readme[readme.index("## How it is built") :]
     modules = sorted(
-        p.relative_to(ROOT / "airflow_stack").as_posix()
-        for p in (ROOT / "airflow_stack").rglob("*.py")
+        p.relative_to(ROOT).as_posix()
+        for package in ("components", "tooling")
+        for p in (ROOT / package).rglob("*.py")
         if p.name != "__init__.py"
     )
+    assert len(modules) > 40
     assert [m for m in modules if m.rsplit("/", 1)[-1] not in module_map] == []

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONLINT = Path(sys.prefix) / "bin" / "actionlint"  # the test virtualenv's (.venv-dev)

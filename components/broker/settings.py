@@ -1,0 +1,48 @@
+"""Celery's broker (``airflow:redis``): the chart's Redis in the namespace, or a managed Redis.
+
+``bundled`` runs the chart's Redis StatefulSet: one pod, and in chart 1.22.0 no liveness or readiness
+probe can be set on it, so a hung Redis is not restarted and a restart loses the queued messages not yet
+written to its volume. Fine for dev. ``external`` points the scheduler and the Celery workers at a
+managed Redis (ElastiCache, Memorystore, Azure Cache): replicated, failed over and probed by its
+provider. Its URL is the secret config value ``airflow:brokerUrl``; with ``rediss://`` the server's
+certificate and host name are checked (see ``url.verified_broker_url``).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Literal
+
+from pydantic import field_validator
+
+from components.model import ConfigModel, Resources, resources_of
+
+__all__ = ["REDIS_CA_FILE", "RedisSettings"]
+
+# Where the CA certificate of an external Redis is mounted in every Airflow pod.
+REDIS_CA_FILE = "/opt/airflow/redis-ca/ca.crt"
+
+
+class RedisSettings(ConfigModel):
+    mode: Literal["bundled", "external"] = "bundled"
+    resources: Resources = resources_of("50m", "64Mi", "256Mi")  # bundled only
+    # PEM of the CA(s) that signed an external rediss:// server's certificate, when not one the image
+    # trusts already (Memorystore's own CA, a private one); public, not a secret.
+    ca_certificate: str | None = None
+
+    @field_validator("ca_certificate")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        """OpenSSL itself reads it, as the pods' TLS will; a private key pasted beside it is refused."""
+        if value is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            context.load_verify_locations(cadata=value.strip())
+        except (ssl.SSLError, ValueError, TypeError):  # TypeError: not ASCII
+            raise ValueError(
+                "must be PEM CA certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)"
+            ) from None
+        if "PRIVATE KEY" in value or context.cert_store_stats()["x509_ca"] == 0:
+            raise ValueError("must hold CA certificates only, no private key and no server certificate")
+        return value.strip() + "\n"

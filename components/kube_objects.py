@@ -1,0 +1,34 @@
+"""The plain Kubernetes objects the program creates in several places, labelled one way."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kube import MANAGED_LABELS
+
+__all__ = ["config_map"]
+
+
+def config_map(
+    resource_name: str,
+    *,
+    name: str,
+    role: str,
+    namespace: pulumi.Input[str],
+    data: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    labels: dict[str, str] | None = None,
+) -> k8s.core.v1.ConfigMap:
+    """A ConfigMap of public data (never a credential: that goes through ``kubernetes_secret``), with
+    the program's labels, its ``role`` as component, and any ``labels`` a consumer selects it by."""
+    return k8s.core.v1.ConfigMap(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=namespace,
+            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role} | (labels or {}),
+        ),
+        data=data,
+        opts=opts,
+    )

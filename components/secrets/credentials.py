@@ -1,0 +1,333 @@
+"""Generated credentials, stored as Kubernetes Secrets that the chart reads by name.
+
+Names, not values, go to Helm: a value in the release would be copied into the release's state and
+into Helm's own release Secret, and the chart re-rolls any key it generates itself (the JWT secret on
+every upgrade, which makes running tasks fail their signature checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pydantic import SecretStr
+
+from components.broker.settings import REDIS_CA_FILE
+from components.broker.url import verified_broker_url
+from components.database.connection import bundled_connection, existing_connection, pgbouncer_login
+from components.database.pgbouncer import (
+    airflow_url,
+    pgbouncer_ini,
+    stats_url,
+    users_txt,
+)
+from components.database.settings import DatabaseSettings
+from components.kube import MANAGED_LABELS, RELEASE_NAME
+from components.secrets.settings import FernetSettings
+from components.settings import StackSettings
+
+__all__ = [
+    "AirflowSecrets",
+    "AirflowSecretsArgs",
+    "SecretNames",
+    "kubernetes_secret",
+    "secret_names",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretNames:
+    """The Secret each chart key points at; ``None`` where the stack does not need one."""
+
+    fernet_key: str
+    api_secret_key: str
+    jwt_secret: str
+    webserver_secret_key: str
+    admin_password: str
+    metadata_connection: str
+    postgres_auth: str | None
+    redis_password: str | None
+    broker_url: str | None
+    pgbouncer_config: str | None  # pgbouncer.ini and users.txt
+    pgbouncer_stats: str | None  # the metrics exporter's connection
+    registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
+    git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
+    git_connection: str | None  # the git-bundle's Airflow connection (deploy key inside), key "connection"
+    # The task-log bucket's AWS connection, key "connection", where the stack holds it
+    # (airflow:remoteLogsConnection); named by airflow:remoteLogs.connectionSecretName.
+    task_logs_connection: str | None = None
+
+
+def secret_names(settings: StackSettings) -> SecretNames:
+    """Fixed names, distinct from the ones the chart would generate (``airflow-fernet-key``...), so a
+    chart-made Secret can never be mistaken for ours."""
+
+    def name(role: str) -> str:
+        return f"{RELEASE_NAME}-{role}"
+
+    bundled = settings.database.mode == "bundled"
+    pgbouncer = settings.database.pgbouncer.enabled
+    dags = settings.dags
+    git_ssh = dags.delivery == "git-sync" and dags.git is not None and dags.git.uses_ssh
+    return SecretNames(
+        fernet_key=name("fernet"),
+        api_secret_key=name("api-secret"),
+        jwt_secret=name("jwt"),
+        webserver_secret_key=name("webserver-secret"),
+        admin_password=name("admin"),
+        # Behind PgBouncer, Airflow's URL is ours (pointing at PgBouncer), never the user's Secret.
+        metadata_connection=(None if pgbouncer else settings.database.existing_secret_name)
+        or name("metadata-db"),
+        postgres_auth=name("postgres-auth") if bundled else None,
+        # The chart's Redis only: an external one's password is inside airflow:brokerUrl.
+        redis_password=name("redis-auth")
+        if settings.uses_celery and settings.redis.mode == "bundled"
+        else None,
+        broker_url=name("broker") if settings.uses_celery else None,
+        pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
+        pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
+        registry=name("registry") if dags.delivery == "image" else None,
+        git_ssh_key=name("git-ssh") if git_ssh else None,
+        git_connection=name("git-connection") if dags.delivery == "git-bundle" else None,
+        task_logs_connection=settings.remote_logs.connection_secret_name
+        if settings.remote_logs is not None and settings.remote_logs_connection is not None
+        else None,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowSecretsArgs:
+    namespace: pulumi.Input[str]
+    names: SecretNames  # secret_names(settings): which Secrets this stack needs, by name
+    fernet: FernetSettings
+    database: DatabaseSettings
+    metadata_connection: SecretStr | None  # airflow:metadataConnection, where the database is external
+    broker_url: SecretStr | None  # airflow:brokerUrl, where Redis is external
+    broker_ca_file: str | None  # where the CA of an external Redis is mounted, if the stack gives one
+    protect: bool  # airflow:protectStatefulResources
+    remote_logs_connection: SecretStr | None = None  # airflow:remoteLogsConnection
+
+    @classmethod
+    def of(cls, settings: StackSettings, namespace: pulumi.Input[str]) -> AirflowSecretsArgs:
+        """The parts of the stack this component uses, and nothing else."""
+        return cls(
+            namespace=namespace,
+            names=secret_names(settings),
+            fernet=settings.fernet,
+            database=settings.database,
+            metadata_connection=settings.metadata_connection,
+            broker_url=settings.broker_url,
+            broker_ca_file=REDIS_CA_FILE if settings.redis.ca_certificate is not None else None,
+            protect=settings.protect_stateful_resources,
+            remote_logs_connection=settings.remote_logs_connection,
+        )
+
+
+class AirflowSecrets(pulumi.ComponentResource):
+    """Generates every credential Airflow needs and writes each into its own Kubernetes Secret.
+
+    The Fernet key and the database password are protected in stacks that protect stateful
+    resources: losing the Fernet key makes every stored connection and variable unreadable, and a new
+    database password does not reach a PostgreSQL volume that was initialised with the old one.
+    """
+
+    names: SecretNames
+    admin_password: pulumi.Output[str]
+    secrets: list[k8s.core.v1.Secret]
+
+    def __init__(
+        self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow:components:AirflowSecrets", name, None, opts)
+        self._name = name
+        self._namespace = args.namespace
+        self._args = args
+        self.names = args.names
+        self.secrets = []
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        self._store("fernet", self.names.fernet_key, {"fernet-key": self._fernet_keys()}, keep)
+        self._store(
+            "api-secret", self.names.api_secret_key, {"api-secret-key": self._password("api-secret", 64)}
+        )
+        self._store("jwt", self.names.jwt_secret, {"jwt-secret": self._password("jwt", 64)})
+        self._store(
+            "webserver-secret",
+            self.names.webserver_secret_key,
+            {"webserver-secret-key": self._password("webserver-secret", 64)},
+        )
+        self.admin_password = self._password("admin-password", 24)
+        self._store("admin", self.names.admin_password, {"password": self.admin_password})
+
+        direct = self._direct_connection(args.namespace, keep)
+        if args.database.pgbouncer.enabled and direct is not None:
+            self._behind_pgbouncer(direct, args.namespace)
+        elif direct is not None:
+            self._store("metadata-db", self.names.metadata_connection, {"connection": direct}, keep)
+
+        if self.names.broker_url is not None:
+            self._store("broker", self.names.broker_url, {"connection": self._broker_url()})
+
+        if self.names.task_logs_connection is not None:
+            assert args.remote_logs_connection is not None  # the name is only set with the value
+            connection = pulumi.Output.secret(args.remote_logs_connection.get_secret_value())
+            self._store("task-logs", self.names.task_logs_connection, {"connection": connection})
+
+        self.register_outputs({"names": self.names.__dict__, "admin_password": self.admin_password})
+
+    def _broker_url(self) -> pulumi.Output[str]:
+        """The chart's Redis with a generated password, or the external one's URL, made to verify TLS."""
+        if self.names.redis_password is not None:
+            redis_password = self._password("redis-password", 32)
+            self._store("redis-auth", self.names.redis_password, {"password": redis_password})
+            return pulumi.Output.secret(
+                redis_password.apply(lambda pw: f"redis://:{pw}@{RELEASE_NAME}-redis:6379/0")
+            )
+        assert self._args.broker_url is not None  # settings refuse an external Redis without it
+        url = verified_broker_url(self._args.broker_url.get_secret_value(), self._args.broker_ca_file)
+        return pulumi.Output.secret(url)
+
+    def _direct_connection(
+        self, namespace: pulumi.Input[str], keep: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The real database URL, as a secret; None where only an existing Secret holds it and no
+        PgBouncer needs it (Airflow then reads that Secret directly)."""
+        database = self._args.database
+        if self.names.postgres_auth is not None:
+            db_password = self._password("metadata-db-password", 32, opts=keep)
+            self._store(
+                "postgres-auth",
+                self.names.postgres_auth,
+                {
+                    "password": db_password,
+                    "postgres-password": self._password("postgres-admin-password", 32, opts=keep),
+                },
+                keep,
+            )
+            return bundled_connection(db_password, namespace)
+        if self._args.metadata_connection is not None:
+            return pulumi.Output.secret(self._args.metadata_connection.get_secret_value())
+        if database.pgbouncer.enabled and database.existing_secret_name is not None:
+            existing = k8s.core.v1.Secret.get(
+                f"{self._name}-existing-metadata-db",
+                pulumi.Output.format("{0}/{1}", namespace, database.existing_secret_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return pulumi.Output.secret(existing.data.apply(existing_connection))
+        return None
+
+    def _behind_pgbouncer(self, direct: pulumi.Output[str], namespace: pulumi.Input[str]) -> None:
+        """PgBouncer's config and stats login from the real URL; Airflow's URL points at PgBouncer."""
+        assert self.names.pgbouncer_config is not None  # set whenever PgBouncer is enabled
+        assert self.names.pgbouncer_stats is not None
+        bouncer = self._args.database.pgbouncer
+        db = direct.apply(pgbouncer_login)
+        service = pulumi.Output.format("{0}-pgbouncer.{1}", RELEASE_NAME, namespace)
+        self._store(
+            "pgbouncer-config",
+            self.names.pgbouncer_config,
+            {
+                "pgbouncer.ini": db.apply(lambda c: pgbouncer_ini(c, bouncer)),
+                "users.txt": db.apply(users_txt),
+            },
+        )
+        self._store("pgbouncer-stats", self.names.pgbouncer_stats, {"connection": db.apply(stats_url)})
+        self._store(
+            "metadata-db",
+            self.names.metadata_connection,
+            {"connection": pulumi.Output.all(db, service).apply(lambda pair: airflow_url(*pair))},
+        )
+
+    def _fernet_keys(self) -> pulumi.Output[str]:
+        """``new`` or, while rotating, ``new,old``: Airflow encrypts with the first and decrypts with any.
+
+        Generation 0 keeps the resource name and keeper it always had, so turning rotation support on
+        changes nothing. Only the current key is protected: the old one is dropped on purpose, one
+        ``up`` after the rotation Job has re-encrypted everything.
+        """
+        fernet = self._args.fernet
+        generations = [fernet.generation]
+        if fernet.previous_generation is not None:
+            generations.append(fernet.previous_generation)
+        keys = []
+        for generation in generations:
+            suffix = "" if generation == 0 else f"-{generation}"
+            current = generation == fernet.generation
+            key = random.RandomId(
+                f"{self._name}-fernet-key{suffix}",
+                byte_length=32,
+                keepers={"rotation": str(generation)},
+                # random_id marks none of its outputs sensitive: without this the key sits in the
+                # state in plain text. An option, not an input, so an existing key is kept as it is.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    protect=current and self._args.protect,
+                    additional_secret_outputs=["b64Std", "b64Url", "dec", "hex"],
+                ),
+            )
+            keys.append(key.b64_url.apply(_pad_base64))
+        return pulumi.Output.secret(pulumi.Output.all(*keys).apply(",".join))
+
+    def _password(
+        self, role: str, length: int, opts: pulumi.ResourceOptions | None = None
+    ) -> pulumi.Output[str]:
+        # Letters and digits only: these values land in URLs and shell arguments unescaped.
+        password = random.RandomPassword(
+            f"{self._name}-{role}",
+            length=length,
+            special=False,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=opts or pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(password.result)
+
+    def _store(
+        self,
+        role: str,
+        secret_name: str,
+        data: dict[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        self.secrets.append(
+            kubernetes_secret(
+                f"{self._name}-{role}",
+                role=role,
+                secret_name=secret_name,
+                namespace=self._namespace,
+                data=data,
+                opts=opts or pulumi.ResourceOptions(parent=self),
+            )
+        )
+
+
+def kubernetes_secret(
+    resource_name: str,
+    *,
+    role: str,
+    secret_name: str,
+    namespace: pulumi.Input[str],
+    data: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    type_: str = "Opaque",
+) -> k8s.core.v1.Secret:
+    """A Secret whose every value is a Pulumi secret, so no value reaches state or a diff in plain text."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=secret_name,
+            namespace=namespace,
+            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
+        ),
+        type=type_,
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+        opts=opts,
+    )
+
+
+def _pad_base64(unpadded: str) -> str:
+    """random_id's ``b64_url`` drops the ``=`` padding that Fernet's key decoder requires."""
+    return unpadded + "=" * (-len(unpadded) % 4)

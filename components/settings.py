@@ -1,0 +1,368 @@
+"""The stack's configuration as one frozen, validated model, composed of each concern's settings.
+
+Every key of ``Pulumi.<stack>.yaml`` under ``airflow:`` maps to a field here or in a concern's
+``settings`` module; defaults live in the models so a stack file lists only what differs. The checks
+that span concerns (task logs of protected stacks, credentials per DAG delivery) live here. Unknown
+keys are errors, because a misspelt key that is silently ignored is a production setting that
+silently does not apply.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, model_validator
+
+from components.broker.settings import RedisSettings
+from components.broker.url import broker_url_problem
+from components.dags.settings import DagSettings, deploy_key_problem
+from components.database.pgbouncer import parse_connection
+from components.database.settings import DatabaseSettings
+from components.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
+from components.network.settings import IngressSettings
+from components.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
+from components.redact import embedded_credential, redact
+from components.release.settings import ChartSettings, TaskSettings
+from components.secrets.settings import AdminSettings, FernetSettings
+
+__all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "ConfigError", "StackSettings", "parse_settings"]
+
+EXECUTORS = ("KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor")
+Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor"]
+
+# Keys whose values must never be echoed back, not even in an error message, and that are refused when
+# stored in plain text.
+SECRET_KEYS = frozenset(
+    {"metadataConnection", "registryPassword", "gitSshKey", "brokerUrl", "remoteLogsConnection"}
+)
+# Validation context key: check everything except that required secret values are present.
+OFFLINE = "offline"
+_SET_SECRET = {
+    "registryPassword": "pulumi config set --secret airflow:registryPassword <token with push access>",
+    "gitSshKey": "pulumi config set --secret airflow:gitSshKey < ~/.ssh/airflow_deploy_key",
+    "brokerUrl": "pulumi config set --secret airflow:brokerUrl <the rediss:// URL, password included>",
+}
+
+
+class StackSettings(ConfigModel):
+    executor: Executor = "KubernetesExecutor"
+    namespace: DnsLabel = "airflow"
+    protect_stateful_resources: bool = True
+    pod_disruption_budgets: bool = False
+    helm_timeout_seconds: int = Field(900, ge=60, le=3600)
+    chart: ChartSettings = ChartSettings()
+    scheduler: Workload = Workload(resources=resources_of("250m", "512Mi", "1Gi"))
+    api_server: Workload = Workload(resources=resources_of("250m", "768Mi", "1536Mi"))
+    triggerer: Workload = Workload(resources=resources_of("100m", "256Mi", "512Mi"))
+    dag_processor: Workload = Workload(resources=resources_of("100m", "384Mi", "768Mi"))
+    workers: Workload = Workload(resources=resources_of("250m", "512Mi", "1Gi"))
+    jobs: SidecarSettings = SidecarSettings(resources=resources_of("100m", "384Mi", "768Mi"))
+    log_groomer: SidecarSettings = SidecarSettings(resources=resources_of("10m", "32Mi", "64Mi"))
+    statsd: SidecarSettings = SidecarSettings(resources=resources_of("20m", "32Mi", "128Mi"))
+    redis: RedisSettings = RedisSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    metadata_connection: SecretStr | None = None
+    admin: AdminSettings = AdminSettings()
+    dags: DagSettings = DagSettings()
+    tasks: TaskSettings = TaskSettings()
+    fernet: FernetSettings = FernetSettings()
+    remote_logs: RemoteLogSettings | None = None
+    log_persistence: LogPersistenceSettings = LogPersistenceSettings()
+    network_policies: bool = True
+    ingress: IngressSettings = IngressSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+    registry_password: SecretStr | None = None
+    git_ssh_key: SecretStr | None = None
+    broker_url: SecretStr | None = None  # with redis.mode external
+    # The task-log bucket's Airflow AWS connection (JSON or URI: keys, endpoint_url of an S3-compatible
+    # store), written by the stack to the Secret remoteLogs.connectionSecretName names.
+    remote_logs_connection: SecretStr | None = None
+
+    @property
+    def uses_celery(self) -> bool:
+        return "CeleryExecutor" in self.executor
+
+    @property
+    def uses_kubernetes_executor(self) -> bool:
+        return "KubernetesExecutor" in self.executor
+
+    @property
+    def prometheus_namespace(self) -> str | None:
+        """Where the Prometheus that scrapes this stack runs; None with monitoring off."""
+        return None if self.monitoring.mode == "off" else self.monitoring.namespace
+
+    @model_validator(mode="after")
+    def _namespace_is_airflows_own(self) -> StackSettings:
+        """NetworkPolicies, quotas and ``pulumi destroy`` all act per namespace: sharing one with the
+        cluster's own components or with Prometheus would open them up, or take them down with Airflow."""
+        if self.namespace.startswith("kube-"):
+            raise ValueError(
+                f"airflow:namespace {self.namespace!r} is reserved for Kubernetes' own components (kube-*); "
+                "use a namespace of Airflow's own (e.g. airflow)"
+            )
+        if self.prometheus_namespace == self.namespace:
+            raise ValueError(
+                f"airflow:namespace and airflow:monitoring.namespace are both {self.namespace!r}; Airflow's "
+                "NetworkPolicies admit Prometheus by namespace, so each needs its own"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _autoscaling_needs_celery(self) -> StackSettings:
+        if self.tasks.autoscaling.enabled and not self.uses_celery:
+            raise ValueError(
+                "airflow:tasks.autoscaling scales Celery workers, but airflow:executor "
+                f"{self.executor!r} runs none; use 'CeleryExecutor' or 'CeleryExecutor,KubernetesExecutor'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _protected_stacks_keep_task_logs(self) -> StackSettings:
+        """Task pods go on success and Celery workers are replaced on deploy: without somewhere else to
+        keep them, a production stack loses its task logs with its pods."""
+        if self.protect_stateful_resources and self.remote_logs is None and not self.log_persistence.enabled:
+            raise ValueError(
+                "airflow:protectStatefulResources is true, but task logs would be lost with their pods: set "
+                "airflow:remoteLogs (an S3 bucket, e.g. {bucket: acme-airflow-logs, roleArn: "
+                "arn:aws:iam::<account>:role/<role>}) or airflow:logPersistence.enabled (a ReadWriteMany "
+                "volume), or set airflow:protectStatefulResources to false for a throwaway stack"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _remote_logs_connection_has_a_home(self) -> StackSettings:
+        if self.remote_logs_connection is not None and (
+            self.remote_logs is None or self.remote_logs.connection_secret_name is None
+        ):
+            raise ValueError(
+                "airflow:remoteLogsConnection is set, but no Secret is named to hold it: set "
+                "airflow:remoteLogs.connectionSecretName (e.g. airflow-task-logs) "
+                "with airflow:remoteLogs.bucket"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _database_source_is_unambiguous(self) -> StackSettings:
+        db = self.database
+        if db.mode == "bundled" and (db.existing_secret_name or self.metadata_connection):
+            raise ValueError(
+                "airflow:database.mode is 'bundled', so neither airflow:database.existingSecretName nor "
+                "airflow:metadataConnection may be set; set airflow:database.mode to 'external' to use them"
+            )
+        if db.mode == "external" and bool(db.existing_secret_name) == bool(self.metadata_connection):
+            raise ValueError(
+                "airflow:database.mode 'external' needs exactly one of airflow:database.existingSecretName "
+                "(a Secret with key 'connection') or the secret value airflow:metadataConnection "
+                "(pulumi config set --secret airflow:metadataConnection postgresql://...)"
+            )
+        if self.metadata_connection is not None:
+            url = self.metadata_connection.get_secret_value()
+            if not url.startswith(("postgresql://", "postgresql+psycopg2://")):
+                raise ValueError(
+                    "airflow:metadataConnection must start with 'postgresql://' (value not shown)"
+                )
+            if db.pgbouncer.enabled:
+                try:
+                    parse_connection(url)
+                except ValueError as err:
+                    raise ValueError(f"airflow:metadataConnection: {err}") from None
+        return self
+
+    def missing_secrets(self) -> list[str]:
+        """Secret config keys the chosen DAG delivery needs but the stack does not set."""
+        dags = self.dags
+        needed = []
+        if dags.delivery == "image" and self.registry_password is None:
+            needed.append("registryPassword")
+        if dags.git and dags.git.uses_ssh and not self.git_ssh_key:
+            needed.append("gitSshKey")
+        if self.redis.mode == "external" and self.uses_celery and self.broker_url is None:
+            needed.append("brokerUrl")
+        return needed
+
+    @model_validator(mode="after")
+    def _broker_is_consistent(self) -> StackSettings:
+        """An external broker only with Celery, its URL only with it and well-formed (never shown), its CA
+        only for a TLS URL; all problems at once."""
+        redis, url = self.redis, self.broker_url
+        problems = []
+        if redis.mode == "external" and not self.uses_celery:
+            problems.append(
+                "airflow:redis.mode 'external' is Celery's broker, but airflow:executor "
+                f"{self.executor!r} runs no Celery; remove it"
+            )
+        if url is not None and redis.mode != "external":
+            problems.append("airflow:brokerUrl is only used with airflow:redis.mode 'external'")
+        url_problem = None if url is None else broker_url_problem(url.get_secret_value())
+        if url_problem is not None:
+            problems.append(f"airflow:brokerUrl {url_problem}")
+        if redis.ca_certificate is not None and (
+            redis.mode != "external"
+            or (url is not None and not url.get_secret_value().strip().startswith("rediss://"))
+        ):
+            problems.append(
+                "airflow:redis.caCertificate is only used with airflow:redis.mode 'external' and a "
+                "rediss:// airflow:brokerUrl"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _dag_credentials_are_complete(self, info: ValidationInfo) -> StackSettings:
+        """Every credential the DAG delivery needs is set, none that it ignores is; all problems at once."""
+        dags = self.dags
+        # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
+        offline = bool(info.context and info.context.get(OFFLINE))
+        needed_by = {"brokerUrl": "airflow:redis.mode 'external'"}
+        problems = [
+            f"{needed_by.get(key, f'airflow:dags.delivery {dags.delivery!r}')} needs the secret config value "
+            f"airflow:{key}; set it with '{_SET_SECRET[key]}'"
+            for key in ([] if offline else self.missing_secrets())
+        ]
+        if self.registry_password is not None and dags.delivery != "image":
+            problems.append("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
+        git = dags.git
+        if self.git_ssh_key is not None and not (git and git.uses_ssh):
+            problems.append(
+                "airflow:gitSshKey is only used with airflow:dags.delivery 'git-bundle' or 'git-sync' and "
+                "an SSH repo (git@host:org/repo.git or ssh://...)"
+            )
+        key_problem = (
+            None
+            if offline or self.git_ssh_key is None
+            else deploy_key_problem(self.git_ssh_key.get_secret_value())
+        )
+        if key_problem is not None:
+            problems.append(f"airflow:gitSshKey {key_problem}")
+        if git and git.uses_ssh and not git.known_hosts:
+            problems.append(
+                f"airflow:dags.{dags.git_key}.knownHosts is required for an SSH repo, so the host key is "
+                "checked (e.g. the output of 'ssh-keyscan github.com')"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def parse_settings(
+    raw: dict[str, Any], *, source: str, namespace: str = "airflow", offline: bool = False
+) -> StackSettings:
+    """Validate raw config (keys without the ``airflow:`` prefix) or raise one ConfigError.
+
+    ``source`` names the file the user edits (``Pulumi.prod.yaml``) so the message points there.
+    ``offline`` skips only the check that required secret values are set (see ``missing_secrets``).
+    """
+    cause: ValidationError | None = None
+    try:
+        settings = StackSettings.model_validate(raw, context={OFFLINE: offline})
+    except ValidationError as err:
+        settings, cause = None, err
+    errors = cause.errors() if cause else []
+    refused = {".".join(str(part) for part in error["loc"]) for error in errors}
+    lines = {_describe(error, source, namespace) for error in errors} | {
+        f"{namespace}:{key} in {source} looks like it holds a credential (value not shown), and it is "
+        "not a secret key: its value would be stored in plain text in the state and the chart values. "
+        "Keep credentials in Secrets or in 'pulumi config set --secret' keys"
+        for key in _plain_credentials(raw)
+        if key not in refused
+    }
+    if lines or settings is None:
+        raise ConfigError("\n".join(sorted(lines))) from cause
+    return settings
+
+
+# Plain keys whose values are public but look random: an SSH host key and a CA certificate are meant to be
+# published (the CA's own check refuses anything but one certificate, a private key included).
+_PUBLIC_RANDOM_LOOKING = frozenset(
+    {"dags.gitSync.knownHosts", "dags.gitBundle.knownHosts", "redis.caCertificate"}
+)
+
+
+def _plain_credentials(value: Any, path: str = "") -> list[str]:
+    """The key paths of plain (non-secret) values that read as a credential: a URL with userinfo, a
+    ``password=`` pair, a known token format, or a long random-looking string."""
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            if not (path == "" and key in SECRET_KEYS)
+            for found in _plain_credentials(item, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _plain_credentials(item, f"{path}[{i}]")]
+    if isinstance(value, str) and path not in _PUBLIC_RANDOM_LOOKING:
+        public = _without_ssh_user(value)
+        if redact(public) != public:
+            return [path]
+    return []
+
+
+_SSH_USER = re.compile(r"^(?P<scheme>(?:git\+)?ssh://)[^/@:\s]+@", re.IGNORECASE)
+
+
+def _without_ssh_user(value: str) -> str:
+    """An SSH URL's user name (``ssh://git@host/...``) names an account, not a secret; over SSH the
+    credential is the key. Log redaction still masks it, but it is no reason to refuse a plain key."""
+    return value if embedded_credential(value) else _SSH_USER.sub(r"\g<scheme>", value)
+
+
+def _describe(error: Any, source: str, namespace: str) -> str:
+    location = [str(part) for part in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
+    if not location:
+        return "\n".join(f"{source}: {line}" for line in message.splitlines())
+    key = ".".join(location)
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(location[:-1])
+        hint = difflib.get_close_matches(location[-1], known, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return (
+            f"{namespace}:{key} in {source} is not a known key{suggestion} "
+            f"Known keys here: {', '.join(sorted(known))}"
+        )
+    if error["type"] == "literal_error":
+        message = f"must be one of {error['ctx']['expected']}"
+        if isinstance(error["input"], bool):
+            # yaml.v2, as the Pulumi CLI reads a stack file, takes an unquoted off/on/no/yes inside an
+            # object for a boolean; the program only ever sees true or false.
+            return (
+                f"{namespace}:{key} in {source}: {message}, got the boolean {str(error['input']).lower()}: "
+                "inside an object, YAML reads an unquoted off, on, no, yes, n or y as a boolean; quote the "
+                'value (e.g. mode: "off")'
+            )
+    hidden = (
+        location[0] in SECRET_KEYS or error["type"] in _INPUT_NOT_SHOWN or isinstance(error["input"], dict)
+    )
+    shown = "" if hidden else f", got {_shown(error['input'])}"
+    return f"{namespace}:{key} in {source}: {message}{shown}"
+
+
+# Errors whose input is not repeated: it is missing, spans the model, or is a credential itself.
+_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential", "known_hosts"})
+_SHOWN_CHARACTERS = 80
+
+
+def _shown(value: Any) -> str:
+    """A refused value as the message quotes it: short (redacted by ConfigError, like the whole line)."""
+    text = repr(value)
+    return (
+        text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}... ({len(text)} characters)"
+    )
+
+
+def _known_keys(path: list[str]) -> list[str]:
+    model: type[BaseModel] = StackSettings
+    for part in path:
+        field = next(f for name, f in model.model_fields.items() if part in (name, f.alias))
+        model = _model_of(field.annotation)
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_of(annotation: Any) -> type[BaseModel]:
+    """The model inside ``Model | None``, or the model itself."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel))

@@ -1,0 +1,210 @@
+"""``python -m tooling.cluster STACK [--keep]`` / ``--down``: the real deploy, judged from outside.
+
+Starts the single-node cluster (``node.py``), builds and pushes the images, runs the real ``pulumi
+preview`` and ``pulumi up`` of the stack, then the checks (``checks.py``), one line each. Without
+``--keep`` it destroys the stack and stops the cluster, also on failure, Ctrl-C and SIGTERM; with
+``--keep`` it prints how to reach both as shell assignments. ``bash .ci/cluster-test`` is the entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from components.redact import redact
+from tooling.cluster.checks import BUCKET, Deployed, s3_call
+from tooling.cluster.external import prod_overrides, start_external_services
+from tooling.cluster.node import NETNS, REGISTRY, S3_ENDPOINT, Node, NodeLayout
+from tooling.cluster.timeline import MemoryWatch, Timeline
+from tooling.cluster.workspace import PROJECT, Workspace
+from tooling.rehearsal.stack import chart_path
+
+RUN = Path("/run/airflow-stack")
+AIRFLOW_API_PORT = 18080
+# What this test can deploy: local as shipped, prod with the overrides of external.py (dev's git bundle
+# would fetch from GitHub, which the cluster cannot reach).
+SUPPORTED = {"local", "prod"}
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGINT: stop the cluster and leave. A BaseException, as KeyboardInterrupt is, so no
+    check's own error handling can take it for a failed check and go on."""
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def _layout() -> NodeLayout:
+    return NodeLayout(RUN, Path(os.environ.get("AIRFLOW_STACK_CACHE", "/var/cache/airflow-stack")))
+
+
+def down(layout: NodeLayout) -> int:
+    problems = Node.down(layout)
+    shutil.rmtree(layout.run, ignore_errors=True)
+    for problem in problems:
+        print(f"cluster-test: {problem}", file=sys.stderr)
+    if not problems:
+        print("cluster-test: the cluster is stopped; nothing of it runs or is mounted")
+    return 1 if problems else 0
+
+
+def _create_bucket(node: Node, python: str) -> None:
+    s3_call(node, python, f"s3.create_bucket(Bucket={BUCKET!r})")
+
+
+def _configure(workspace: Workspace, stack: str, node: Node) -> None:
+    """What a user sets with ``pulumi config set`` before the first ``up``, made for this machine."""
+    if stack == "prod":
+        external = start_external_services(node, workspace.layout.run / "external")
+        for key in ("airflow:remoteLogs.roleArn", "airflow:database.existingSecretName"):
+            workspace.run("config", "rm", "--path", key, check=True)
+        for key, value in prod_overrides():
+            workspace.set_value(key, value, path=True)
+        workspace.set_secret("airflow:metadataConnection", external.metadata_connection)
+        workspace.set_secret("airflow:brokerUrl", external.broker_url)
+        workspace.set_value("airflow:redis.caCertificate", external.redis_ca, path=True)
+    workspace.set_secret("airflow:registryPassword", secrets.token_urlsafe(16))  # the registry has no auth
+    # A copy at a fixed path: a clone under mktemp's random folder name reads to the credential check
+    # as a token (seen from a fresh clone: "airflow:chart.tarball ... looks like it holds a credential").
+    tarball = workspace.layout.run / "chart" / "airflow-1.22.0.tgz"
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(chart_path(), tarball)
+    workspace.set_value("airflow:chart.tarball", str(tarball), path=True)
+    connection = {
+        "conn_type": "aws",
+        "login": "cluster-test",
+        "password": secrets.token_urlsafe(24),
+        "extra": {"endpoint_url": S3_ENDPOINT, "region_name": "us-east-1"},
+    }
+    workspace.set_secret("airflow:remoteLogsConnection", json.dumps(connection))
+
+
+def run(stack: str, keep: bool) -> int:
+    layout = _layout()
+    if layout.state.exists() or Path(f"/run/netns/{NETNS}").exists():
+        print("cluster-test: stopping a cluster left from an earlier run", flush=True)
+        down(layout)
+    node = Node(layout)
+    workspace = Workspace(layout, stack)
+    tools_python = str(PROJECT / ".venv-dev" / "bin" / "python")
+    os.environ["AIRFLOW_STACK_TOOLS_BIN"] = str(PROJECT / ".venv-dev" / "bin")
+    timeline = Timeline()
+    kept = False
+    started = time.monotonic()
+    with MemoryWatch() as memory:
+        try:
+            with timeline.phase("cluster: network, certificates, etcd, control plane, registry, docker"):
+                node.up()
+            with timeline.phase("images: build (cached) and push"):
+                subprocess.run(
+                    ["bash", str(PROJECT / ".ci" / "cluster-images"), REGISTRY],
+                    env=os.environ | {"DOCKER_HOST": layout.docker_host},
+                    check=True,
+                )
+            with timeline.phase("cluster: containerd, kubelet, kube-proxy, DNS, policies, S3; node Ready"):
+                node.start_workers()
+                _create_bucket(node, tools_python)
+            with timeline.phase("pulumi: project copy, plugins, backend, stack config"):
+                workspace.prepare()
+                _configure(workspace, stack, node)
+            deployed = Deployed(node, workspace, namespace="", tools_python=tools_python)
+
+            def preview() -> None:
+                workspace.run("preview", check=True)
+
+            def up() -> None:
+                workspace.run("up", "--yes", "--skip-preview", check=True)
+                deployed.namespace = workspace.outputs()["namespace"]
+
+            timeline.check("preview", preview, stop_on_failure=True)
+            up_started = time.monotonic()
+            timeline.check("up", up, stop_on_failure=True)
+            timeline.check("pods-ready-restricted", deployed.pods_ready)
+            api_url = node.forward_service(
+                "airflow-api-forward", AIRFLOW_API_PORT, deployed.namespace, "airflow-api-server", 8080
+            )
+            timeline.check("login", lambda: deployed.login(api_url), stop_on_failure=True)
+            timeline.check(
+                "dags-on-both-executors-logs-from-bucket", lambda: deployed.both_executors(up_started)
+            )
+            if deployed.first_success_seconds is not None:
+                timeline.facts.append(
+                    f"from `up` to the first DAG run's success: {deployed.first_success_seconds:.0f} s"
+                )
+            timeline.check("network-policies-enforced", deployed.network_policies)
+            timeline.check("no-secret-in-plain-text", deployed.secrets_secret)
+            # prod is checked by the above; it protects its state, so it is never destroyed here: the
+            # cluster goes, and its state with it.
+            if stack != "prod":
+                timeline.check("second-preview-no-changes", deployed.no_changes)
+
+                def dag_edit() -> None:
+                    seconds = deployed.dag_edit()
+                    timeline.facts.append(
+                        f"from the DAG edit's `up` to the new version parsed: {seconds:.0f} s"
+                    )
+
+                timeline.check("dag-edit-changes-only-the-image", dag_edit)
+            if keep:
+                kept = True
+                print("\n".join(workspace.shell_assignments(api_url)))
+            elif stack != "prod":
+                timeline.check("protected-stack-refuses-destroy", deployed.protected_refuses)
+                timeline.check("destroy-leaves-nothing", deployed.destroy)
+        except Stopped as stop:
+            print(f"cluster-test: {stop}: stopping", flush=True)
+            kept = False
+        except (RuntimeError, subprocess.CalledProcessError) as err:
+            # Masked: a failing command's output may quote what it was given.
+            print(f"cluster-test: FAILED: {redact(' '.join(str(err).split()))[:2000]}", flush=True)
+            timeline.failures.append("setup")
+        finally:
+            if not kept:
+                with timeline.phase("cluster: stop"):
+                    down(layout)
+    timeline.phases.append(("total", time.monotonic() - started))
+    print(timeline.summary(memory.peak_mib))
+    return 1 if timeline.failures else 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bash .ci/cluster-test", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", nargs="?", help="the stack to deploy (Pulumi.<stack>.yaml)")
+    parser.add_argument("--keep", action="store_true", help="leave the cluster and the stack up")
+    parser.add_argument("--down", action="store_true", help="stop a cluster left up by --keep")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("cluster-test: must run as root (network namespaces, containerd, the kubelet)", file=sys.stderr)
+        return 2
+    if args.down:
+        return down(_layout())
+    if args.stack is None:
+        print(
+            "cluster-test: name the stack to deploy (bash .ci/cluster-test local) or --down", file=sys.stderr
+        )
+        return 2
+    if not (PROJECT / f"Pulumi.{args.stack}.yaml").is_file():
+        print(f"cluster-test: Pulumi.{args.stack}.yaml: no such stack file", file=sys.stderr)
+        return 2
+    if args.stack not in SUPPORTED:
+        print(
+            f"cluster-test: stack {args.stack!r} cannot be deployed here yet; supported: {sorted(SUPPORTED)}",
+            file=sys.stderr,
+        )
+        return 2
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    return run(args.stack, args.keep)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,156 @@
+"""What prod's stack expects outside itself, played on the test cluster: a PostgreSQL for the metadata
+and a TLS-only Redis as the managed broker, each a pod in a namespace of their own, from the same
+Debian images as the rest; and the overrides that point the shipped ``Pulumi.prod.yaml`` at them, at
+the loopback registry and the S3 endpoint, with its requests scaled to fit the node. Nothing else of
+prod's file changes: its replicas, PgBouncer, protection, monitoring and policies stay as shipped."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling.cluster.node import Node
+from tooling.rehearsal.certificates import server_tls
+from tooling.rehearsal.services import wait_until
+
+__all__ = ["EXTERNAL_NAMESPACE", "External", "prod_overrides", "start_external_services"]
+
+EXTERNAL_NAMESPACE = "external-services"
+_POSTGRES_HOST = f"postgres.{EXTERNAL_NAMESPACE}.svc.cluster.local"
+_REDIS_HOST = f"redis.{EXTERNAL_NAMESPACE}.svc.cluster.local"
+_REDIS_TLS_PORT = 6380
+# Requests that let prod's two of everything fit 2 cores; limits high enough for Airflow's processes.
+_SCALED = {"cpu": "25m", "memory": "256Mi", "memoryLimit": "1Gi"}
+_COMPONENTS = ("scheduler", "apiServer", "triggerer", "dagProcessor", "workers")
+
+
+@dataclass(frozen=True)
+class External:
+    metadata_connection: str  # secret
+    broker_url: str  # secret
+    redis_ca: str  # public
+
+
+def _resources() -> dict[str, Any]:
+    return {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}}
+
+
+def _service(name: str, port: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": EXTERNAL_NAMESPACE},
+        "spec": {"selector": {"app": name}, "ports": [{"port": port, "targetPort": port}]},
+    }
+
+
+def _pod(name: str, container: dict[str, Any], user: int, volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": EXTERNAL_NAMESPACE, "labels": {"app": name}},
+        "spec": {
+            "securityContext": {"runAsUser": user, "runAsNonRoot": True, "fsGroup": user},
+            "containers": [{"name": name, "resources": _resources(), **container}],
+            "volumes": volumes,
+        },
+    }
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": EXTERNAL_NAMESPACE},
+        "stringData": data,
+    }
+
+
+def start_external_services(node: Node, folder: Path) -> External:
+    folder.mkdir(parents=True, exist_ok=True)
+    db_password, redis_password = secrets.token_hex(16), secrets.token_hex(16)
+    tls = server_tls(folder, _REDIS_HOST)
+    redis_conf = (
+        f"port 0\ntls-port {_REDIS_TLS_PORT}\ntls-cert-file /conf/server.crt\ntls-key-file /conf/server.key\n"
+        f"tls-ca-cert-file /conf/ca.crt\ntls-auth-clients no\nrequirepass {redis_password}\n"
+        'dir /tmp\nsave ""\nappendonly no\n'
+    )
+    postgres_env = {
+        "POSTGRES_USER": "airflow",
+        "POSTGRES_PASSWORD": db_password,
+        "POSTGRES_DATABASE": "airflow",
+        "POSTGRES_POSTGRES_PASSWORD": secrets.token_hex(16),
+        "PGDATA": "/data/pg",
+    }
+    objects = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": EXTERNAL_NAMESPACE}},
+        _secret("postgres-env", postgres_env),
+        _secret(
+            "redis",
+            {
+                "redis.conf": redis_conf,
+                "server.crt": tls.certificate.read_text(),
+                "server.key": tls.key.read_text(),
+                "ca.crt": tls.ca.read_text(),
+            },
+        ),
+        _pod(
+            "postgres",
+            {
+                "image": "bitnamilegacy/postgresql:16.1.0-debian-11-r15",
+                "envFrom": [{"secretRef": {"name": "postgres-env"}}],
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                "readinessProbe": {"tcpSocket": {"port": 5432}, "periodSeconds": 2},
+            },
+            1001,
+            [{"name": "data", "emptyDir": {}}],
+        ),
+        _service("postgres", 5432),
+        _pod(
+            "redis",
+            {
+                "image": "redis:7.2-bookworm",
+                "command": ["redis-server", "/conf/redis.conf"],
+                "volumeMounts": [{"name": "conf", "mountPath": "/conf", "readOnly": True}],
+                "readinessProbe": {"tcpSocket": {"port": _REDIS_TLS_PORT}, "periodSeconds": 2},
+            },
+            999,
+            [{"name": "conf", "secret": {"secretName": "redis", "defaultMode": 0o440}}],
+        ),
+        _service("redis", _REDIS_TLS_PORT),
+    ]
+    manifest = folder / "external-services.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    manifest.chmod(0o600)
+    node.kubectl("apply", "-f", str(manifest))
+    manifest.unlink()
+
+    def ready() -> bool:
+        pods = json.loads(node.kubectl("get", "pods", "-n", EXTERNAL_NAMESPACE, "-o", "json"))["items"]
+        return len(pods) == 2 and all(
+            any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            for p in pods
+        )
+
+    wait_until(ready, "the external PostgreSQL and Redis Ready", 180, 2)
+    return External(
+        metadata_connection=f"postgresql://airflow:{db_password}@{_POSTGRES_HOST}:5432/airflow",
+        broker_url=f"rediss://:{redis_password}@{_REDIS_HOST}:{_REDIS_TLS_PORT}/0",
+        redis_ca=tls.ca.read_text(),
+    )
+
+
+def prod_overrides() -> list[tuple[str, str]]:
+    """``pulumi config set --path`` pairs that fit prod to the node and its stand-ins."""
+    pairs = [(f"airflow:{c}.resources.{k}", v) for c in _COMPONENTS for k, v in _SCALED.items()]
+    pairs += [
+        ("airflow:dags.image.registry", "localhost:5000"),
+        ("airflow:dags.image.repository", "localhost:5000/airflow-dags"),
+        ("airflow:dags.image.username", "airflow"),
+        ("airflow:remoteLogs.bucket", "airflow-task-logs"),
+        ("airflow:remoteLogs.connectionSecretName", "airflow-task-logs"),
+    ]
+    return pairs

@@ -1,0 +1,165 @@
+"""Where the real ``pulumi`` runs against the test cluster: a copy of the project (so a stack file the CLI
+writes to, or a DAG the test edits, is never the clone's), a local file backend, a passphrase secrets
+provider, the built plugins registered in a Pulumi home of its own, and the stand-ins on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling.cluster.node import NodeLayout
+
+__all__ = ["PulumiResult", "Workspace"]
+
+PROJECT = Path(__file__).resolve().parents[2]
+# The Python SDK of requirements.txt asks the engine for kubernetes 4.34.2; .ci/toolchain builds the
+# provider source the proxy serves and it is registered as that version (README: "The real cluster").
+KUBERNETES_PLUGIN_VERSION = "4.34.2"
+PROBE_DAG = Path(__file__).resolve().parent / "dags" / "cluster_probe.py"
+_STAND_INS = {
+    "pulumi-language-python": "tooling.cluster.plugins.language_host",
+    "pulumi-resource-random": "tooling.cluster.plugins.random_provider",
+    "pulumi-resource-docker": "tooling.cluster.plugins.docker_provider",
+}
+
+
+@dataclass(frozen=True)
+class PulumiResult:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class Workspace:
+    def __init__(self, layout: NodeLayout, stack: str) -> None:
+        self.layout = layout
+        self.stack = stack
+        self.folder = layout.run / "stack"
+        self.home = layout.run / "pulumi-home"
+        self.backend = layout.run / "state"
+        self.passphrase_file = layout.run / "passphrase"
+        self.bin = layout.run / "bin"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return os.environ | {
+            "PATH": f"{self.bin}{os.pathsep}{self.layout.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase_file),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_CONFIRMATIONS": "true",
+            "KUBECONFIG": str(self.layout.kubeconfig),
+            "DOCKER_HOST": self.layout.docker_host,
+            "NO_COLOR": "1",
+        }
+
+    def prepare(self) -> None:
+        """The project copy, the plugins, the backend and the stack."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=PROJECT,
+                check=True,
+                capture_output=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
+        for name in filter(None, listed):
+            source = PROJECT / name
+            if source.is_file():
+                target = self.folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        # The test's own DAG beside the user's (tooling/cluster/dags/cluster_probe.py).
+        shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
+        # The program's own virtualenv (bash .ci/setup), as Pulumi.yaml names it.
+        (self.folder / ".venv").symlink_to(PROJECT / ".venv")
+        self.bin.mkdir(parents=True, exist_ok=True)
+        # The language host must lie beside the pulumi binary: a hard link keeps it one file.
+        for name in ("pulumi", "pulumi-language-python-exec"):
+            target = self.bin / name
+            target.unlink(missing_ok=True)
+            os.link(self.layout.bin / name, target)
+        for name, module in _STAND_INS.items():
+            script = self.bin / name
+            python = PROJECT / ".venv" / "bin" / "python"
+            script.write_text(f'#!/bin/sh\nPYTHONPATH="{PROJECT}" exec "{python}" -m {module} "$@"\n')
+            script.chmod(0o755)
+        self.backend.mkdir(parents=True, exist_ok=True)
+        self.passphrase_file.write_text(secrets.token_urlsafe(24))
+        self.passphrase_file.chmod(0o600)
+        self.run(
+            "plugin",
+            "install",
+            "resource",
+            "kubernetes",
+            KUBERNETES_PLUGIN_VERSION,
+            "--file",
+            str(self.layout.bin / "pulumi-resource-kubernetes"),
+            check=True,
+        )
+        self.run("stack", "init", self.stack, check=True)
+
+    def run(
+        self, *args: str, check: bool = False, stdin: str | None = None, timeout: float = 3600
+    ) -> PulumiResult:
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(self.bin / "pulumi"), *args],
+            cwd=self.folder,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        result = PulumiResult(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+        if check and result.code != 0:
+            raise RuntimeError(
+                f"pulumi {' '.join(args[:2])} failed ({result.code}):\n{result.output[-3000:]}"
+            )
+        return result
+
+    def set_secret(self, key: str, value: str) -> None:
+        # On stdin: a secret never on a command line.
+        self.run("config", "set", "--secret", key, stdin=value, check=True)
+
+    def set_value(self, key: str, value: str, *, path: bool = False) -> None:
+        # --plaintext: the CLI refuses a plain value whose key reads like a secret (...SecretName).
+        # "--": a value may start with a dash (a PEM certificate does).
+        self.run("config", "set", "--plaintext", *(["--path"] if path else []), "--", key, value, check=True)
+
+    def outputs(self) -> dict[str, Any]:
+        return json.loads(self.run("stack", "output", "--json", check=True).stdout or "{}")
+
+    def export(self) -> str:
+        return self.run("stack", "export", check=True).stdout
+
+    def shell_assignments(self, airflow_api: str) -> list[str]:
+        env = self.env
+        return [
+            f"KUBECONFIG={env['KUBECONFIG']}",
+            f"PULUMI_BACKEND_URL={env['PULUMI_BACKEND_URL']}",
+            f"PULUMI_CONFIG_PASSPHRASE_FILE={env['PULUMI_CONFIG_PASSPHRASE_FILE']}",
+            f"PULUMI_HOME={env['PULUMI_HOME']}",
+            f"PATH={self.bin}:{self.layout.bin}:$PATH",
+            f"DOCKER_HOST={env['DOCKER_HOST']}",
+            f"STACK_DIR={self.folder}",
+            f"AIRFLOW_API={airflow_api}",
+        ]

@@ -1,0 +1,371 @@
+"""Offline render: what a stack would deploy, without a cluster, a Pulumi CLI or credentials.
+
+    python -m tooling.offline.render --stack dev [--out render/dev]
+
+Runs the real ``__main__.py`` under Pulumi mocks with ``Pulumi.<stack>.yaml`` and writes
+``releases/<release>.yaml``, ``manifests/<kind>-<name>.yaml``, ``resources.yaml`` and ``outputs.yaml``
+under the output folder, then prints a short summary. Secret values appear only as ``[secret]``; two
+renders of the same tree are byte-identical. Encrypted (``secure:``) config cannot be decrypted here,
+so such values are replaced by placeholders that are themselves secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from components.config import NAMESPACE, raw_from_config
+from components.dags.delivery import GIT_BUNDLE_CLASS
+from components.kube import RELEASE_NAME
+from components.model import ConfigError
+from components.quantity import format_cores
+from components.settings import parse_settings
+from components.stack_file import engine_config, read_stack_file, stack_file_path
+from tooling.offline.footprint import total, workloads
+from tooling.offline.runtime import SECRET, Recording, Registration, is_secret, plain, run_program
+from tooling.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
+
+__all__ = ["load_stack_config", "main", "manifests", "render"]
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+IMAGE_TYPE = "docker:index/image:Image"
+CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
+PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+# A secure or missing secret value must still pass validation; these stand in for the ones with a
+# required shape. Well-formed URLs: PgBouncer's config is built from its user, password and host. An
+# OpenSSH private key without a passphrase (its header only, cipher "none"): a deploy key is checked.
+_PLACEHOLDERS = {
+    f"{NAMESPACE}:metadataConnection": "postgresql://offline:placeholder@offline-render.invalid:5432/airflow",
+    f"{NAMESPACE}:gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
+    f"{NAMESPACE}:brokerUrl": "rediss://:offline-placeholder@offline-render.invalid:6379/0",
+}
+_MISSING = "offline-render-placeholder"
+# Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
+_MARKER = "stand-ins.yaml"
+_OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER})
+
+
+class RenderError(Exception):
+    """A stack the render cannot read; the message names the file."""
+
+
+def load_stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to a program: strings, objects as JSON, plus the secret keys."""
+    return engine_config(read_stack_file(stack_file), lambda key: _PLACEHOLDERS.get(key, SECRET))
+
+
+def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[str]) -> list[str]:
+    """Adds placeholders for the secret values the stack needs but its file does not hold; their keys.
+
+    Those values are set per stack by an operator (``pulumi config set --secret``), never committed in
+    a template, and a render shows only ``[secret]`` for them anyway: the render still shows every
+    resource, and the summary says which values ``pulumi up`` will ask for.
+    """
+    try:
+        settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+    except ConfigError:
+        return []  # the program itself reports it, the same way as under `pulumi up`
+    missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
+    for key in missing:
+        config[key] = _PLACEHOLDERS.get(key, _MISSING)
+        secret_keys.append(key)
+    return missing
+
+
+def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, str]:
+    """Runs the program for ``stack``, writes the render into ``out`` and returns the summary text.
+
+    ``out`` must be new, empty or an earlier render: the render is written beside it and swapped in
+    whole, so a failed render leaves the earlier one as it was, and nothing the render did not write
+    is ever removed.
+    """
+    stack_file = stack_file_path(project_dir, stack)
+    _check_out(out)
+    config, secret_keys = load_stack_config(stack_file)
+    missing = fill_missing_secrets(stack, config, secret_keys)
+    recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    staging = _staging_folder(out)
+    try:
+        summary = _write_render(stack, staging, recording, config, missing)
+        _swap_in(staging, out)
+    except OSError as err:
+        raise RenderError(f"cannot write the render to {out}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return recording, summary
+
+
+def _check_out(out: Path) -> None:
+    """Refuses an output path that is not a folder the render may replace."""
+    if out.is_symlink():
+        raise RenderError(f"--out {out} is a symbolic link; give the folder itself")
+    if out.exists() and not out.is_dir():
+        raise RenderError(f"--out {out} is a file, not a folder; give a new folder or an earlier render")
+    if not out.is_dir():
+        return
+    try:
+        entries = sorted(entry.name for entry in out.iterdir())
+    except OSError as err:
+        raise RenderError(f"--out {out} cannot be read: {err.strerror}") from None
+    foreign = [name for name in entries if name not in _OWNED]
+    if entries and (foreign or _MARKER not in entries):
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise RenderError(
+            f"--out {out} holds files a render did not write ({shown or 'no ' + _MARKER}); give a new or "
+            "empty folder, or an earlier render's, since a render replaces the folder whole"
+        )
+
+
+def _staging_folder(out: Path) -> Path:
+    """A fresh folder beside ``out`` (same file system, so the swap is a rename)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.rendering-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would make the render private to its writer
+        return staging
+    except OSError as err:
+        raise RenderError(f"cannot write the render to {out}: {err.strerror or err}") from None
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    if not out.exists():
+        staging.rename(out)
+        return
+    previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+    out.rename(previous / "render")
+    staging.rename(out)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _write_render(
+    stack: str, out: Path, recording: Recording, config: dict[str, str], missing: list[str]
+) -> str:
+    """Writes every render file into the empty folder ``out``; the summary text."""
+    made_up = made_up_values(recording)
+    labelled: dict[str, list[str]] = {}  # file -> the made-up values' key paths in it
+
+    def write(path: Path, document: Any) -> None:
+        stand_ins = made_up_in(document, made_up)
+        if stand_ins:
+            labelled[path.relative_to(out).as_posix()] = stand_ins
+        _write(path, document, comments(stand_ins))
+
+    (out / "releases").mkdir()
+    (out / "manifests").mkdir()
+    for image in recording.of_type(IMAGE_TYPE):
+        (out / "images").mkdir(exist_ok=True)
+        write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
+    for release in recording.of_type(RELEASE_TYPE):
+        write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
+    for manifest in manifests(recording):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
+    write(out / "resources.yaml", _resources_document(recording))
+    write(
+        out / "outputs.yaml",
+        {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
+    )
+    examples = example_keys(config)
+    # Everything a reviewer must not take for what `pulumi up` deploys, in one place.
+    _write(
+        out / _MARKER,
+        {"madeUpOffline": labelled, "exampleValues": examples, "secretPlaceholders": missing},
+    )
+    summary = _summary(stack, recording)
+    if made_up:
+        summary += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
+    if examples:
+        summary += (
+            f"\nexample values in Pulumi.{stack}.yaml, replace them before 'pulumi up': {', '.join(examples)}"
+        )
+    if missing:
+        summary += (
+            f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
+            f"--secret' before 'pulumi up'): {', '.join(missing)}"
+        )
+    return summary
+
+
+def _write(path: Path, document: Any, header: str = "") -> None:
+    path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
+
+
+def _release_document(release: Registration) -> dict[str, Any]:
+    inputs = plain(release.inputs)
+    return {
+        "chart": inputs["chart"],
+        "version": inputs["version"],
+        "repository": inputs["repositoryOpts"]["repo"],
+        "namespace": inputs["namespace"],
+        "values": inputs["values"],
+    }
+
+
+def manifests(recording: Recording) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program creates itself, as it would send them (secret values hidden)."""
+    return [
+        plain(r.inputs)
+        for r in recording.registrations
+        if r.custom and r.type.startswith("kubernetes:") and r.type != RELEASE_TYPE
+    ]
+
+
+def _label(urn: str) -> str | None:
+    """``type::name`` from a URN (``urn:pulumi:stack::project::parent$type::name``); also names resources
+    the program only reads, which are not registrations."""
+    if not urn:
+        return None
+    _, _, types, name = urn.split("::", 3)
+    type_ = types.rsplit("$", 1)[-1]
+    return None if type_ == "pulumi:pulumi:Stack" else f"{type_}::{name}"
+
+
+def _resources_document(recording: Recording) -> list[dict[str, Any]]:
+    rows = []
+    for r in recording.registrations:
+        secret_inputs = {key for key, value in r.inputs.items() if is_secret(value)}
+        rows.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": _label(r.parent),
+                "dependencies": sorted(filter(None, (_label(d) for d in r.dependencies))),
+                "protect": r.protect,
+                "secretOutputs": sorted(secret_inputs | set(r.secret_outputs)),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["type"], row["name"]))
+
+
+def _summary(stack: str, recording: Recording) -> str:
+    lines = []
+    for release in recording.of_type(RELEASE_TYPE):
+        doc = _release_document(release)
+        values = doc["values"]
+        if release.inputs["name"] != RELEASE_NAME:
+            continue
+        lines += [
+            f"stack {stack}: release {release.inputs['name']} = chart {doc['chart']} {doc['version']} "
+            f"({doc['repository']}) in namespace {doc['namespace']}",
+            f"executor: {values['executor']}",
+        ]
+        found = workloads(values)
+        lines.append("workloads (replicas x requests per pod):")
+        for w in found:
+            lines.append(
+                f"  {w.name:<14} {w.replicas} x cpu {format_cores(w.cpu):>6}  memory {w.memory // 2**20:>5}Mi"
+                f"  (memory limit {w.memory_limit // 2**20}Mi)"
+            )
+        cpu, memory, limit = total(found)
+        lines.append(
+            f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
+            f"(memory limits {limit // 2**20}Mi)"
+        )
+        if "CeleryExecutor" in values["executor"]:
+            lines.append(_broker_summary(recording, values))
+    lines.append(_dag_summary(recording))
+    lines.append(_monitoring_summary(recording))
+    secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
+    lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
+    protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
+    lines.append(
+        f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
+    )
+    return "\n".join(lines)
+
+
+def _broker_summary(recording: Recording, values: dict[str, Any]) -> str:
+    """Which Redis Celery uses; of an external one's URL only whether it is TLS, never the URL."""
+    if values["redis"]["enabled"]:
+        return (
+            "broker: the chart's Redis, 1 pod without probes (chart 1.22.0 has none); see airflow:redis.mode"
+        )
+    name = values["data"]["brokerUrlSecretName"]
+    (secret,) = [
+        r for r in recording.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == name
+    ]
+    data = secret.inputs["stringData"]
+    tls = str((data["value"] if is_secret(data) else data)["connection"]).startswith("rediss://")
+    transport = "over TLS, server certificate and name checked" if tls else "without TLS (redis://)"
+    ca_maps = [v["configMap"]["name"] for v in values.get("volumes", []) if v["name"] == "redis-ca"]
+    ca = f", CA from ConfigMap {ca_maps[0]}" if ca_maps else ""
+    return f"broker: external Redis {transport}{ca}; URL in Secret {name}"
+
+
+def _monitoring_summary(recording: Recording) -> str:
+    rules = recording.of_type(PROMETHEUS_RULE_TYPE)
+    if not rules:
+        return "monitoring: off"
+    alerts = [rule["alert"] for group in rules[0].inputs["spec"]["groups"] for rule in group["rules"]]
+    boards = [
+        r for r in recording.of_type(CONFIGMAP_TYPE) if r.inputs["metadata"]["name"].endswith("-dashboard")
+    ]
+    installed = [
+        f"{doc['chart']} {doc['version']} in namespace {doc['namespace']}"
+        for doc in map(_release_document, recording.of_type(RELEASE_TYPE))
+        if doc["chart"] != "airflow"
+    ]
+    where = f"installs {installed[0]}" if installed else "uses the cluster's Prometheus Operator"
+    return f"monitoring: {where}; ServiceMonitor, {len(alerts)} alerts, {len(boards)} dashboards"
+
+
+def _dag_summary(recording: Recording) -> str:
+    for image in recording.of_type(IMAGE_TYPE):
+        context = image.inputs["build"]["context"]
+        return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
+    for configmap in recording.of_component(CONFIGMAP_TYPE, "dags"):
+        data = configmap.inputs.get("data") or {}
+        size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
+        name = configmap.inputs["metadata"]["name"]
+        return f"dags: configmap {name} ({len(data)} files, {size} bytes of 1 MiB)"
+    for release in recording.of_type(RELEASE_TYPE):
+        values = release.inputs["values"]
+        sync = values.get("dags", {}).get("gitSync", {})
+        if sync.get("enabled"):
+            return (
+                f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} "
+                f"every {sync['period']}"
+            )
+        for bundle in values.get("dagProcessor", {}).get("dagBundleConfigList", []):
+            if bundle["classpath"] == GIT_BUNDLE_CLASS:
+                kwargs = bundle["kwargs"]
+                return (
+                    f"dags: git-bundle {bundle['name']} {kwargs['repo_url']} ref {kwargs['tracking_ref']} "
+                    f"path {kwargs.get('subdir', '.')} every {int(kwargs['refresh_interval'])}s "
+                    "(versioned: a run keeps its commit)"
+                )
+    return "dags: none"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.offline.render", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, help="output folder (default: render/<stack>)")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "render" / args.stack
+    try:
+        _, summary = render(args.stack, out, project_dir=ROOT)
+    except (RenderError, ConfigError, pulumi.RunError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
