@@ -16,8 +16,9 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.model import ConfigError
-from components.settings import SECRET_KEYS, StackSettings, parse_settings
+from components.settings import SECRET_KEYS, StackSettings
 from components.stack_file import read_stack_file
+from components.validation import parse_settings
 
 __all__ = ["NAMESPACE", "ConfigError", "check_namespaces", "load_settings", "raw_from_config"]
 

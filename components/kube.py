@@ -1,8 +1,10 @@
 """What every Kubernetes object of the stack shares: the release's name, the labels the program puts
-on its own objects, and the Pod Security "restricted" contexts every pod runs with."""
+on its own objects, the Pod Security "restricted" contexts every pod runs with, and the charts it
+releases by reference."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -11,6 +13,7 @@ __all__ = [
     "MANAGED_LABELS",
     "RELEASE_NAME",
     "RESTRICTED_CONTAINER",
+    "ChartRef",
     "merge_values",
     "restricted_pod",
 ]
@@ -51,3 +54,12 @@ def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """A Helm chart by name, version and repository: the Airflow chart, and the monitoring stack's."""
+
+    name: str
+    version: str
+    repository: str

@@ -1,4 +1,5 @@
-"""The plain Kubernetes objects the program creates in several places, labelled one way."""
+"""The plain Kubernetes objects the program creates in several places (ConfigMaps, Secrets), labelled
+one way."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pulumi_kubernetes as k8s
 
 from components.kube import MANAGED_LABELS
 
-__all__ = ["config_map"]
+__all__ = ["config_map", "kubernetes_secret"]
 
 
 def config_map(
@@ -30,5 +31,29 @@ def config_map(
             labels=MANAGED_LABELS | {"app.kubernetes.io/component": role} | (labels or {}),
         ),
         data=data,
+        opts=opts,
+    )
+
+
+def kubernetes_secret(
+    resource_name: str,
+    *,
+    role: str,
+    secret_name: str,
+    namespace: pulumi.Input[str],
+    data: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    type_: str = "Opaque",
+) -> k8s.core.v1.Secret:
+    """A Secret whose every value is a Pulumi secret, so no value reaches state or a diff in plain text."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=secret_name,
+            namespace=namespace,
+            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
+        ),
+        type=type_,
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
         opts=opts,
     )

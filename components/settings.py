@@ -9,25 +9,20 @@ silently does not apply.
 
 from __future__ import annotations
 
-import difflib
-import re
-from typing import Any, Literal, get_args
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, model_validator
 
-from components.broker.settings import RedisSettings
-from components.broker.url import broker_url_problem
-from components.dags.settings import DagSettings, deploy_key_problem
-from components.database.pgbouncer import parse_connection
-from components.database.settings import DatabaseSettings
+from components.broker.settings import RedisSettings, broker_url_problem
+from components.dags.settings import ConfigMapDags, DagSettings, GitDags, ImageDags, deploy_key_problem
+from components.database.settings import DatabaseSettings, parse_connection
 from components.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
 from components.network.settings import IngressSettings
 from components.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
-from components.redact import embedded_credential, redact
 from components.release.settings import ChartSettings, TaskSettings
 from components.secrets.settings import AdminSettings, FernetSettings
 
-__all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "ConfigError", "StackSettings", "parse_settings"]
+__all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "ConfigError", "StackSettings"]
 
 EXECUTORS = ("KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor")
 Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor"]
@@ -65,7 +60,7 @@ class StackSettings(ConfigModel):
     database: DatabaseSettings = DatabaseSettings()
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
-    dags: DagSettings = DagSettings()
+    dags: DagSettings = ConfigMapDags()
     tasks: TaskSettings = TaskSettings()
     fernet: FernetSettings = FernetSettings()
     remote_logs: RemoteLogSettings | None = None
@@ -174,7 +169,7 @@ class StackSettings(ConfigModel):
         """Secret config keys the chosen DAG delivery needs but the stack does not set."""
         dags = self.dags
         needed = []
-        if dags.delivery == "image" and self.registry_password is None:
+        if isinstance(dags, ImageDags) and self.registry_password is None:
             needed.append("registryPassword")
         if dags.git and dags.git.uses_ssh and not self.git_ssh_key:
             needed.append("gitSshKey")
@@ -222,7 +217,7 @@ class StackSettings(ConfigModel):
             f"airflow:{key}; set it with '{_SET_SECRET[key]}'"
             for key in ([] if offline else self.missing_secrets())
         ]
-        if self.registry_password is not None and dags.delivery != "image":
+        if self.registry_password is not None and not isinstance(dags, ImageDags):
             problems.append("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
         git = dags.git
         if self.git_ssh_key is not None and not (git and git.uses_ssh):
@@ -237,7 +232,7 @@ class StackSettings(ConfigModel):
         )
         if key_problem is not None:
             problems.append(f"airflow:gitSshKey {key_problem}")
-        if git and git.uses_ssh and not git.known_hosts:
+        if isinstance(dags, GitDags) and dags.git.uses_ssh and not dags.git.known_hosts:
             problems.append(
                 f"airflow:dags.{dags.git_key}.knownHosts is required for an SSH repo, so the host key is "
                 "checked (e.g. the output of 'ssh-keyscan github.com')"
@@ -245,124 +240,3 @@ class StackSettings(ConfigModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self
-
-
-def parse_settings(
-    raw: dict[str, Any], *, source: str, namespace: str = "airflow", offline: bool = False
-) -> StackSettings:
-    """Validate raw config (keys without the ``airflow:`` prefix) or raise one ConfigError.
-
-    ``source`` names the file the user edits (``Pulumi.prod.yaml``) so the message points there.
-    ``offline`` skips only the check that required secret values are set (see ``missing_secrets``).
-    """
-    cause: ValidationError | None = None
-    try:
-        settings = StackSettings.model_validate(raw, context={OFFLINE: offline})
-    except ValidationError as err:
-        settings, cause = None, err
-    errors = cause.errors() if cause else []
-    refused = {".".join(str(part) for part in error["loc"]) for error in errors}
-    lines = {_describe(error, source, namespace) for error in errors} | {
-        f"{namespace}:{key} in {source} looks like it holds a credential (value not shown), and it is "
-        "not a secret key: its value would be stored in plain text in the state and the chart values. "
-        "Keep credentials in Secrets or in 'pulumi config set --secret' keys"
-        for key in _plain_credentials(raw)
-        if key not in refused
-    }
-    if lines or settings is None:
-        raise ConfigError("\n".join(sorted(lines))) from cause
-    return settings
-
-
-# Plain keys whose values are public but look random: an SSH host key and a CA certificate are meant to be
-# published (the CA's own check refuses anything but one certificate, a private key included).
-_PUBLIC_RANDOM_LOOKING = frozenset(
-    {"dags.gitSync.knownHosts", "dags.gitBundle.knownHosts", "redis.caCertificate"}
-)
-
-
-def _plain_credentials(value: Any, path: str = "") -> list[str]:
-    """The key paths of plain (non-secret) values that read as a credential: a URL with userinfo, a
-    ``password=`` pair, a known token format, or a long random-looking string."""
-    if isinstance(value, dict):
-        return [
-            found
-            for key, item in value.items()
-            if not (path == "" and key in SECRET_KEYS)
-            for found in _plain_credentials(item, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(value, list):
-        return [found for i, item in enumerate(value) for found in _plain_credentials(item, f"{path}[{i}]")]
-    if isinstance(value, str) and path not in _PUBLIC_RANDOM_LOOKING:
-        public = _without_ssh_user(value)
-        if redact(public) != public:
-            return [path]
-    return []
-
-
-_SSH_USER = re.compile(r"^(?P<scheme>(?:git\+)?ssh://)[^/@:\s]+@", re.IGNORECASE)
-
-
-def _without_ssh_user(value: str) -> str:
-    """An SSH URL's user name (``ssh://git@host/...``) names an account, not a secret; over SSH the
-    credential is the key. Log redaction still masks it, but it is no reason to refuse a plain key."""
-    return value if embedded_credential(value) else _SSH_USER.sub(r"\g<scheme>", value)
-
-
-def _describe(error: Any, source: str, namespace: str) -> str:
-    location = [str(part) for part in error["loc"]]
-    message = error["msg"].removeprefix("Value error, ")
-    if not location:
-        return "\n".join(f"{source}: {line}" for line in message.splitlines())
-    key = ".".join(location)
-    if error["type"] == "extra_forbidden":
-        known = _known_keys(location[:-1])
-        hint = difflib.get_close_matches(location[-1], known, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-        return (
-            f"{namespace}:{key} in {source} is not a known key{suggestion} "
-            f"Known keys here: {', '.join(sorted(known))}"
-        )
-    if error["type"] == "literal_error":
-        message = f"must be one of {error['ctx']['expected']}"
-        if isinstance(error["input"], bool):
-            # yaml.v2, as the Pulumi CLI reads a stack file, takes an unquoted off/on/no/yes inside an
-            # object for a boolean; the program only ever sees true or false.
-            return (
-                f"{namespace}:{key} in {source}: {message}, got the boolean {str(error['input']).lower()}: "
-                "inside an object, YAML reads an unquoted off, on, no, yes, n or y as a boolean; quote the "
-                'value (e.g. mode: "off")'
-            )
-    hidden = (
-        location[0] in SECRET_KEYS or error["type"] in _INPUT_NOT_SHOWN or isinstance(error["input"], dict)
-    )
-    shown = "" if hidden else f", got {_shown(error['input'])}"
-    return f"{namespace}:{key} in {source}: {message}{shown}"
-
-
-# Errors whose input is not repeated: it is missing, spans the model, or is a credential itself.
-_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential", "known_hosts"})
-_SHOWN_CHARACTERS = 80
-
-
-def _shown(value: Any) -> str:
-    """A refused value as the message quotes it: short (redacted by ConfigError, like the whole line)."""
-    text = repr(value)
-    return (
-        text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}... ({len(text)} characters)"
-    )
-
-
-def _known_keys(path: list[str]) -> list[str]:
-    model: type[BaseModel] = StackSettings
-    for part in path:
-        field = next(f for name, f in model.model_fields.items() if part in (name, f.alias))
-        model = _model_of(field.annotation)
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_of(annotation: Any) -> type[BaseModel]:
-    """The model inside ``Model | None``, or the model itself."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next(arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel))

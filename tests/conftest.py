@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import StackSettings, parse_settings
+from components.settings import StackSettings
+from components.validation import parse_settings
 from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
 from tooling.offline.runtime import Recording, mocked_runtime, plain, run_program
 from tooling.rehearsal import certificates

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from components.config import raw_from_config
-from components.settings import parse_settings
 from components.stack_file import engine_config, read_stack_file
+from components.validation import parse_settings
 from tests.conftest import ROOT, THROWAWAY_STACK, project_copy
 from tooling.offline import render as render_module
 

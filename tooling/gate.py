@@ -225,8 +225,8 @@ def _stack_target(stack: str, project: Path) -> StackTarget:
     """The stack's DAG folder, executors and delivery, and the problems of that folder for the mode."""
     from components.config import check_namespaces, raw_from_config
     from components.dags.folder import dags_for_delivery
-    from components.settings import parse_settings
     from components.stack_file import stack_file_path
+    from components.validation import parse_settings
     from tooling.offline.render import load_stack_config
 
     config, _ = load_stack_config(stack_file_path(project, stack))

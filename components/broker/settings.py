@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ssl
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import field_validator
 
 from components.model import ConfigModel, Resources, resources_of
 
-__all__ = ["REDIS_CA_FILE", "RedisSettings"]
+__all__ = ["REDIS_CA_FILE", "RedisSettings", "broker_url_problem"]
 
 # Where the CA certificate of an external Redis is mounted in every Airflow pod.
 REDIS_CA_FILE = "/opt/airflow/redis-ca/ca.crt"
@@ -46,3 +47,30 @@ class RedisSettings(ConfigModel):
         if "PRIVATE KEY" in value or context.cert_store_stats()["x509_ca"] == 0:
             raise ValueError("must hold CA certificates only, no private key and no server certificate")
         return value.strip() + "\n"
+
+
+_WEAKENING = {"ssl_cert_reqs": ("required", "cert_required"), "ssl_check_hostname": ("true",)}
+
+
+def broker_url_problem(url: str) -> str | None:
+    """What is wrong with ``url``, in words that never repeat it; None if nothing."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "is not a URL (value not shown)"
+    if parts.scheme not in ("redis", "rediss"):
+        return "must start with 'rediss://' (TLS) or 'redis://' (value not shown)"
+    if not parts.hostname:
+        return "names no host (value not shown)"
+    if port == 0:
+        return "has port 0 (value not shown)"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        return "must end in a database number such as /0, or nothing (value not shown)"
+    for key, value in parse_qsl(parts.query):
+        if key in _WEAKENING and value.lower() not in _WEAKENING[key]:
+            return f"sets {key}, which would turn off checking the server's certificate; remove it"
+        if key == "ssl_ca_certs":
+            return "sets ssl_ca_certs, a file no pod has; give the CA as airflow:redis.caCertificate instead"
+    return None

@@ -5,20 +5,19 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from components.broker.settings import REDIS_CA_FILE
+from components.broker.settings import REDIS_CA_FILE, RedisSettings
 from components.kube import RELEASE_NAME
-from components.settings import StackSettings
 
 __all__ = ["REDIS_CA_CONFIGMAP", "broker_values"]
 
 REDIS_CA_CONFIGMAP = f"{RELEASE_NAME}-redis-ca"
 
 
-def broker_values(settings: StackSettings) -> dict[str, Any]:
+def broker_values(redis: RedisSettings) -> dict[str, Any]:
     """The chart's ``volumes`` and ``volumeMounts`` reach every Airflow container, task pods included:
     whichever process builds Celery's connection finds the CA the URL names. A CA is public; no pod
     gains anything it should not have."""
-    if settings.redis.ca_certificate is None:
+    if redis.ca_certificate is None:
         return {}
     path = PurePosixPath(REDIS_CA_FILE)
     return {

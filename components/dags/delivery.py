@@ -30,11 +30,18 @@ import pulumi_docker as docker
 from pydantic import SecretStr
 
 from components.dags.folder import DagFolder, content_tag
-from components.dags.settings import DagSettings, GitBundleSettings, GitSyncSettings, ImageSettings
+from components.dags.settings import (
+    DagSettings,
+    GitBundleDags,
+    GitBundleSettings,
+    GitSyncDags,
+    GitSyncSettings,
+    ImageDags,
+    ImageSettings,
+)
 from components.kube import RELEASE_NAME, RESTRICTED_CONTAINER, merge_values
-from components.kube_objects import config_map
-from components.secrets.credentials import SecretNames, kubernetes_secret
-from components.settings import StackSettings
+from components.kube_objects import config_map, kubernetes_secret
+from components.secrets.names import SecretNames
 
 __all__ = [
     "DAGS_MOUNT_PATH",
@@ -108,11 +115,10 @@ def bundle_config(settings: DagSettings) -> list[dict[str, Any]]:
     The local modes name their folder as a ``LocalDagBundle`` (git-sync's follows the chart's
     ``dags_folder``, which includes the repository's sub-path); ``git-bundle`` is one ``GitDagBundle``.
     """
-    if settings.delivery != "git-bundle":
-        kwargs = {} if settings.delivery == "git-sync" else {"path": DAGS_MOUNT_PATH}
+    if not isinstance(settings, GitBundleDags):
+        kwargs = {} if isinstance(settings, GitSyncDags) else {"path": DAGS_MOUNT_PATH}
         return [{"name": LOCAL_BUNDLE_NAME, "classpath": LOCAL_BUNDLE_CLASS, "kwargs": kwargs}]
     git = settings.git_bundle
-    assert git is not None  # checked by DagSettings
     # repo_url repeats the connection's host, so the values (and the render) say what is cloned.
     kwargs = {
         "git_conn_id": GIT_CONN_ID,
@@ -203,18 +209,16 @@ def delivery_values(
 def _mode_values(
     settings: DagSettings, names: SecretNames, dags: DagFolder | None, digest: pulumi.Input[str | None]
 ) -> dict[str, Any]:
-    if settings.delivery == "image":
-        assert settings.image is not None  # checked by DagSettings
-        assert dags is not None
-        assert names.registry is not None
-        return image_values(settings.image, content_tag(dags), digest, names.registry)
-    if settings.delivery == "git-sync":
-        assert settings.git_sync is not None  # checked by DagSettings
-        return git_sync_values(settings.git_sync, names)
-    if settings.delivery == "git-bundle":
-        assert settings.git_bundle is not None  # checked by DagSettings
-        return git_bundle_values(settings.git_bundle, names)
-    assert dags is not None  # configmap always reads the folder
+    match settings:
+        case ImageDags(image=image):
+            assert dags is not None  # dags_for_delivery reads the folder of every local mode
+            assert names.registry is not None  # secret_names names a pull Secret for every image stack
+            return image_values(image, content_tag(dags), digest, names.registry)
+        case GitSyncDags(git_sync=git):
+            return git_sync_values(git, names)
+        case GitBundleDags(git_bundle=git):
+            return git_bundle_values(git, names)
+    assert dags is not None  # dags_for_delivery reads the folder of every local mode
     return configmap_values(dags)
 
 
@@ -233,20 +237,6 @@ class DagDeliveryArgs:
     # Read and checked before any resource exists; None only for git-sync without a local folder.
     dags: DagFolder | None
 
-    @classmethod
-    def of(
-        cls, settings: StackSettings, names: SecretNames, namespace: pulumi.Input[str], dags: DagFolder | None
-    ) -> DagDeliveryArgs:
-        """The parts of the stack this component uses, and nothing else."""
-        return cls(
-            settings=settings.dags,
-            registry_password=settings.registry_password,
-            git_ssh_key=settings.git_ssh_key,
-            names=names,
-            namespace=namespace,
-            dags=dags,
-        )
-
 
 class DagDelivery(pulumi.ComponentResource):
     """Creates what the chosen mode needs and hands the release its share of the Helm values."""
@@ -264,25 +254,25 @@ class DagDelivery(pulumi.ComponentResource):
         self.image_ref = None
         settings = args.settings
         digest: pulumi.Input[str | None] = None
-        if settings.delivery == "image":
-            digest = self._image()
-        elif settings.delivery == "git-sync":
-            self._git_sync()
-        elif settings.delivery == "git-bundle":
-            self._git_bundle()
-        else:
-            self._configmap()
+        match settings:
+            case ImageDags(image=image):
+                digest = self._image(image)
+            case GitSyncDags():
+                self._git_sync()
+            case GitBundleDags(git_bundle=git):
+                self._git_bundle(git)
+            case _:
+                self._configmap()
         self.values = delivery_values(settings, args.names, args.dags, digest)
         self.register_outputs({"image_ref": self.image_ref})
 
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
-    def _image(self) -> pulumi.Output[str | None]:
+    def _image(self, image: ImageSettings) -> pulumi.Output[str | None]:
         """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
-        image, dags, names = self._args.settings.image, self._args.dags, self._args.names
+        dags, names = self._args.dags, self._args.names
         # All present: StackSettings and dags_for_delivery checked them before any resource.
-        assert image is not None
         assert dags is not None
         assert names.registry is not None
         assert self._args.registry_password is not None
@@ -329,10 +319,9 @@ class DagDelivery(pulumi.ComponentResource):
                 )
             )
 
-    def _git_bundle(self) -> None:
+    def _git_bundle(self, git: GitBundleSettings) -> None:
         """The ``dags_git`` connection as a Secret (the deploy key inside it), and for SSH the host keys."""
-        git, names = self._args.settings.git_bundle, self._args.names
-        assert git is not None  # checked by DagSettings
+        names = self._args.names
         assert names.git_connection is not None
         key = self._args.git_ssh_key.get_secret_value() if git.uses_ssh and self._args.git_ssh_key else None
         self.dependencies.append(

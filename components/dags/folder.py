@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from components.dags.settings import DagSettings
+from components.dags.settings import ConfigMapDags, DagSettings, ImageDags
 from components.model import ConfigError
 
 __all__ = [
@@ -103,14 +103,14 @@ def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
         return None
     dags = load_dag_folder(project, settings.folder)
     problems = []
-    if settings.delivery == "image":
+    if isinstance(settings, ImageDags):
         problems += [
             f"{dags.folder}/{name}: missing; delivery 'image' builds the DAG folder with its {DOCKERFILE} "
             f"and installs its {REQUIREMENTS} (comments only is fine); see this project's dags/"
             for name in (DOCKERFILE, REQUIREMENTS)
             if not dags.has(name)
         ]
-    if settings.delivery == "configmap":
+    if isinstance(settings, ConfigMapDags):
         problems += configmap_problems(dags)
     if problems:
         raise DagFolderError("\n".join(problems))

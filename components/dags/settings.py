@@ -5,20 +5,26 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from components.model import ConfigModel, RelativePath, Resources, SubPath, matching, resources_of
 from components.redact import embedded_credential
 
 __all__ = [
+    "DEFAULT_DELIVERY",
+    "ConfigMapDags",
     "DagDelivery",
     "DagSettings",
+    "GitBundleDags",
     "GitBundleSettings",
+    "GitDags",
     "GitSource",
+    "GitSyncDags",
     "GitSyncSettings",
+    "ImageDags",
     "ImageSettings",
     "deploy_key_problem",
 ]
@@ -173,39 +179,104 @@ class GitBundleSettings(GitSource):
     refresh_seconds: int = Field(60, ge=10, le=86400)
 
 
-class DagSettings(ConfigModel):
-    """How DAG files reach the scheduler, dag-processor, workers and task pods.
+class _DagModeSettings(ConfigModel):
+    """What every mode shares: the project folder that holds the DAGs (pushed, packed or checked)."""
 
-    ``configmap`` is the default because it needs nothing outside the stack; the committed stacks pick
-    ``git-bundle`` (dev) and ``image`` (prod).
-    """
-
-    delivery: DagDelivery = "configmap"
     folder: RelativePath = "dags"
-    image: ImageSettings | None = None
-    git_sync: GitSyncSettings | None = None
-    git_bundle: GitBundleSettings | None = None
 
     @property
     def git(self) -> GitSource | None:
-        """The repository the chosen mode reads, None for the modes that deliver local files."""
-        return {"git-sync": self.git_sync, "git-bundle": self.git_bundle}.get(self.delivery)
+        """The repository a git mode reads; None for the modes that deliver local files."""
+        return None
+
+
+def _needs(data: Any, key: str, message: str) -> Any:
+    """Refuses a mode without its settings in words that show the fix (pydantic would say "Field
+    required" at ``airflow:dags.<key>``)."""
+    if isinstance(data, dict) and key not in data:
+        raise ValueError(message)
+    return data
+
+
+class ImageDags(_DagModeSettings):
+    """``image``: the folder built into an image on ``apache/airflow`` and pushed to ``image``'s registry."""
+
+    delivery: Literal["image"]
+    image: ImageSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_image(cls, data: Any) -> Any:
+        return _needs(
+            data,
+            "image",
+            "delivery 'image' needs airflow:dags.image with registry, repository and username "
+            "(e.g. {registry: ghcr.io, repository: ghcr.io/acme/airflow-dags, username: acme})",
+        )
+
+
+class GitBundleDags(_DagModeSettings):
+    """``git-bundle``: Airflow's own ``GitDagBundle`` fetches ``gitBundle.repo``."""
+
+    delivery: Literal["git-bundle"]
+    git_bundle: GitBundleSettings
+    git_key: ClassVar[str] = "gitBundle"  # the config key of the mode's settings, for messages
 
     @property
-    def git_key(self) -> str:
-        """The config key of the chosen git mode's settings, for messages."""
-        return "gitBundle" if self.delivery == "git-bundle" else "gitSync"
+    def git(self) -> GitSource:
+        return self.git_bundle
 
-    @model_validator(mode="after")
-    def _mode_has_its_settings(self) -> DagSettings:
-        if self.delivery == "image" and self.image is None:
-            raise ValueError(
-                "delivery 'image' needs airflow:dags.image with registry, repository and "
-                "username (e.g. {registry: ghcr.io, repository: ghcr.io/acme/airflow-dags, username: acme})"
-            )
-        if self.delivery in ("git-sync", "git-bundle") and self.git is None:
-            raise ValueError(
-                f"delivery {self.delivery!r} needs airflow:dags.{self.git_key} with at least repo "
-                "(e.g. {repo: https://github.com/acme/dags.git, ref: main, subPath: dags})"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _has_repo(cls, data: Any) -> Any:
+        return _needs(data, "gitBundle", _NEEDS_REPO.format(mode="git-bundle", key="gitBundle"))
+
+
+class GitSyncDags(_DagModeSettings):
+    """``git-sync``: the chart's git-sync sidecars pull ``gitSync.repo``."""
+
+    delivery: Literal["git-sync"]
+    git_sync: GitSyncSettings
+    git_key: ClassVar[str] = "gitSync"
+
+    @property
+    def git(self) -> GitSource:
+        return self.git_sync
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_repo(cls, data: Any) -> Any:
+        return _needs(data, "gitSync", _NEEDS_REPO.format(mode="git-sync", key="gitSync"))
+
+
+class ConfigMapDags(_DagModeSettings):
+    """``configmap``, the default because it needs nothing outside the stack: the folder in one
+    ConfigMap (1 MiB at most) mounted wherever DAGs are parsed or run."""
+
+    delivery: Literal["configmap"] = "configmap"
+
+
+_NEEDS_REPO = (
+    "delivery '{mode}' needs airflow:dags.{key} with at least repo "
+    "(e.g. {{repo: https://github.com/acme/dags.git, ref: main, subPath: dags}})"
+)
+DEFAULT_DELIVERY = "configmap"
+
+
+def _delivery_of(value: Any) -> Any:
+    """The mode a stack file's ``airflow:dags`` names; ``configmap`` where it names none."""
+    if isinstance(value, dict):
+        return value.get("delivery", DEFAULT_DELIVERY)
+    return getattr(value, "delivery", None)
+
+
+# How DAG files reach the scheduler, dag-processor, workers and task pods: one settings type per mode,
+# chosen by ``delivery``, so each mode's code takes its own type and nothing re-checks what this proved.
+DagSettings = Annotated[
+    Annotated[ImageDags, Tag("image")]
+    | Annotated[GitBundleDags, Tag("git-bundle")]
+    | Annotated[GitSyncDags, Tag("git-sync")]
+    | Annotated[ConfigMapDags, Tag("configmap")],
+    Discriminator(_delivery_of),
+]
+GitDags = GitBundleDags | GitSyncDags

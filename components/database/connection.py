@@ -7,7 +7,7 @@ import base64
 
 import pulumi
 
-from components.database.pgbouncer import Connection, parse_connection
+from components.database.settings import Connection, parse_connection
 from components.kube import RELEASE_NAME
 
 __all__ = ["bundled_connection", "existing_connection", "pgbouncer_login"]

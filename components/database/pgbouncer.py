@@ -9,21 +9,16 @@ by ``database.existingSecretName`` (read at deploy time; its value never leaves 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
-if TYPE_CHECKING:  # settings validates URLs with parse_connection, so no import back at run time
-    from components.database.settings import PgBouncerSettings
+from components.database.settings import Connection, PgBouncerSettings
 
 __all__ = [
     "AIRFLOW_LOCAL_SETTINGS",
     "ASYNC_CONNECT_ARGS",
     "DATABASE_ALIAS",
     "PORT",
-    "Connection",
     "airflow_url",
-    "parse_connection",
     "pgbouncer_ini",
     "stats_url",
     "users_txt",
@@ -46,35 +41,6 @@ ASYNCPG_BEHIND_PGBOUNCER = {
 '''
 ASYNC_CONNECT_ARGS = "airflow_local_settings.ASYNCPG_BEHIND_PGBOUNCER"
 DATABASE_ALIAS = "airflow-metadata"  # the name Airflow asks PgBouncer for
-
-
-@dataclass(frozen=True)
-class Connection:
-    user: str
-    password: str
-    host: str
-    port: int
-    database: str
-    sslmode: str
-
-
-def parse_connection(url: str) -> Connection:
-    """The parts of ``postgresql://user:password@host:port/db?sslmode=...``; the message names no value."""
-    parts = urlsplit(url)
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
-    if not (parts.username and parts.password and parts.hostname and parts.path.strip("/")):
-        raise ValueError(
-            "the metadata connection needs user, password, host and database for PgBouncer "
-            "(postgresql://USER:PASSWORD@HOST:5432/DB); value not shown"
-        )
-    return Connection(
-        user=unquote(parts.username),
-        password=unquote(parts.password),
-        host=parts.hostname,
-        port=parts.port or 5432,
-        database=parts.path.strip("/"),
-        sslmode=query.get("sslmode", "prefer"),
-    )
 
 
 def pgbouncer_ini(db: Connection, settings: PgBouncerSettings) -> str:

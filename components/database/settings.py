@@ -1,8 +1,11 @@
-"""Where the metadata database lives (``airflow:database``), and PgBouncer in front of it."""
+"""Where the metadata database lives (``airflow:database``), PgBouncer in front of it, and what a
+connection URL must hold for PgBouncer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
@@ -12,8 +15,10 @@ __all__ = [
     "CLEANUP_EVERY_SECONDS",
     "CLEANUP_SCHEDULE",
     "CleanupSettings",
+    "Connection",
     "DatabaseSettings",
     "PgBouncerSettings",
+    "parse_connection",
 ]
 
 # Weekly, Sunday 03:00 UTC; the alert allows two missed runs before it fires.
@@ -56,3 +61,32 @@ class DatabaseSettings(ConfigModel):
     resources: Resources = resources_of("100m", "256Mi", "512Mi")
     pgbouncer: PgBouncerSettings = PgBouncerSettings()
     cleanup: CleanupSettings = CleanupSettings()
+
+
+@dataclass(frozen=True)
+class Connection:
+    user: str
+    password: str
+    host: str
+    port: int
+    database: str
+    sslmode: str
+
+
+def parse_connection(url: str) -> Connection:
+    """The parts of ``postgresql://user:password@host:port/db?sslmode=...``; the message names no value."""
+    parts = urlsplit(url)
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+    if not (parts.username and parts.password and parts.hostname and parts.path.strip("/")):
+        raise ValueError(
+            "the metadata connection needs user, password, host and database for PgBouncer "
+            "(postgresql://USER:PASSWORD@HOST:5432/DB); value not shown"
+        )
+    return Connection(
+        user=unquote(parts.username),
+        password=unquote(parts.password),
+        host=parts.hostname,
+        port=parts.port or 5432,
+        database=parts.path.strip("/"),
+        sslmode=query.get("sslmode", "prefer"),
+    )

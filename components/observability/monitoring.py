@@ -16,13 +16,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.kube import MANAGED_LABELS, RELEASE_NAME
-from components.kube_objects import config_map
+from components.kube import MANAGED_LABELS, RELEASE_NAME, ChartRef
+from components.kube_objects import config_map, kubernetes_secret
 from components.observability.alerts import alert_rules
 from components.observability.dashboards import dashboards
 from components.observability.settings import MonitoringSettings
-from components.release.chart import ChartRef
-from components.secrets.credentials import kubernetes_secret
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "Monitoring", "MonitoringArgs", "kube_prometheus_stack_values"]
 

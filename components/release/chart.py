@@ -12,22 +12,12 @@ import pulumi_kubernetes as k8s
 
 from components.broker.settings import REDIS_CA_FILE
 from components.broker.values import REDIS_CA_CONFIGMAP
-from components.kube import RELEASE_NAME
+from components.kube import RELEASE_NAME, ChartRef
 from components.kube_objects import config_map
 from components.release.pod_roles import PodRoles, PodRolesArgs
 from components.release.settings import CHART_NAME, CHART_VERSION, ChartSettings
-from components.release.values import build_helm_values, release_service
-from components.secrets.credentials import SecretNames
-from components.settings import StackSettings
 
-__all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "ChartRef", "chart_source"]
-
-
-@dataclass(frozen=True)
-class ChartRef:
-    name: str
-    version: str
-    repository: str
+__all__ = ["CHART", "AirflowRelease", "AirflowReleaseArgs", "chart_source", "release_service"]
 
 
 CHART = ChartRef(name=CHART_NAME, version=CHART_VERSION, repository="https://airflow.apache.org")
@@ -47,14 +37,15 @@ def chart_source(settings: ChartSettings) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowReleaseArgs:
-    settings: StackSettings
     namespace: pulumi.Input[str]
-    secret_names: SecretNames
-    # The DAG delivery's share of the values (image, git-sync or DAG volumes).
-    dag_values: dict[str, Any] = field(default_factory=dict)
+    chart: ChartSettings
+    values: dict[str, Any]  # values.build_helm_values: Secret names, never a secret value
+    helm_timeout_seconds: int
+    pod_roles: PodRolesArgs
+    redis_ca_certificate: str | None  # an external Redis's CA, which the release's volumes name
     # What the chart reads by name or pulls (Secrets, the DAG ConfigMap and image): the release waits
     # for them so no pod or hook starts first.
-    secrets: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    named_by_values: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class AirflowRelease(pulumi.ComponentResource):
@@ -76,16 +67,12 @@ class AirflowRelease(pulumi.ComponentResource):
         self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow:components:AirflowRelease", name, None, opts)
-        self.values = build_helm_values(args.settings, args.secret_names, args.dag_values)
+        self.values = args.values
         # In place of the chart's pod-launcher Role, which it is told not to create; before the release,
         # so no scheduler or worker starts without its rights.
-        roles = PodRoles(
-            name,
-            PodRolesArgs(settings=args.settings, namespace=args.namespace),
-            pulumi.ResourceOptions(parent=self),
-        )
+        roles = PodRoles(name, args.pod_roles, pulumi.ResourceOptions(parent=self))
         before_pods: list[pulumi.Resource] = [roles]
-        ca = args.settings.redis.ca_certificate
+        ca = args.redis_ca_certificate
         if ca is not None:  # the external Redis's CA, which the release's volumes name
             before_pods.append(
                 config_map(
@@ -100,14 +87,14 @@ class AirflowRelease(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
-            **chart_source(args.settings.chart),
+            **chart_source(args.chart),
             namespace=args.namespace,
             values=self.values,
             skip_await=True,
-            timeout=args.settings.helm_timeout_seconds,
+            timeout=args.helm_timeout_seconds,
             max_history=10,
             cleanup_on_fail=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.secrets, *before_pods]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.named_by_values, *before_pods]),
         )
         service_and_url = pulumi.Output.from_input(args.namespace).apply(release_service)
         self.api_server_service = service_and_url.apply(lambda pair: pair[0])
@@ -115,3 +102,9 @@ class AirflowRelease(pulumi.ComponentResource):
         self.register_outputs(
             {"api_server_service": self.api_server_service, "api_server_url": self.api_server_url}
         )
+
+
+def release_service(namespace: str) -> tuple[str, str]:
+    """The api-server Service the chart creates, and its in-cluster URL."""
+    service = f"{RELEASE_NAME}-api-server"
+    return service, f"http://{service}.{namespace}.svc.cluster.local:8080"

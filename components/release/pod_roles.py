@@ -28,7 +28,6 @@ import pulumi
 
 from components.kube import RELEASE_NAME
 from components.rbac import Rule, bound_role
-from components.settings import StackSettings
 
 __all__ = ["PodRole", "PodRoles", "PodRolesArgs", "pod_roles"]
 
@@ -51,10 +50,11 @@ _POD_EVENTS = Rule("events", ("list", "watch"))
 _POD_EXEC = Rule("pods/exec", ("create", "get"))
 
 
-def pod_roles(settings: StackSettings) -> tuple[PodRole, ...]:
+def pod_roles(*, kubernetes_executor: bool, pod_exec: bool) -> tuple[PodRole, ...]:
     """One Role per account that launches or watches pods; the scheduler's only with the
-    KubernetesExecutor (the Celery scheduler calls no Kubernetes API)."""
-    worker_rules = (_MANAGE_PODS, _POD_LOGS, _POD_EVENTS) + ((_POD_EXEC,) if settings.tasks.pod_exec else ())
+    KubernetesExecutor (the Celery scheduler calls no Kubernetes API), ``pods/exec`` only with
+    ``tasks.podExec``."""
+    worker_rules = (_MANAGE_PODS, _POD_LOGS, _POD_EVENTS) + ((_POD_EXEC,) if pod_exec else ())
     roles = [
         PodRole("task-pods", f"{RELEASE_NAME}-worker", worker_rules),
         PodRole(
@@ -63,15 +63,16 @@ def pod_roles(settings: StackSettings) -> tuple[PodRole, ...]:
             (Rule("pods", ("get", "delete")), _POD_LOGS, _POD_EVENTS),
         ),
     ]
-    if settings.uses_kubernetes_executor:
+    if kubernetes_executor:
         roles.insert(0, PodRole("executor-pods", f"{RELEASE_NAME}-scheduler", (_MANAGE_PODS,)))
     return tuple(roles)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PodRolesArgs:
-    settings: StackSettings
     namespace: pulumi.Input[str]
+    kubernetes_executor: bool  # airflow:executor runs the KubernetesExecutor
+    pod_exec: bool  # airflow:tasks.podExec
 
 
 class PodRoles(pulumi.ComponentResource):
@@ -85,7 +86,7 @@ class PodRoles(pulumi.ComponentResource):
         super().__init__("airflow:components:PodRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         resources: list[pulumi.Resource] = []
-        for role in pod_roles(args.settings):
+        for role in pod_roles(kubernetes_executor=args.kubernetes_executor, pod_exec=args.pod_exec):
             resources += bound_role(
                 f"{name}-{role.purpose}",
                 role_name=role.name,

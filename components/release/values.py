@@ -16,11 +16,10 @@ from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_
 from components.database.settings import CLEANUP_SCHEDULE
 from components.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values, restricted_pod
 from components.model import Resources, Workload
-from components.network.policies import exposure_values
+from components.network.values import exposure_values
 from components.observability.statsd_mappings import statsd_mappings
 from components.observability.task_logs import log_persistence_values, remote_log_values
-from components.secrets.credentials import SecretNames
-from components.secrets.fernet import FERNET_GENERATION_ANNOTATION
+from components.secrets.names import FERNET_GENERATION_ANNOTATION, SecretNames
 from components.settings import StackSettings
 
 __all__ = ["CREATE_USER_SCRIPT", "build_helm_values"]
@@ -102,7 +101,7 @@ def build_helm_values(
         ),
         remote_log_values(settings.remote_logs),
         log_persistence_values(settings.log_persistence),
-        broker_values(settings),
+        broker_values(settings.redis),
         _NO_API_TOKEN,
         _BUNDLED_POSTGRES_NO_API_TOKEN if settings.database.mode == "bundled" else {},
         dag_values or {},
@@ -334,9 +333,3 @@ def _pgbouncer(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
             "securityContexts": {"container": RESTRICTED_CONTAINER},
         },
     }
-
-
-def release_service(namespace: str) -> tuple[str, str]:
-    """The api-server Service the chart creates, and its in-cluster URL."""
-    service = f"{RELEASE_NAME}-api-server"
-    return service, f"http://{service}.{namespace}.svc.cluster.local:8080"

@@ -14,7 +14,6 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
-from components.broker.settings import REDIS_CA_FILE
 from components.broker.url import verified_broker_url
 from components.database.connection import bundled_connection, existing_connection, pgbouncer_login
 from components.database.pgbouncer import (
@@ -24,83 +23,23 @@ from components.database.pgbouncer import (
     users_txt,
 )
 from components.database.settings import DatabaseSettings
-from components.kube import MANAGED_LABELS, RELEASE_NAME
+from components.kube import RELEASE_NAME
+from components.kube_objects import kubernetes_secret
+from components.secrets.names import SecretNames
 from components.secrets.settings import FernetSettings
-from components.settings import StackSettings
 
 __all__ = [
     "AirflowSecrets",
     "AirflowSecretsArgs",
     "SecretNames",
     "kubernetes_secret",
-    "secret_names",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class SecretNames:
-    """The Secret each chart key points at; ``None`` where the stack does not need one."""
-
-    fernet_key: str
-    api_secret_key: str
-    jwt_secret: str
-    webserver_secret_key: str
-    admin_password: str
-    metadata_connection: str
-    postgres_auth: str | None
-    redis_password: str | None
-    broker_url: str | None
-    pgbouncer_config: str | None  # pgbouncer.ini and users.txt
-    pgbouncer_stats: str | None  # the metrics exporter's connection
-    registry: str | None  # image pull credentials (type kubernetes.io/dockerconfigjson)
-    git_ssh_key: str | None  # git-sync's deploy key, key "gitSshKey"
-    git_connection: str | None  # the git-bundle's Airflow connection (deploy key inside), key "connection"
-    # The task-log bucket's AWS connection, key "connection", where the stack holds it
-    # (airflow:remoteLogsConnection); named by airflow:remoteLogs.connectionSecretName.
-    task_logs_connection: str | None = None
-
-
-def secret_names(settings: StackSettings) -> SecretNames:
-    """Fixed names, distinct from the ones the chart would generate (``airflow-fernet-key``...), so a
-    chart-made Secret can never be mistaken for ours."""
-
-    def name(role: str) -> str:
-        return f"{RELEASE_NAME}-{role}"
-
-    bundled = settings.database.mode == "bundled"
-    pgbouncer = settings.database.pgbouncer.enabled
-    dags = settings.dags
-    git_ssh = dags.delivery == "git-sync" and dags.git is not None and dags.git.uses_ssh
-    return SecretNames(
-        fernet_key=name("fernet"),
-        api_secret_key=name("api-secret"),
-        jwt_secret=name("jwt"),
-        webserver_secret_key=name("webserver-secret"),
-        admin_password=name("admin"),
-        # Behind PgBouncer, Airflow's URL is ours (pointing at PgBouncer), never the user's Secret.
-        metadata_connection=(None if pgbouncer else settings.database.existing_secret_name)
-        or name("metadata-db"),
-        postgres_auth=name("postgres-auth") if bundled else None,
-        # The chart's Redis only: an external one's password is inside airflow:brokerUrl.
-        redis_password=name("redis-auth")
-        if settings.uses_celery and settings.redis.mode == "bundled"
-        else None,
-        broker_url=name("broker") if settings.uses_celery else None,
-        pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
-        pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
-        registry=name("registry") if dags.delivery == "image" else None,
-        git_ssh_key=name("git-ssh") if git_ssh else None,
-        git_connection=name("git-connection") if dags.delivery == "git-bundle" else None,
-        task_logs_connection=settings.remote_logs.connection_secret_name
-        if settings.remote_logs is not None and settings.remote_logs_connection is not None
-        else None,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowSecretsArgs:
     namespace: pulumi.Input[str]
-    names: SecretNames  # secret_names(settings): which Secrets this stack needs, by name
+    names: SecretNames  # which Secrets this stack needs, by name (stack.secret_names)
     fernet: FernetSettings
     database: DatabaseSettings
     metadata_connection: SecretStr | None  # airflow:metadataConnection, where the database is external
@@ -108,21 +47,6 @@ class AirflowSecretsArgs:
     broker_ca_file: str | None  # where the CA of an external Redis is mounted, if the stack gives one
     protect: bool  # airflow:protectStatefulResources
     remote_logs_connection: SecretStr | None = None  # airflow:remoteLogsConnection
-
-    @classmethod
-    def of(cls, settings: StackSettings, namespace: pulumi.Input[str]) -> AirflowSecretsArgs:
-        """The parts of the stack this component uses, and nothing else."""
-        return cls(
-            namespace=namespace,
-            names=secret_names(settings),
-            fernet=settings.fernet,
-            database=settings.database,
-            metadata_connection=settings.metadata_connection,
-            broker_url=settings.broker_url,
-            broker_ca_file=REDIS_CA_FILE if settings.redis.ca_certificate is not None else None,
-            protect=settings.protect_stateful_resources,
-            remote_logs_connection=settings.remote_logs_connection,
-        )
 
 
 class AirflowSecrets(pulumi.ComponentResource):
@@ -302,30 +226,6 @@ class AirflowSecrets(pulumi.ComponentResource):
                 opts=opts or pulumi.ResourceOptions(parent=self),
             )
         )
-
-
-def kubernetes_secret(
-    resource_name: str,
-    *,
-    role: str,
-    secret_name: str,
-    namespace: pulumi.Input[str],
-    data: dict[str, pulumi.Input[str]],
-    opts: pulumi.ResourceOptions,
-    type_: str = "Opaque",
-) -> k8s.core.v1.Secret:
-    """A Secret whose every value is a Pulumi secret, so no value reaches state or a diff in plain text."""
-    return k8s.core.v1.Secret(
-        resource_name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=secret_name,
-            namespace=namespace,
-            labels=MANAGED_LABELS | {"app.kubernetes.io/component": role},
-        ),
-        type=type_,
-        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
-        opts=opts,
-    )
 
 
 def _pad_base64(unpadded: str) -> str:

@@ -17,14 +17,12 @@ import pulumi_kubernetes as k8s
 from components.kube import AIRFLOW_POD, MANAGED_LABELS, RELEASE_NAME, RESTRICTED_CONTAINER
 from components.model import Resources
 from components.rbac import Rule, bound_role
-from components.secrets.credentials import SecretNames
+from components.secrets.names import FERNET_GENERATION_ANNOTATION, SecretNames
 from components.secrets.settings import FernetSettings
-from components.settings import StackSettings
 
 __all__ = ["WAIT_THEN_ROTATE", "FernetRotation", "FernetRotationArgs"]
 
 # On every Airflow pod (the chart's airflowPodAnnotations): a new generation restarts them all.
-FERNET_GENERATION_ANNOTATION = "airflow-on-kubernetes/fernet-generation"
 ROTATION_IMAGE = "apache/airflow:3.2.2"  # rotate-fernet-key needs Airflow and the database, not the DAGs
 
 # Waits until every long-running Airflow pod and task pod carries the new generation, then rotates.
@@ -61,24 +59,6 @@ class FernetRotationArgs:
     job_resources: Resources
     # How long a Celery worker may take to finish its tasks before the last old pod is gone.
     grace_period_seconds: int
-
-    @classmethod
-    def of(
-        cls,
-        settings: StackSettings,
-        namespace: pulumi.Input[str],
-        names: SecretNames,
-        release: pulumi.Resource,
-    ) -> FernetRotationArgs:
-        """The parts of the stack this component uses, and nothing else."""
-        return cls(
-            namespace=namespace,
-            fernet=settings.fernet,
-            names=names,
-            release=release,
-            job_resources=settings.jobs.resources,
-            grace_period_seconds=settings.tasks.grace_period_seconds,
-        )
 
 
 class FernetRotation(pulumi.ComponentResource):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.config import raw_from_config
-from components.settings import parse_settings
+from components.validation import parse_settings
 
 _CONNECTION = json.dumps(
     {"conn_type": "aws", "login": "k", "password": "p", "extra": {"endpoint_url": "http://s3:9000"}}

@@ -10,7 +10,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from components.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
-from components.settings import parse_settings
+from components.stack import secret_names
+from components.validation import parse_settings
 from tests.conftest import THROWAWAY_STACK, Deployment, project_copy, run_stack
 from tooling.offline.runtime import Recording, is_secret, plain, run_program
 
@@ -246,7 +247,16 @@ def test_secrets_component_exposes_names_not_values(pulumi_mocks: Recording):
     settings = parse_settings(
         {"executor": "CeleryExecutor", "protectStatefulResources": "false"}, source="Pulumi.test.yaml"
     )
-    args = AirflowSecretsArgs.of(settings, "ns")
+    args = AirflowSecretsArgs(
+        namespace="ns",
+        names=secret_names(settings),
+        fernet=settings.fernet,
+        database=settings.database,
+        metadata_connection=None,
+        broker_url=None,
+        broker_ca_file=None,
+        protect=False,
+    )
     secrets = AirflowSecrets("t", args)
     assert secrets.names.broker_url == "airflow-broker"
     assert len(secrets.secrets) == 9

@@ -8,7 +8,8 @@ import pytest
 
 from components.model import ConfigError
 from components.quantity import memory_bytes
-from components.settings import StackSettings, parse_settings
+from components.settings import StackSettings
+from components.validation import parse_settings
 from tests.conftest import raw_settings
 
 RESOURCES = {"cpu": "100m", "memory": "128Mi", "memoryLimit": "256Mi"}

@@ -27,8 +27,8 @@ from components.dags.delivery import GIT_BUNDLE_CLASS
 from components.kube import RELEASE_NAME
 from components.model import ConfigError
 from components.quantity import format_cores
-from components.settings import parse_settings
 from components.stack_file import engine_config, read_stack_file, stack_file_path
+from components.validation import parse_settings
 from tooling.offline.footprint import total, workloads
 from tooling.offline.runtime import SECRET, Recording, Registration, is_secret, plain, run_program
 from tooling.offline.stand_ins import comments, example_keys, made_up_in, made_up_values

@@ -34,8 +34,8 @@ from components.config import raw_from_config
 from components.model import ConfigError
 from components.rbac import account_rights
 from components.redact import redact
-from components.settings import parse_settings
 from components.stack_file import stack_file_path
+from components.validation import parse_settings
 from tooling.offline.render import load_stack_config
 from tooling.rehearsal.api import Api, healthy, run_dag
 from tooling.rehearsal.certificates import ServerTls, server_tls

@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from components.broker.url import broker_url_problem, verified_broker_url
+from components.broker.settings import broker_url_problem
+from components.broker.url import verified_broker_url
 
 PASSWORD = "s3cr3t-Pa55"
 

@@ -120,6 +120,17 @@ def test_registry_token_reaches_no_release_value_or_plain_output() -> None:
             "git@host:org/repo.git URL",
         ),
         ({"dags": {"delivery": "rsync"}}, "airflow:dags.delivery in Pulumi.dev.yaml: must be one of 'image'"),
+        ({"dags": {"delivery": "git-bundle"}}, "delivery 'git-bundle' needs airflow:dags.gitBundle with"),
+        (
+            {"dags": {"delivery": "image", "image": IMAGE, "gitSync": {"repo": "https://a.io/r.git"}}},
+            "airflow:dags.gitSync in Pulumi.dev.yaml is the settings of airflow:dags.delivery 'git-sync', "
+            "but the delivery is 'image'",
+        ),
+        ({"dags": "configmap"}, "airflow:dags in Pulumi.dev.yaml: must be a mapping such as {delivery: "),
+        (
+            {"dags": {"delivery": "image", "image": {**IMAGE, "tag": "v1"}}},
+            "airflow:dags.image.tag in Pulumi.dev.yaml is not a known key",
+        ),
         (
             {"dags": {"folder": "/etc"}},
             "airflow:dags.folder in Pulumi.dev.yaml: must be a relative path inside",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 
 from components.dags.folder import (
     CONFIGMAP_LIMIT_BYTES,
@@ -43,7 +44,7 @@ def _delivery(mode: str) -> DagSettings:
         "git-sync": {"gitSync": {"repo": "https://github.com/acme/dags.git"}},
         "configmap": {},
     }[mode]
-    return DagSettings.model_validate({"delivery": mode, **extra})
+    return TypeAdapter(DagSettings).validate_python({"delivery": mode, **extra})
 
 
 def _error(tmp_path: Path, files: dict[str, str | bytes], mode: str = "configmap") -> str:

@@ -14,12 +14,11 @@ from components.database.pgbouncer import (
     AIRFLOW_LOCAL_SETTINGS,
     ASYNC_CONNECT_ARGS,
     airflow_url,
-    parse_connection,
     pgbouncer_ini,
     stats_url,
     users_txt,
 )
-from components.database.settings import PgBouncerSettings
+from components.database.settings import PgBouncerSettings, parse_connection
 from tests.components.test_program import secret_string_data
 from tests.conftest import Deployment, run_stack
 from tooling.offline.runtime import Recording, is_secret, plain
@@ -131,7 +130,7 @@ def test_a_secret_url_pgbouncer_cannot_log_in_with_is_refused() -> None:
 )
 def test_bad_pgbouncer_settings_are_named(pgbouncer: dict[str, object], message: str) -> None:
     from components.model import ConfigError
-    from components.settings import parse_settings
+    from components.validation import parse_settings
 
     with pytest.raises(ConfigError, match=message):
         parse_settings({"database": {"pgbouncer": pgbouncer}}, source="Pulumi.test.yaml")

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from components.model import ConfigError
-from components.network.policies import exposure_values
-from components.settings import parse_settings
+from components.network.values import exposure_values
+from components.validation import parse_settings
 from tests.conftest import run_stack
 from tooling.offline.runtime import plain
 

@@ -200,8 +200,8 @@ def test_a_custom_prefix_is_matched_and_keeps_the_metric_names() -> None:
 
 def test_release_values_carry_the_mappings_and_the_prefix() -> None:
     from components.release.values import build_helm_values
-    from components.secrets.credentials import secret_names
-    from components.settings import parse_settings
+    from components.stack import secret_names
+    from components.validation import parse_settings
 
     settings = parse_settings(
         {"monitoring": {"statsdPrefix": "platform_af"}, "protectStatefulResources": "false"},

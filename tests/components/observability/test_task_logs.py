@@ -22,8 +22,8 @@ from moto.server import ThreadedMotoServer
 from components.model import ConfigError
 from components.observability.task_logs import CONNECTION_ENV
 from components.release.values import build_helm_values
-from components.secrets.credentials import secret_names
-from components.settings import parse_settings
+from components.stack import secret_names
+from components.validation import parse_settings
 
 BUCKET = "acme-airflow-logs"
 ROLE = "arn:aws:iam::123456789012:role/airflow-task-logs"

@@ -12,7 +12,7 @@ import pytest
 from components.model import ConfigError
 from components.release.chart import chart_source
 from components.release.settings import ChartSettings, chart_problem
-from components.settings import parse_settings
+from components.validation import parse_settings
 from tests.conftest import CHART_DIR
 
 

@@ -11,8 +11,9 @@ import pytest
 from components.dags.delivery import delivery_values
 from components.dags.folder import dags_for_delivery
 from components.release.values import CREATE_USER_SCRIPT, build_helm_values
-from components.secrets.credentials import secret_names
-from components.settings import EXECUTORS, StackSettings, parse_settings
+from components.settings import EXECUTORS, StackSettings
+from components.stack import secret_names
+from components.validation import parse_settings
 from tests.conftest import ROOT, raw_settings
 
 SCHEMA_FIXTURES = [(stack, executor) for stack in ("dev", "prod") for executor in EXECUTORS]

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from components.model import ConfigError
-from components.settings import parse_settings
+from components.validation import parse_settings
 from tests.components.test_program import secret_string_data
 from tests.conftest import run_stack
 from tooling.offline.runtime import Recording, plain
