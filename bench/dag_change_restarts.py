@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.tooling.offline.test_restarts import STACKS, after_one_dag_edit
+from tooling.offline.restarts import STACKS, after_one_dag_edit
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import raw_from_config
 from components.settings import StackSettings
 from components.validation import parse_settings
+from tooling.helm import CHART, helm_template, run_helm
 from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
 from tooling.offline.runtime import Recording, mocked_runtime, plain, run_program
 from tooling.rehearsal import certificates
-from tooling.rehearsal.stack import CHART, helm_template, run_helm
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = CHART
@@ -67,10 +67,7 @@ def stack_config(
 def raw_settings(stack: str, **overrides: Any) -> dict[str, Any]:
     """The stack's config as ``parse_settings`` takes it: no prefix, structured values decoded."""
     config, _ = stack_config(stack, **overrides)
-    return {
-        key.removeprefix("airflow:"): json.loads(value) if value[:1] in "{[" else value
-        for key, value in config.items()
-    }
+    return raw_from_config(config)
 
 
 def run_stack(
@@ -90,49 +87,11 @@ def run_stack(
     )
 
 
-def project_copy(tmp_path: Path, stack_yaml: str, stack: str = "test") -> Path:
-    """A copy of the program and its DAG folder with one extra stack file, for inputs the committed
-    stacks do not have (a DAG edit, another delivery mode)."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "__main__.py", project / "__main__.py")
-    shutil.copytree(ROOT / "dags", project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    (project / f"Pulumi.{stack}.yaml").write_text(stack_yaml)
-    return project
-
-
 def run_project(project: Path, stack: str = "test", recording: Recording | None = None) -> Recording:
     config, secret_keys = load_stack_config(project / f"Pulumi.{stack}.yaml")
     return run_program(
         project / "__main__.py", stack=stack, config=config, secret_keys=secret_keys, recording=recording
     )
-
-
-# The head of a test stack file: not protected, so it needs no place for task logs.
-THROWAWAY_STACK = "config:\n  airflow:protectStatefulResources: false\n"
-# A stack that delivers DAGs as an image (its registry token comes from the render's placeholder).
-IMAGE_STACK_YAML = (
-    THROWAWAY_STACK + "  airflow:dags:\n    delivery: image\n    image:\n      registry: ghcr.io\n"
-    "      repository: ghcr.io/acme/airflow-dags\n      username: acme-ci\n"
-)
-DAG_EDIT = ('"retries": 3', '"retries": 4')  # one line of dags/etl_taskflow.py
-
-
-def render_before_and_after(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Recording, Recording]:
-    """Renders a project copy into ``tmp_path/before``, applies ``edit`` ("dag": one DAG line,
-    "executor": both executors, "none"), and renders into ``tmp_path/after``."""
-    from tooling.offline.render import render
-
-    project = project_copy(tmp_path, stack_yaml)
-    first, _ = render("test", tmp_path / "before", project_dir=project)
-    if edit == "dag":
-        dag = project / "dags" / "etl_taskflow.py"
-        dag.write_text(dag.read_text().replace(*DAG_EDIT))
-    elif edit == "executor":
-        stack = project / "Pulumi.test.yaml"
-        stack.write_text(stack.read_text() + "  airflow:executor: CeleryExecutor,KubernetesExecutor\n")
-    second, _ = render("test", tmp_path / "after", project_dir=project)
-    return first, second
 
 
 @functools.cache

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from components.settings import StackSettings
-from tests.conftest import THROWAWAY_STACK, project_copy
 from tooling.offline import render as render_module
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 # Long, mixed-case and with digits: every planted form below reads as a credential.
 SECRET = "Pl4ntedS3cr3tV4lue20261126"

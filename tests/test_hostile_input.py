@@ -15,8 +15,9 @@ import yaml
 from components.config import raw_from_config
 from components.stack_file import engine_config, read_stack_file
 from components.validation import parse_settings
-from tests.conftest import ROOT, THROWAWAY_STACK, project_copy
+from tests.conftest import ROOT
 from tooling.offline import render as render_module
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 GIT_SYNC = "  airflow:dags:\n    delivery: git-sync\n    gitSync:\n"
 TOKEN = "ghp_R4nd0mT0k3nV4lu3Th4tMustN0tL34k"

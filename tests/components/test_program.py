@@ -12,30 +12,12 @@ from cryptography.fernet import Fernet
 from components.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
 from components.stack import secret_names
 from components.validation import parse_settings
-from tests.conftest import THROWAWAY_STACK, Deployment, project_copy, run_stack
+from tests.conftest import Deployment, run_stack
+from tests.helpers import RANDOM_TYPES, SECRET_TYPE, generated_values, secret_string_data
 from tooling.offline.runtime import Recording, is_secret, plain, run_program
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
-SECRET_TYPE = "kubernetes:core/v1:Secret"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-RANDOM_TYPES = ("random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId")
-
-
-def generated_values(recording: Recording) -> list[str]:
-    """Every secret value the mocks generated, to search for in places they must not be."""
-    found = []
-    for r in recording.registrations:
-        if r.type in RANDOM_TYPES:
-            found += [
-                str(r.outputs[key]) for key in ("result", "b64Url", "b64Std", "hex") if key in r.outputs
-            ]
-    assert found, "the mocks generated no secret values to look for"
-    return found
-
-
-def secret_string_data(recording: Recording, name: str) -> dict[str, str]:
-    secret = next(r for r in recording.of_type(SECRET_TYPE) if r.inputs["metadata"]["name"] == name)
-    assert is_secret(secret.inputs["stringData"]), f"{name} stringData is not marked secret"
-    return secret.inputs["stringData"]["value"]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, THROWAWAY_STACK, project_copy
+from tests.conftest import ROOT
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 BROKEN = ROOT / "tests" / "fixtures" / "broken_dags"
 

@@ -25,7 +25,7 @@ from tooling.cluster.external import prod_overrides, start_external_services
 from tooling.cluster.node import NETNS, REGISTRY, S3_ENDPOINT, Node, NodeLayout
 from tooling.cluster.timeline import MemoryWatch, Timeline
 from tooling.cluster.workspace import PROJECT, Workspace
-from tooling.rehearsal.stack import chart_path
+from tooling.helm import chart_path
 
 RUN = Path("/run/airflow-stack")
 AIRFLOW_API_PORT = 18080

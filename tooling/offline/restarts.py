@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Restart", "restarts", "task_pods_changed"]
+import yaml
+
+from tooling.helm import helm_template
+from tooling.offline.trial import IMAGE_STACK_YAML, THROWAWAY_STACK, render_before_and_after
+
+__all__ = ["STACKS", "Restart", "after_one_dag_edit", "restarts", "task_pods_changed"]
 
 _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -52,3 +58,31 @@ def _task_pod_inputs(objects: Iterable[dict[str, Any]]) -> dict[str, Any] | None
 def task_pods_changed(before: Iterable[dict[str, Any]], after: Iterable[dict[str, Any]]) -> bool:
     """Whether task pods started after the change differ from those started before it."""
     return _task_pod_inputs(before) != _task_pod_inputs(after)
+
+
+BOTH_EXECUTORS = "  airflow:executor: CeleryExecutor,KubernetesExecutor\n"
+
+
+STACKS = {
+    "image": IMAGE_STACK_YAML + BOTH_EXECUTORS,
+    "configmap": THROWAWAY_STACK + BOTH_EXECUTORS + "  airflow:dags: {delivery: configmap}\n",
+    "git-sync": THROWAWAY_STACK
+    + BOTH_EXECUTORS
+    + "  airflow:dags: {delivery: git-sync, gitSync: {repo: 'https://github.com/acme/dags.git'}}\n",
+    "git-bundle": THROWAWAY_STACK
+    + BOTH_EXECUTORS
+    + "  airflow:dags: {delivery: git-bundle, gitBundle: {repo: 'https://github.com/acme/dags.git'}}\n",
+}
+
+
+def _chart(render: Path) -> list[dict[str, Any]]:
+    release = yaml.safe_load((render / "releases" / "airflow.yaml").read_text())
+    return helm_template(release["values"], release["namespace"])
+
+
+def after_one_dag_edit(tmp_path: Path, delivery: str) -> tuple[list[Restart], bool]:
+    """The workloads that roll, and whether later task pods differ, after one DAG line changes
+    (what tests/tooling/offline/test_restarts.py judges and bench/dag_change_restarts.py prints)."""
+    render_before_and_after(tmp_path, STACKS[delivery], "dag")
+    before, after = _chart(tmp_path / "before"), _chart(tmp_path / "after")
+    return restarts(before, after), task_pods_changed(before, after)

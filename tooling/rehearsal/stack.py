@@ -8,39 +8,20 @@ live only in memory and in the rehearsal's temporary folder.
 from __future__ import annotations
 
 import base64
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.kube import RELEASE_NAME
 from components.stack_file import stack_file_path
+from tooling.helm import helm_template
 from tooling.offline.render import fill_missing_secrets, load_stack_config
 from tooling.offline.runtime import Recording, reveal, run_program
 
-__all__ = [
-    "CHART",
-    "KUBE_VERSION",
-    "RenderedStack",
-    "chart_path",
-    "helm_binary",
-    "helm_template",
-    "render_stack",
-    "run_helm",
-]
+__all__ = ["RenderedStack", "render_stack"]
 
 _PROJECT = Path(__file__).resolve().parents[2]
-CHART = Path(os.environ.get("AIRFLOW_CHART_DIR", _PROJECT.parent / "shared" / "airflow-chart-1.22.0"))
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-# The oldest Kubernetes the README supports: the chart picks API versions by it.
-KUBE_VERSION = "1.30.0"
 
 
 @dataclass(frozen=True)
@@ -104,45 +85,3 @@ def _secrets(recording: Recording) -> dict[str, dict[str, str]]:
         data = {key: base64.b64decode(value).decode() for key, value in (inputs.get("data") or {}).items()}
         found[inputs["metadata"]["name"]] = {**data, **(inputs.get("stringData") or {})}
     return found
-
-
-def chart_path() -> Path:
-    """The pinned chart: the tarball beside values.yaml, or the folder ``.ci/chart`` unpacked (CI)."""
-    tarball = CHART / "airflow-1.22.0.tgz"
-    return tarball if tarball.is_file() else CHART
-
-
-def helm_binary() -> str:
-    """The helm ``.ci/helm`` installed beside this Python (.venv-dev), else one on PATH."""
-    pinned = Path(sys.prefix) / "bin" / "helm"
-    found = str(pinned) if pinned.exists() else shutil.which("helm")
-    if found is None:
-        raise RuntimeError(
-            "helm not found: run 'bash .ci/setup dev' (it installs the pinned helm into .venv-dev/bin)"
-        )
-    return found
-
-
-def run_helm(
-    command: str, values: dict[str, Any], namespace: str, *extra: str, release: str = RELEASE_NAME
-) -> subprocess.CompletedProcess[str]:
-    """``helm <command> <release> <chart> --values ...`` (``template`` or ``install``); the values file
-    is removed at once."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as values_file:
-        json.dump(values, values_file)
-        values_file.flush()
-        return subprocess.run(
-            [helm_binary(), command, release, str(chart_path()), "--namespace", namespace,
-             "--values", values_file.name, *extra],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-
-
-def helm_template(
-    values: dict[str, Any], namespace: str, release: str = RELEASE_NAME
-) -> list[dict[str, Any]]:
-    """The objects the pinned chart renders with ``values``."""
-    result = run_helm("template", values, namespace, "--kube-version", KUBE_VERSION, release=release)
-    if result.returncode != 0:
-        raise RuntimeError(f"helm template failed: {result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

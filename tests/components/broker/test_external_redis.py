@@ -10,8 +10,8 @@ import pulumi
 import pytest
 
 from components.broker.settings import REDIS_CA_FILE
-from tests.components.test_program import secret_string_data
 from tests.conftest import Deployment, run_stack
+from tests.helpers import secret_string_data
 from tooling.offline.runtime import plain
 from tooling.rehearsal.certificates import certificate, key, pem
 

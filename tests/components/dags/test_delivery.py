@@ -14,9 +14,10 @@ import pytest
 
 from components.dags.folder import content_tag, load_dag_folder
 from components.settings import EXECUTORS
-from tests.components.test_program import secret_string_data
-from tests.conftest import ROOT, THROWAWAY_STACK, project_copy, run_project, run_stack
+from tests.conftest import ROOT, run_project, run_stack
+from tests.helpers import secret_string_data
 from tooling.offline.runtime import Recording, is_secret, plain
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 IMAGE_TYPE = "docker:index/image:Image"
 CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"

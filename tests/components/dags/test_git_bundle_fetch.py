@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from components.dags.delivery import GIT_CONN_ENV, KNOWN_HOSTS_DIR
-from tests.components.test_program import secret_string_data
 from tests.conftest import render_chart, run_stack
+from tests.helpers import secret_string_data
 from tooling.offline.render import manifests
 from tooling.offline.runtime import plain
 from tooling.rehearsal.services import free_port, listening, wait_until

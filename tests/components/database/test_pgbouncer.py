@@ -19,8 +19,8 @@ from components.database.pgbouncer import (
     users_txt,
 )
 from components.database.settings import PgBouncerSettings, parse_connection
-from tests.components.test_program import secret_string_data
 from tests.conftest import Deployment, run_stack
+from tests.helpers import secret_string_data
 from tooling.offline.runtime import Recording, is_secret, plain
 
 URL = "postgresql://air%40flow:p%2Fss%3Aw0rd@db.internal:5433/airflow_meta?sslmode=require"

@@ -11,8 +11,8 @@ import pytest
 
 from components.observability.dashboards import dashboards
 from components.observability.monitoring import KUBE_PROMETHEUS_STACK
-from tests.components.test_program import generated_values
 from tests.conftest import run_stack
+from tests.helpers import generated_values
 from tooling.offline.runtime import Recording, is_secret, plain
 
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"

@@ -13,8 +13,8 @@ import pytest
 
 from components.quantity import cpu_cores, memory_bytes
 from tests.components.release.kube_rules import pod_specs, resource_problems, restricted_problems
-from tests.components.test_program import generated_values
 from tests.conftest import Deployment, render_chart
+from tests.helpers import generated_values
 from tooling.offline.footprint import workloads
 from tooling.offline.runtime import SECRET
 

@@ -10,8 +10,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from components.model import ConfigError
 from components.validation import parse_settings
-from tests.components.test_program import secret_string_data
 from tests.conftest import run_stack
+from tests.helpers import secret_string_data
 from tooling.offline.runtime import Recording, plain
 
 JOB = "kubernetes:batch/v1:Job"

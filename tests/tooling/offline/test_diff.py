@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.components.test_program import generated_values
-from tests.conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
+from tests.helpers import generated_values
 from tooling.offline import diff as render_diff
+from tooling.offline.trial import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
 
 
 def _renders(tmp_path: Path, stack_yaml: str, edit: str) -> tuple[Path, Path, list[str]]:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.components.test_program import generated_values
-from tests.conftest import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
+from tests.helpers import generated_values
 from tooling.offline import render as render_module
 from tooling.offline.diff import changed_paths
 from tooling.offline.render import load_stack_config, render
 from tooling.offline.stand_ins import example_keys
+from tooling.offline.trial import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy, render_before_and_after
 
 
 def _tree(folder: Path) -> dict[str, bytes]:

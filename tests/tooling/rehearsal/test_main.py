@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import THROWAWAY_STACK, project_copy
+from tooling.offline.trial import THROWAWAY_STACK, project_copy
 from tooling.rehearsal import __main__ as rehearsal
 
 
