@@ -23,7 +23,7 @@ import pulumi
 import yaml
 
 from components.config import NAMESPACE, raw_from_config
-from components.dags.delivery import GIT_BUNDLE_CLASS
+from components.dags.values import GIT_BUNDLE_CLASS
 from components.kube import RELEASE_NAME
 from components.model import ConfigError
 from components.quantity import format_cores

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.dags.delivery import GIT_CONN_ENV, KNOWN_HOSTS_DIR
+from components.dags.values import GIT_CONN_ENV, KNOWN_HOSTS_DIR
 from tests.conftest import Deployment
 
 from ..release.kube_rules import containers, pod_specs

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from components.dags.delivery import GIT_CONN_ENV, KNOWN_HOSTS_DIR
+from components.dags.values import GIT_CONN_ENV, KNOWN_HOSTS_DIR
 from tests.conftest import render_chart, run_stack
 from tests.helpers import secret_string_data
 from tooling.offline.render import manifests

@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from components.dags.delivery import delivery_values
 from components.dags.folder import dags_for_delivery
+from components.dags.values import delivery_values
 from components.release.values import CREATE_USER_SCRIPT, build_helm_values
 from components.settings import EXECUTORS, StackSettings
 from components.stack import secret_names
