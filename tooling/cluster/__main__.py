@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 
 from components.redact import redact
+from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.external import prod_overrides, start_external_services
-from tooling.cluster.node import NETNS, REGISTRY, S3_ENDPOINT, Node, NodeLayout
+from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
+from tooling.cluster.node import Node
 from tooling.cluster.timeline import MemoryWatch, Timeline
 from tooling.cluster.workspace import PROJECT, Workspace
 from tooling.helm import chart_path
@@ -48,7 +50,7 @@ def _layout() -> NodeLayout:
 
 
 def down(layout: NodeLayout) -> int:
-    problems = Node.down(layout)
+    problems = teardown.down(layout)
     shutil.rmtree(layout.run, ignore_errors=True)
     for problem in problems:
         print(f"cluster-test: {problem}", file=sys.stderr)

@@ -11,7 +11,8 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.cluster.node import S3_ENDPOINT, Node
+from tooling.cluster.layout import S3_ENDPOINT
+from tooling.cluster.node import Node
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api, healthy, run_dag

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooling.cluster.node import NodeLayout
+from tooling.cluster.layout import NodeLayout
 
 __all__ = ["PulumiResult", "Workspace"]
 
