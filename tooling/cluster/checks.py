@@ -3,8 +3,6 @@ Airflow's REST API (as the admin, with the generated password) and the Pulumi st
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import time
 import urllib.error
@@ -12,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooling.cluster.layout import S3_ENDPOINT
+from tooling.cluster.network_probe import NetworkProbe
 from tooling.cluster.node import Node
+from tooling.cluster.secret_scan import SecretScan
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api, healthy, run_dag
@@ -31,16 +31,6 @@ _NON_COMPLIANT_POD = {
         ]
     },
 }
-# What a pod of another namespace must not reach (service, port), and a control it must reach.
-_CLOSED_DOORS = [
-    ("airflow-postgresql", 5432),
-    ("airflow-redis", 6379),
-    ("airflow-pgbouncer", 6543),
-    ("airflow-worker", 8793),
-    ("airflow-triggerer", 8794),
-    ("airflow-api-server", 8080),
-]
-_PROBE_NAMESPACE = "network-probe"
 
 
 BUCKET = "airflow-task-logs"  # Pulumi.local.yaml's airflow:remoteLogs.bucket
@@ -193,163 +183,12 @@ class Deployed:
     # -- 3: NetworkPolicies enforced by the network ----------------------------------------------
 
     def network_policies(self) -> None:
-        self._apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": _PROBE_NAMESPACE}})
-        # Only the doors this stack has (prod has no PostgreSQL or Redis of its own): a name that does not
-        # resolve would pass for a closed door.
-        services = {
-            s["metadata"]["name"] for s in self.kubectl_json("get", "services", "-n", self.namespace)["items"]
-        }
-        doors = [(service, port) for service, port in _CLOSED_DOORS if service in services]
-        if len(doors) < 4:
-            raise CheckFailed(
-                f"only {doors} of the doors to probe exist in {self.namespace}: {sorted(services)}"
-            )
-        targets = [(f"{service}.{self.namespace}.svc.cluster.local", port) for service, port in doors]
-        # The control: the cluster's DNS, which no policy closes, must answer the same probe.
-        targets.append(("kube-dns.kube-system.svc.cluster.local", 53))
-        # A new pod each time: an earlier probe's log must never stand in for this one's.
-        outside = self._probe_from_pod(_PROBE_NAMESPACE, f"probe-{time.time_ns()}", targets)
-        if not outside.get("kube-dns.kube-system.svc.cluster.local:53"):
-            raise CheckFailed(f"the probe reaches nothing, so its other results prove nothing: {outside}")
-        opened = [
-            target for target, reached in outside.items() if reached and not target.startswith("kube-dns")
-        ]
-        if opened:
-            raise CheckFailed(f"a pod in namespace {_PROBE_NAMESPACE} reaches {opened}")
-        worker = self.node.kubectl(
-            "get",
-            "pods",
-            "-n",
-            self.namespace,
-            "-l",
-            "component=worker",
-            "-o",
-            "jsonpath={.items[0].metadata.name}",
-        )
-        inside = self._exec_probe(
-            worker,
-            "worker",
-            [
-                (f"airflow-api-server.{self.namespace}.svc.cluster.local", 8080),
-                (f"airflow-pgbouncer.{self.namespace}.svc.cluster.local", 6543),
-            ],
-        )
-        if not all(inside.values()):
-            raise CheckFailed(f"a Celery worker cannot reach what it needs: {inside}")
-        self.node.kubectl("delete", "namespace", _PROBE_NAMESPACE, "--wait=false")
-
-    def _apply(self, manifest: dict) -> None:
-        path = self.workspace.layout.run / f"apply-{manifest['metadata']['name']}.json"
-        path.write_text(json.dumps(manifest))
-        self.node.kubectl("apply", "-f", str(path))
-
-    @staticmethod
-    def _probe_script(targets: list[tuple[str, int]]) -> str:
-        return (
-            "import json,socket\nresult={}\n"
-            f"for host,port in {targets!r}:\n"
-            "    try:\n        socket.create_connection((host,port),timeout=4).close()\n"
-            "        result[f'{host}:{port}']=True\n"
-            "    except OSError:\n        result[f'{host}:{port}']=False\n"
-            "print('PROBE'+json.dumps(result))\n"
-        )
-
-    def _probe_from_pod(self, namespace: str, name: str, targets: list[tuple[str, int]]) -> dict[str, bool]:
-        self._apply(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [
-                        {
-                            "name": "probe",
-                            "image": "apache/airflow:3.2.2",
-                            "command": ["python3", "-c", self._probe_script(targets)],
-                            "resources": {
-                                "requests": {"cpu": "10m", "memory": "32Mi"},
-                                "limits": {"memory": "128Mi"},
-                            },
-                        }
-                    ],
-                },
-            }
-        )
-        wait_until(
-            lambda: (
-                self.kubectl_json("get", "pod", "-n", namespace, name)["status"].get("phase")
-                in ("Succeeded", "Failed")
-            ),
-            f"probe pod {name} finished",
-            180,
-            3,
-        )
-        return self._probe_result(self.node.kubectl("logs", "-n", namespace, name))
-
-    def _exec_probe(self, pod: str, container: str, targets: list[tuple[str, int]]) -> dict[str, bool]:
-        out = self.node.kubectl(
-            "exec",
-            "-n",
-            self.namespace,
-            pod,
-            "-c",
-            container,
-            "--",
-            "python",
-            "-c",
-            self._probe_script(targets),
-        )
-        return self._probe_result(out)
-
-    @staticmethod
-    def _probe_result(out: str) -> dict[str, bool]:
-        for line in out.splitlines():
-            if line.startswith("PROBE"):
-                return json.loads(line[len("PROBE") :])
-        raise CheckFailed(f"the probe printed no result: {out[-300:]}")
+        NetworkProbe(self.node, self.workspace.layout.run, self.namespace).check()
 
     # -- 4: no generated secret in plain text in the state ---------------------------------------
 
     def secrets_secret(self) -> int:
-        """Returns how many values were looked for."""
-        values: dict[str, str] = {}
-        for secret in self.kubectl_json("get", "secrets", "-n", self.namespace)["items"]:
-            name = secret["metadata"]["name"]
-            if not name.startswith("airflow-") or secret.get("type") == "helm.sh/release.v1":
-                continue
-            for key, encoded in (secret.get("data") or {}).items():
-                value = base64.b64decode(encoded).decode(errors="replace")
-                if len(value) >= 12:
-                    values[f"{name}/{key}"] = value
-        if not values:
-            raise CheckFailed("no Secret values found to look for: the check would prove nothing")
-        exported = self.workspace.export()
-        raw = "\n".join(
-            p.read_text(errors="replace") for p in self.workspace.backend.rglob("*") if p.is_file()
-        )
-        helm = self._helm_release_payloads()
-        places = {"the exported state": exported, "the raw state files": raw, "Helm's release record": helm}
-        leaks = []
-        for where, text in places.items():
-            for label, value in values.items():
-                for form in _forms(value):
-                    if form in text:
-                        leaks.append(f"{label} in {where}")
-                        break
-        if leaks:
-            raise CheckFailed(f"secret values in plain text: {sorted(set(leaks))}")
-        return len(values)
-
-    def _helm_release_payloads(self) -> str:
-        texts = []
-        for secret in self.kubectl_json("get", "secrets", "-n", self.namespace)["items"]:
-            if secret.get("type") == "helm.sh/release.v1":
-                release = base64.b64decode(base64.b64decode(secret["data"]["release"]))
-                texts.append(gzip.decompress(release).decode(errors="replace"))
-        if not texts:
-            raise CheckFailed("no Helm release record found")
-        return "\n".join(texts)
+        return SecretScan(self.node, self.workspace, self.namespace).check()
 
     # -- 5: idempotence, and a DAG edit that changes only the image --------------------------------
 
@@ -423,11 +262,6 @@ class Deployed:
             raise CheckFailed(
                 f"cluster-wide objects of the stack left: {[i['metadata']['name'] for i in left['items']]}"
             )
-
-
-def _forms(value: str) -> list[str]:
-    """A value as it could sit in a file: itself, base64 (Kubernetes data), JSON-escaped."""
-    return [value, base64.b64encode(value.encode()).decode(), json.dumps(value)[1:-1]]
 
 
 def _changed_types(preview_json: str) -> list[str]:
