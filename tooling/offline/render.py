@@ -23,23 +23,23 @@ import pulumi
 import yaml
 
 from components.config import NAMESPACE, raw_from_config
-from components.dags.values import GIT_BUNDLE_CLASS
-from components.kube import RELEASE_NAME
 from components.model import ConfigError
-from components.quantity import format_cores
 from components.stack_file import engine_config, read_stack_file, stack_file_path
 from components.validation import parse_settings
-from tooling.offline.footprint import total, workloads
-from tooling.offline.runtime import SECRET, Recording, Registration, is_secret, plain, run_program
+from tooling.offline.documents import (
+    IMAGE_TYPE,
+    RELEASE_TYPE,
+    manifests,
+    release_document,
+    resources_document,
+)
+from tooling.offline.runtime import SECRET, Recording, plain, run_program
 from tooling.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
+from tooling.offline.summary import stack_summary
 
 __all__ = ["load_stack_config", "main", "manifests", "render"]
 
 ROOT = Path(__file__).resolve().parents[2]
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-IMAGE_TYPE = "docker:index/image:Image"
-CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap"
-PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # A secure or missing secret value must still pass validation; these stand in for the ones with a
 # required shape. Well-formed URLs: PgBouncer's config is built from its user, password and host. An
 # OpenSSH private key without a passphrase (its header only, cipher "none"): a deploy key is checked.
@@ -168,11 +168,11 @@ def _write_render(
         (out / "images").mkdir(exist_ok=True)
         write(out / "images" / f"{image.name}.yaml", plain(image.inputs))
     for release in recording.of_type(RELEASE_TYPE):
-        write(out / "releases" / f"{release.inputs['name']}.yaml", _release_document(release))
+        write(out / "releases" / f"{release.inputs['name']}.yaml", release_document(release))
     for manifest in manifests(recording):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
         write(out / "manifests" / f"{kind.lower()}-{name}.yaml", manifest)
-    write(out / "resources.yaml", _resources_document(recording))
+    write(out / "resources.yaml", resources_document(recording))
     write(
         out / "outputs.yaml",
         {name: SECRET if secret else value for name, (value, secret) in recording.stack_outputs.items()},
@@ -183,170 +183,23 @@ def _write_render(
         out / _MARKER,
         {"madeUpOffline": labelled, "exampleValues": examples, "secretPlaceholders": missing},
     )
-    summary = _summary(stack, recording)
+    printed = stack_summary(stack, recording)
     if made_up:
-        summary += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
+        printed += "\nmade up offline (marked '# offline stand-in' in the files): the DAG image digest"
     if examples:
-        summary += (
+        printed += (
             f"\nexample values in Pulumi.{stack}.yaml, replace them before 'pulumi up': {', '.join(examples)}"
         )
     if missing:
-        summary += (
+        printed += (
             f"\nnot in Pulumi.{stack}.yaml, rendered with placeholders (set with 'pulumi config set "
             f"--secret' before 'pulumi up'): {', '.join(missing)}"
         )
-    return summary
+    return printed
 
 
 def _write(path: Path, document: Any, header: str = "") -> None:
     path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
-
-
-def _release_document(release: Registration) -> dict[str, Any]:
-    inputs = plain(release.inputs)
-    return {
-        "chart": inputs["chart"],
-        "version": inputs["version"],
-        "repository": inputs["repositoryOpts"]["repo"],
-        "namespace": inputs["namespace"],
-        "values": inputs["values"],
-    }
-
-
-def manifests(recording: Recording) -> list[dict[str, Any]]:
-    """The Kubernetes objects the program creates itself, as it would send them (secret values hidden)."""
-    return [
-        plain(r.inputs)
-        for r in recording.registrations
-        if r.custom and r.type.startswith("kubernetes:") and r.type != RELEASE_TYPE
-    ]
-
-
-def _label(urn: str) -> str | None:
-    """``type::name`` from a URN (``urn:pulumi:stack::project::parent$type::name``); also names resources
-    the program only reads, which are not registrations."""
-    if not urn:
-        return None
-    _, _, types, name = urn.split("::", 3)
-    type_ = types.rsplit("$", 1)[-1]
-    return None if type_ == "pulumi:pulumi:Stack" else f"{type_}::{name}"
-
-
-def _resources_document(recording: Recording) -> list[dict[str, Any]]:
-    rows = []
-    for r in recording.registrations:
-        secret_inputs = {key for key, value in r.inputs.items() if is_secret(value)}
-        rows.append(
-            {
-                "type": r.type,
-                "name": r.name,
-                "parent": _label(r.parent),
-                "dependencies": sorted(filter(None, (_label(d) for d in r.dependencies))),
-                "protect": r.protect,
-                "secretOutputs": sorted(secret_inputs | set(r.secret_outputs)),
-            }
-        )
-    return sorted(rows, key=lambda row: (row["type"], row["name"]))
-
-
-def _summary(stack: str, recording: Recording) -> str:
-    lines = []
-    for release in recording.of_type(RELEASE_TYPE):
-        doc = _release_document(release)
-        values = doc["values"]
-        if release.inputs["name"] != RELEASE_NAME:
-            continue
-        lines += [
-            f"stack {stack}: release {release.inputs['name']} = chart {doc['chart']} {doc['version']} "
-            f"({doc['repository']}) in namespace {doc['namespace']}",
-            f"executor: {values['executor']}",
-        ]
-        found = workloads(values)
-        lines.append("workloads (replicas x requests per pod):")
-        for w in found:
-            lines.append(
-                f"  {w.name:<14} {w.replicas} x cpu {format_cores(w.cpu):>6}  memory {w.memory // 2**20:>5}Mi"
-                f"  (memory limit {w.memory_limit // 2**20}Mi)"
-            )
-        cpu, memory, limit = total(found)
-        lines.append(
-            f"total requests: cpu {format_cores(cpu)}, memory {memory // 2**20}Mi "
-            f"(memory limits {limit // 2**20}Mi)"
-        )
-        if "CeleryExecutor" in values["executor"]:
-            lines.append(_broker_summary(recording, values))
-    lines.append(_dag_summary(recording))
-    lines.append(_monitoring_summary(recording))
-    secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
-    lines.append(f"secrets by name (values [secret]): {', '.join(secrets)}")
-    protected = sorted(f"{r.name}" for r in recording.registrations if r.protect)
-    lines.append(
-        f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
-    )
-    return "\n".join(lines)
-
-
-def _broker_summary(recording: Recording, values: dict[str, Any]) -> str:
-    """Which Redis Celery uses; of an external one's URL only whether it is TLS, never the URL."""
-    if values["redis"]["enabled"]:
-        return (
-            "broker: the chart's Redis, 1 pod without probes (chart 1.22.0 has none); see airflow:redis.mode"
-        )
-    name = values["data"]["brokerUrlSecretName"]
-    (secret,) = [
-        r for r in recording.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == name
-    ]
-    data = secret.inputs["stringData"]
-    tls = str((data["value"] if is_secret(data) else data)["connection"]).startswith("rediss://")
-    transport = "over TLS, server certificate and name checked" if tls else "without TLS (redis://)"
-    ca_maps = [v["configMap"]["name"] for v in values.get("volumes", []) if v["name"] == "redis-ca"]
-    ca = f", CA from ConfigMap {ca_maps[0]}" if ca_maps else ""
-    return f"broker: external Redis {transport}{ca}; URL in Secret {name}"
-
-
-def _monitoring_summary(recording: Recording) -> str:
-    rules = recording.of_type(PROMETHEUS_RULE_TYPE)
-    if not rules:
-        return "monitoring: off"
-    alerts = [rule["alert"] for group in rules[0].inputs["spec"]["groups"] for rule in group["rules"]]
-    boards = [
-        r for r in recording.of_type(CONFIGMAP_TYPE) if r.inputs["metadata"]["name"].endswith("-dashboard")
-    ]
-    installed = [
-        f"{doc['chart']} {doc['version']} in namespace {doc['namespace']}"
-        for doc in map(_release_document, recording.of_type(RELEASE_TYPE))
-        if doc["chart"] != "airflow"
-    ]
-    where = f"installs {installed[0]}" if installed else "uses the cluster's Prometheus Operator"
-    return f"monitoring: {where}; ServiceMonitor, {len(alerts)} alerts, {len(boards)} dashboards"
-
-
-def _dag_summary(recording: Recording) -> str:
-    for image in recording.of_type(IMAGE_TYPE):
-        context = image.inputs["build"]["context"]
-        return f"dags: image {image.inputs['imageName']} (tag = content hash of {context}/)"
-    for configmap in recording.of_component(CONFIGMAP_TYPE, "dags"):
-        data = configmap.inputs.get("data") or {}
-        size = sum(len(key.encode()) + len(str(value).encode()) for key, value in data.items())
-        name = configmap.inputs["metadata"]["name"]
-        return f"dags: configmap {name} ({len(data)} files, {size} bytes of 1 MiB)"
-    for release in recording.of_type(RELEASE_TYPE):
-        values = release.inputs["values"]
-        sync = values.get("dags", {}).get("gitSync", {})
-        if sync.get("enabled"):
-            return (
-                f"dags: git-sync {sync['repo']} ref {sync['ref']} path {sync['subPath']} "
-                f"every {sync['period']}"
-            )
-        for bundle in values.get("dagProcessor", {}).get("dagBundleConfigList", []):
-            if bundle["classpath"] == GIT_BUNDLE_CLASS:
-                kwargs = bundle["kwargs"]
-                return (
-                    f"dags: git-bundle {bundle['name']} {kwargs['repo_url']} ref {kwargs['tracking_ref']} "
-                    f"path {kwargs.get('subdir', '.')} every {int(kwargs['refresh_interval'])}s "
-                    "(versioned: a run keeps its commit)"
-                )
-    return "dags: none"
 
 
 def main(argv: list[str] | None = None) -> int:
