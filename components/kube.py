@@ -15,6 +15,7 @@ __all__ = [
     "RESTRICTED_CONTAINER",
     "ChartRef",
     "merge_values",
+    "restricted_contexts",
     "restricted_pod",
 ]
 
@@ -43,6 +44,11 @@ def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
 
 
 AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
+
+
+def restricted_contexts(pod: dict[str, Any]) -> dict[str, Any]:
+    """A chart component's ``securityContexts``: ``pod`` for the pod, "restricted" for each container."""
+    return {"pod": pod, "container": RESTRICTED_CONTAINER}
 
 
 def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -34,37 +34,20 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from components.model import ConfigError
+from components.yaml_v2 import NULLS, STANDARD_TAGS, go_text, resolve
 
 __all__ = ["Secure", "StackFileError", "engine_config", "read_stack_file", "stack_file_path"]
 
 _BOM = b"\xef\xbb\xbf"
 _STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
-# yaml.v2's resolve table: plain scalars that mean something other than a string.
-_BOOLEANS = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
-}
-_STANDARD_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null", "timestamp"))
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_SPECIAL_FLOATS = {
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
-}
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_INT = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|0[bB][01]+|[1-9][0-9]*)$")
-_INT64 = 2**63
-_UINT64 = 2**64
 # Aliases expand on read; a document that grows past this many values is a YAML bomb, not a stack file.
 _MAX_VALUES = 100_000
-
-
 _UNTAGGED = "?"
 
 
 class _Composer(yaml.SafeLoader):
     """Composes nodes without PyYAML's own (YAML 1.1, Python) typing: a scalar without an explicit tag
-    keeps the tag ``?``, and ``_resolve`` types it by yaml.v2's rules instead."""
+    keeps the tag ``?``, and ``yaml_v2.resolve`` types it by yaml.v2's rules instead."""
 
     def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
         return _UNTAGGED if kind is ScalarNode else super().resolve(kind, value, implicit)
@@ -202,7 +185,7 @@ class _Reader:
         if isinstance(node, ScalarNode):
             if node.tag == "tag:yaml.org,2002:binary" or node.style is not None:
                 return self._scalar(node, key)
-            return "" if node.value in _NULLS else node.value
+            return "" if node.value in NULLS else node.value
         return self._value(node, key, [])
 
     def _value(self, node: Node, where: str, stack: list[Node]) -> Any:
@@ -239,7 +222,7 @@ class _Reader:
             if not isinstance(key_node, ScalarNode):
                 self._problem(key_node, f"{'.'.join(where) or 'the file'}: a key must be a plain value")
                 continue
-            key = key_node.value if text_keys else _go_text(self._scalar(key_node, ".".join(where)))
+            key = key_node.value if text_keys else go_text(self._scalar(key_node, ".".join(where)))
             if key in explicit:
                 self._problem(
                     key_node,
@@ -267,10 +250,10 @@ class _Reader:
             except (binascii.Error, UnicodeDecodeError):
                 self._problem(node, f"{where}: !!binary value is not base64 of UTF-8 text")
                 return ""
-        if tag not in (_UNTAGGED, *_STANDARD_TAGS):
+        if tag not in (_UNTAGGED, *STANDARD_TAGS):
             self._problem(node, f"{where}: the YAML tag {tag!r} means nothing in a stack file; remove it")
             return node.value
-        value = _resolve(node.value)
+        value = resolve(node.value)
         if isinstance(value, float) and not math.isfinite(value):
             self._problem(
                 node,
@@ -281,54 +264,4 @@ class _Reader:
 
     @staticmethod
     def _is_null(node: Node) -> bool:
-        return isinstance(node, ScalarNode) and node.style is None and node.value in _NULLS
-
-
-def _resolve(text: str) -> Any:
-    """A plain scalar inside an object, as yaml.v2 resolves it into ``interface{}``."""
-    if text in _BOOLEANS:
-        return _BOOLEANS[text]
-    if text in _NULLS:
-        return None
-    if text in _SPECIAL_FLOATS:
-        return _SPECIAL_FLOATS[text]
-    first = text[0]
-    if first == ".":
-        return float(text) if _YAML_FLOAT.match(text) else text
-    if first not in "+-0123456789":
-        return text
-    plain = text.replace("_", "")
-    if _GO_INT.match(plain):
-        number = _go_int(plain)
-        if -_INT64 <= number < _UINT64:
-            return number
-    if _YAML_FLOAT.match(plain):
-        return float(plain)
-    return text  # dates and anything else stay strings
-
-
-def _go_int(text: str) -> int:
-    """``strconv.ParseInt(text, 0, 64)``'s base rules: 0x, 0o, 0b and a bare leading 0 (octal)."""
-    sign = -1 if text.startswith("-") else 1
-    digits = text.lstrip("+-")
-    lower = digits.lower()
-    if lower.startswith("0x"):
-        return sign * int(digits[2:], 16)
-    if lower.startswith("0b"):
-        return sign * int(digits[2:], 2)
-    if lower.startswith("0o"):
-        return sign * int(digits[2:], 8)
-    if digits.startswith("0") and len(digits) > 1:
-        return sign * int(digits[1:], 8)
-    return sign * int(digits)
-
-
-def _go_text(value: Any) -> str:
-    """A decoded mapping key as Go's ``fmt.Sprintf("%v", key)`` prints it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    return str(value)
+        return isinstance(node, ScalarNode) and node.style is None and node.value in NULLS

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.broker.values import broker_values
+from components.broker.values import broker_values, redis_values
 from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from components.database.settings import CLEANUP_SCHEDULE
-from components.kube import AIRFLOW_POD, RELEASE_NAME, RESTRICTED_CONTAINER, merge_values, restricted_pod
+from components.database.values import pgbouncer_values, postgresql_values
+from components.kube import (
+    AIRFLOW_POD,
+    RELEASE_NAME,
+    RESTRICTED_CONTAINER,
+    merge_values,
+    restricted_contexts,
+    restricted_pod,
+)
 from components.model import Resources, Workload
 from components.network.values import exposure_values
 from components.observability.statsd_mappings import statsd_mappings
@@ -24,10 +32,7 @@ from components.settings import StackSettings
 
 __all__ = ["CREATE_USER_SCRIPT", "build_helm_values"]
 
-REDIS_UID = 999  # the "redis" user of the redis:7.2-bookworm image the chart pins
 STATSD_UID = 65534  # "nobody", which statsd-exporter runs as
-POSTGRES_UID = 1001  # the bitnami PostgreSQL image's user
-PGBOUNCER_UID = 65534  # "nobody", the chart's pgbouncer.uid
 
 # Runs `airflow users create` with the password read from the admin Secret at run time. The chart's
 # default passes `-p <createUserJob.defaultUser.password>`, which would put the password into the Helm
@@ -76,16 +81,16 @@ def build_helm_values(
         "databaseCleanup": _database_cleanup(settings),
         "statsd": {
             "resources": settings.statsd.resources.to_kubernetes(),
-            "securityContexts": _contexts(restricted_pod(STATSD_UID, STATSD_UID, STATSD_UID)),
+            "securityContexts": restricted_contexts(restricted_pod(STATSD_UID, STATSD_UID, STATSD_UID)),
             # Replaces the chart's Airflow 2 mappings; see observability/statsd_mappings.py.
             "overrideMappings": statsd_mappings(settings.monitoring.statsd_prefix),
         },
         "config": _airflow_config(settings),
         # A new Fernet generation restarts every Airflow pod, task pods included, with new,old.
         "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: str(settings.fernet.generation)},
-        "redis": _redis(settings, names),
-        "postgresql": _postgresql(settings, names),
-        "pgbouncer": _pgbouncer(settings, names),
+        "redis": redis_values(settings.redis, names.redis_password),
+        "postgresql": postgresql_values(settings.database, names.postgres_auth),
+        "pgbouncer": pgbouncer_values(settings.database.pgbouncer, names, _pdb(settings)),
     }
     if settings.database.pgbouncer.enabled:
         # The chart's own is empty for Airflow 3; behind PgBouncer it holds the async engine's connect args.
@@ -158,13 +163,9 @@ def _database_cleanup(settings: StackSettings) -> dict[str, Any]:
         "retentionDays": cleanup.retention_days,
         "schedule": CLEANUP_SCHEDULE,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": _contexts(AIRFLOW_POD),
+        "securityContexts": restricted_contexts(AIRFLOW_POD),
         "serviceAccount": {"automountServiceAccountToken": False},
     }
-
-
-def _contexts(pod: dict[str, Any]) -> dict[str, Any]:
-    return {"pod": pod, "container": RESTRICTED_CONTAINER}
 
 
 def _sidecar(resources: Resources) -> dict[str, Any]:
@@ -179,7 +180,7 @@ def _airflow_component(workload: Workload, settings: StackSettings, *, groomer: 
     component: dict[str, Any] = {
         "replicas": workload.replicas,
         "resources": workload.resources.to_kubernetes(),
-        "securityContexts": _contexts(AIRFLOW_POD),
+        "securityContexts": restricted_contexts(AIRFLOW_POD),
         # Init container that holds the pod until `airflow db migrate` has run (it reuses `resources`).
         "waitForMigrations": {"enabled": True, "securityContexts": {"container": RESTRICTED_CONTAINER}},
         "podDisruptionBudget": _pdb(settings),
@@ -205,7 +206,7 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
                 "pollingInterval": 5,
             },
             "resources": workers.resources.to_kubernetes(),
-            "securityContexts": _contexts(AIRFLOW_POD),
+            "securityContexts": restricted_contexts(AIRFLOW_POD),
             # No volume, so no log groomer: the chart renders the workers' groomer only with persistence.
             "persistence": {"enabled": False},
             "waitForMigrations": {"enabled": True, "securityContexts": {"container": RESTRICTED_CONTAINER}},
@@ -214,7 +215,7 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
         "kubernetes": {
             "terminationGracePeriodSeconds": settings.tasks.grace_period_seconds,
             "resources": workers.resources.to_kubernetes(),
-            "securityContexts": _contexts(AIRFLOW_POD),
+            "securityContexts": restricted_contexts(AIRFLOW_POD),
         },
     }
 
@@ -226,7 +227,7 @@ def _migrate_job(settings: StackSettings) -> dict[str, Any]:
     return {
         "useHelmHooks": True,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": _contexts(AIRFLOW_POD),
+        "securityContexts": restricted_contexts(AIRFLOW_POD),
     }
 
 
@@ -235,7 +236,7 @@ def _create_user_job(settings: StackSettings, names: SecretNames) -> dict[str, A
     return {
         "useHelmHooks": True,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": _contexts(AIRFLOW_POD),
+        "securityContexts": restricted_contexts(AIRFLOW_POD),
         # The chart's default user carries a literal password ("admin"); blank it so no copy exists.
         "defaultUser": {
             "role": "Admin",
@@ -262,74 +263,4 @@ def _create_user_job(settings: StackSettings, names: SecretNames) -> dict[str, A
                 "valueFrom": {"secretKeyRef": {"name": names.admin_password, "key": "password"}},
             }
         ],
-    }
-
-
-def _redis(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
-    if names.redis_password is None:
-        # The chart writes a redis password Secret whenever redis is enabled, even unused.
-        return {"enabled": False}
-    return {
-        "enabled": True,
-        "passwordSecretName": names.redis_password,
-        "uid": REDIS_UID,
-        "resources": settings.redis.resources.to_kubernetes(),
-        "securityContexts": _contexts(restricted_pod(REDIS_UID, REDIS_UID, REDIS_UID)),
-    }
-
-
-def _postgresql(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
-    """The bundled bitnami PostgreSQL, reading both passwords from our Secret (``auth.existingSecret``)."""
-    if names.postgres_auth is None:
-        return {"enabled": False}
-    db = settings.database
-    return {
-        "enabled": True,
-        "auth": {
-            "enablePostgresUser": True,
-            "username": "airflow",
-            "database": "airflow",
-            "existingSecret": names.postgres_auth,
-            "secretKeys": {"adminPasswordKey": "postgres-password", "userPasswordKey": "password"},
-        },
-        "primary": {
-            "resources": db.resources.to_kubernetes(),
-            "persistence": {"size": db.storage_size},
-            "podSecurityContext": {
-                "enabled": True,
-                "fsGroup": POSTGRES_UID,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containerSecurityContext": {
-                "enabled": True,
-                "runAsUser": POSTGRES_UID,
-                "runAsGroup": POSTGRES_UID,
-                **RESTRICTED_CONTAINER,
-            },
-        },
-    }
-
-
-def _pgbouncer(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
-    """PgBouncer with our config and stats Secrets, so the chart renders neither from plain values."""
-    bouncer = settings.database.pgbouncer
-    if not bouncer.enabled:
-        return {"enabled": False}
-    return {
-        "enabled": True,
-        "replicas": bouncer.replicas,
-        "configSecretName": names.pgbouncer_config,
-        # The chart's default `-u nobody` switches user, which only root may; the pod runs as nobody.
-        "command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
-        "maxClientConn": bouncer.max_client_conn,
-        "metadataPoolSize": bouncer.metadata_pool_size,
-        "resources": bouncer.resources.to_kubernetes(),
-        "securityContexts": _contexts(restricted_pod(PGBOUNCER_UID, PGBOUNCER_UID, PGBOUNCER_UID)),
-        "podDisruptionBudget": _pdb(settings),
-        "metricsExporterSidecar": {
-            "statsSecretName": names.pgbouncer_stats,
-            "statsSecretKey": "connection",
-            "resources": bouncer.exporter_resources.to_kubernetes(),
-            "securityContexts": {"container": RESTRICTED_CONTAINER},
-        },
     }
