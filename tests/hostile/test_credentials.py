@@ -1,0 +1,70 @@
+"""Credentials in the wrong place: refused in one line, never echoed, never in the values."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.hostile.conftest import GIT_SYNC, PASSWORD, TOKEN, Refused
+from tooling.offline.trial import THROWAWAY_STACK
+
+
+@pytest.mark.parametrize(
+    "repo",
+    [f"https://bot:{TOKEN}@github.com/acme/dags.git", f"https://{TOKEN}@github.com/acme/dags.git"],
+)
+def test_a_git_url_with_a_token_is_refused_without_echoing_it(refused: Refused, repo: str) -> None:
+    err = refused(THROWAWAY_STACK + GIT_SYNC + f"      repo: {repo}\n")
+    assert "airflow:dags.gitSync.repo in Pulumi.test.yaml: embeds a credential" in err
+    assert "pulumi config set --secret airflow:gitSshKey" in err
+    assert TOKEN not in err
+
+
+def test_an_ssh_url_with_a_password_is_refused_and_never_reaches_the_values(refused: Refused) -> None:
+    err = refused(
+        THROWAWAY_STACK + GIT_SYNC + f"      repo: ssh://deploy:{PASSWORD}@git.example.com/dags.git\n"
+        "      knownHosts: git.example.com ssh-ed25519 AAAA\n",
+    )
+    assert "embeds a credential" in err
+    assert PASSWORD not in err
+
+
+def test_a_connection_url_pasted_into_a_plain_key_is_masked(refused: Refused) -> None:
+    err = refused(
+        THROWAWAY_STACK + "  airflow:database:\n    mode: external\n"
+        f"    existingSecretName: postgresql://airflow:{PASSWORD}@db.example.com:5432/airflow\n",
+    )
+    assert "airflow:database.existingSecretName in Pulumi.test.yaml: must be a DNS label" in err
+    assert "postgresql://***@db.example.com" in err
+    assert PASSWORD not in err
+
+
+def test_a_credential_in_a_plain_key_that_would_accept_it_is_refused(refused: Refused) -> None:
+    """admin.firstName takes any word: a token there would go into the chart values and the state."""
+    err = refused(THROWAWAY_STACK + f"  airflow:admin: {{firstName: {TOKEN}, lastName: 'x=password=abc'}}\n")
+    because = (
+        " in Pulumi.test.yaml looks like it holds a credential (value not shown), and it is not a secret "
+        "key: its value would be stored in plain text in the state and the chart values. Keep credentials "
+        "in Secrets or in 'pulumi config set --secret' keys"
+    )
+    assert err.splitlines() == [
+        f"error: airflow:admin.firstName{because}",
+        f"airflow:admin.lastName{because}",
+    ]
+
+
+def test_a_private_key_pasted_as_known_hosts_is_refused_unseen(refused: Refused) -> None:
+    key_body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+    err = refused(
+        THROWAWAY_STACK + GIT_SYNC + "      repo: git@github.com:acme/dags.git\n      knownHosts: |\n"
+        f"        -----BEGIN OPENSSH PRIVATE KEY-----\n        {key_body}\n"
+        "        -----END OPENSSH PRIVATE KEY-----\n",
+    )
+    assert "airflow:dags.gitSync.knownHosts in Pulumi.test.yaml: must be known_hosts lines" in err
+    assert key_body not in err
+    assert "PRIVATE KEY" not in err
+
+
+def test_a_token_in_any_other_key_is_masked(refused: Refused) -> None:
+    err = refused(THROWAWAY_STACK + f"  airflow:namespace: {TOKEN}\n")
+    assert "airflow:namespace in Pulumi.test.yaml: must be a DNS label" in err
+    assert TOKEN not in err
