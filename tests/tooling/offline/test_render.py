@@ -62,20 +62,6 @@ def test_resources_file_lists_parents_dependencies_protection_and_secrets(tmp_pa
     assert "kubernetes:core/v1:Secret::airflow-jwt" in release["dependencies"]
 
 
-def test_summary_reports_workloads_secrets_and_total_requests(tmp_path: Path) -> None:
-    stack = THROWAWAY_STACK + "  airflow:namespace: team-a\n  airflow:dags: {delivery: configmap}\n"
-    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
-    assert (
-        "release airflow = chart airflow 1.22.0 (https://airflow.apache.org) in namespace team-a" in summary
-    )
-    assert "executor: KubernetesExecutor" in summary
-    # The settings' defaults plus the log groomers (10m/32Mi): scheduler 250m/512Mi+groomer, api-server
-    # 250m/768Mi, triggerer 100m/256Mi+groomer, dag-processor 100m/384Mi+groomer, statsd 20m/32Mi,
-    # postgresql 100m/256Mi.
-    assert "total requests: cpu 850m, memory 2304Mi" in summary
-    assert "airflow-fernet" in summary
-
-
 def test_secure_config_renders_as_secret(tmp_path: Path) -> None:
     project = project_copy(
         tmp_path,
@@ -199,30 +185,6 @@ def test_one_dag_edit_in_a_git_mode_changes_nothing(tmp_path: Path, delivery: st
     assert changed == set()
 
 
-def test_summary_names_the_git_bundle_its_repository_and_ref(tmp_path: Path) -> None:
-    stack = THROWAWAY_STACK + (
-        "  airflow:dags:\n    delivery: git-bundle\n"
-        "    gitBundle: {repo: 'https://github.com/acme/dags.git', ref: release-7, refreshSeconds: 90}\n"
-    )
-    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
-    assert (
-        "dags: git-bundle dags-git https://github.com/acme/dags.git ref release-7 path dags every 90s "
-        "(versioned: a run keeps its commit)"
-    ) in summary.splitlines()
-
-
-def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path: Path) -> None:
-    _, summary = render("prod", tmp_path)
-    assert "dags: image ghcr.io/your-org/airflow-dags:dags-" in summary
-    last = summary.splitlines()[-1]
-    assert last.startswith(
-        "not in Pulumi.prod.yaml, rendered with placeholders (set with 'pulumi config set --secret' before "
-        "'pulumi up'): "
-    )
-    assert "airflow:registryPassword" in last.split(": ")[-1].split(", ")
-    assert "offline-render-placeholder" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
-
-
 def test_the_made_up_image_digest_is_labelled_where_it_lands(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _, summary = render("test", out, project_dir=project_copy(tmp_path, IMAGE_STACK_YAML))
@@ -298,24 +260,3 @@ def test_an_encrypted_deploy_key_in_the_stack_file_renders_as_a_secret(tmp_path:
     render("test", out, project_dir=project_copy(tmp_path, stack))
     connection = yaml.safe_load((out / "manifests" / "secret-airflow-git-connection.yaml").read_text())
     assert connection["stringData"] == {"connection": "[secret]"}
-
-
-@pytest.mark.parametrize(
-    ("redis", "expected"),
-    [
-        (
-            "",
-            "broker: the chart's Redis, 1 pod without probes (chart 1.22.0 has none); see airflow:redis.mode",
-        ),
-        (
-            "  airflow:redis: {mode: external}\n",
-            "broker: external Redis over TLS, server certificate and name checked; "
-            "URL in Secret airflow-broker",
-        ),
-    ],
-)
-def test_summary_says_which_redis_celery_uses(tmp_path: Path, redis: str, expected: str) -> None:
-    stack = THROWAWAY_STACK + "  airflow:executor: CeleryExecutor\n" + redis
-    _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
-    assert expected in summary.splitlines()
-    assert ("airflow:brokerUrl" in summary.splitlines()[-1]) == bool(redis)  # a placeholder until it is set
