@@ -34,6 +34,9 @@ RESTRICTED_CONTAINER: dict[str, Any] = {
 
 
 def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
+    """A pod ``securityContext`` that passes Pod Security "restricted" for an image's own user: non-root
+    and the runtime's seccomp profile, set per component because the chart applies no global default to
+    non-Airflow images."""
     return {
         "runAsUser": uid,
         "runAsGroup": gid,

@@ -174,6 +174,8 @@ class Resources(ConfigModel):
         return self
 
     def to_kubernetes(self) -> dict[str, dict[str, str]]:
+        """The container ``resources`` the chart takes: requests always, a memory limit always, a CPU limit
+        only where set (a CPU limit throttles; a memory limit keeps one pod from starving the node)."""
         limits = {"memory": self.memory_limit}
         if self.cpu_limit is not None:
             limits["cpu"] = self.cpu_limit
@@ -181,13 +183,18 @@ class Resources(ConfigModel):
 
 
 def resources_of(cpu: str, memory: str, memory_limit: str) -> Resources:
+    """A default for a model field: requests and memory limit, in Kubernetes quantities."""
     return Resources(cpu=cpu, memory=memory, memory_limit=memory_limit)
 
 
 class Workload(ConfigModel):
+    """A long-running Airflow component: how many replicas and what each requests."""
+
     replicas: int = Field(1, ge=1, le=50)
     resources: Resources
 
 
 class SidecarSettings(ConfigModel):
+    """A container beside a component, or a Job, that only needs its resources set."""
+
     resources: Resources

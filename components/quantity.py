@@ -44,4 +44,5 @@ def memory_bytes(quantity: str) -> int:
 
 
 def format_cores(cores: Decimal) -> str:
+    """Cores as millicores, the way the render's summary totals requests."""
     return f"{int(cores * 1000)}m"

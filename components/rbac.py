@@ -16,6 +16,8 @@ __all__ = ["Rule", "account_rights", "bound_role"]
 
 @dataclass(frozen=True)
 class Rule:
+    """Verbs on one core-API resource: the unit in which pod rights are granted, and checked, per account."""
+
     resource: str  # in the core API group: pods, pods/log, pods/exec, events
     verbs: tuple[str, ...]
 

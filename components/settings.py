@@ -42,6 +42,8 @@ _SET_SECRET = {
 
 
 class StackSettings(ConfigModel):
+    """Every key under ``airflow:`` in ``Pulumi.<stack>.yaml``, validated once, at the edge."""
+
     executor: Executor = "KubernetesExecutor"
     namespace: DnsLabel = "airflow"
     protect_stateful_resources: bool = True

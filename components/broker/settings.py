@@ -25,6 +25,9 @@ REDIS_CA_FILE = "/opt/airflow/redis-ca/ca.crt"
 
 
 class RedisSettings(ConfigModel):
+    """Celery's broker: the chart's Redis (``bundled``) or a managed one (``external``, its URL the secret
+    ``airflow:brokerUrl``); see the module for why production wants ``external``."""
+
     mode: Literal["bundled", "external"] = "bundled"
     resources: Resources = resources_of("50m", "64Mi", "256Mi")  # bundled only
     # PEM of the CA(s) that signed an external rediss:// server's certificate, when not one the image

@@ -53,6 +53,9 @@ __all__ = ["DagDelivery", "DagDeliveryArgs"]
 
 @dataclass(frozen=True, kw_only=True)
 class DagDeliveryArgs:
+    """The mode's settings, the secrets it needs and the DAG folder read before any resource: what
+    ``DagDelivery`` creates from, and nothing of the rest of the stack."""
+
     settings: DagSettings
     # The secret config values the mode needs (checked present by StackSettings), None otherwise.
     registry_password: SecretStr | None

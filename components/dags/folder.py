@@ -66,6 +66,8 @@ class DagFolderError(ConfigError):
 
 @dataclass(frozen=True)
 class DagFile:
+    """One delivered file, by its path inside the DAG folder; its bytes are what is hashed and shipped."""
+
     path: str  # relative to the folder, with "/" separators
     content: bytes
 
@@ -77,11 +79,15 @@ class DagFile:
 
 @dataclass(frozen=True)
 class DagFolder:
+    """The checked DAG folder: its files sorted by path, so the content tag and the ConfigMap are the same
+    for the same files on every machine."""
+
     folder: str  # as configured, relative to the project
     files: tuple[DagFile, ...]  # sorted by path
     requirements: tuple[str, ...]  # the pinned lines of requirements.txt
 
     def largest(self, count: int = 3) -> list[DagFile]:
+        """The biggest files, named in the message when the folder outgrows a ConfigMap."""
         return sorted(self.files, key=lambda f: (-len(f.content), f.path))[:count]
 
     def delivered_by_configmap(self) -> tuple[DagFile, ...]:
@@ -89,6 +95,7 @@ class DagFolder:
         return tuple(f for f in self.files if f.path not in BUILD_FILES)
 
     def has(self, path: str) -> bool:
+        """Whether the folder holds ``path`` (the image mode needs its Dockerfile and requirements.txt)."""
         return any(f.path == path for f in self.files)
 
 

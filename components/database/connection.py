@@ -24,6 +24,8 @@ def existing_connection(data: dict[str, str] | None) -> str:
 
 
 def pgbouncer_login(url: str) -> Connection:
+    """The login PgBouncer takes from an existing Secret's URL, read at deploy time: a URL it cannot use
+    ends ``up`` with one line naming the key, never the value."""
     try:
         return parse_connection(url)
     except ValueError as err:

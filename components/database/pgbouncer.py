@@ -71,6 +71,7 @@ def pgbouncer_ini(db: Connection, settings: PgBouncerSettings) -> str:
 
 
 def users_txt(db: Connection) -> str:
+    """PgBouncer's ``auth_file``: the one login it accepts, the database's own (scram-sha-256 against it)."""
     return f'"{db.user}" "{db.password}"\n'
 
 

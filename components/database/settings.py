@@ -65,6 +65,8 @@ class DatabaseSettings(ConfigModel):
 
 @dataclass(frozen=True)
 class Connection:
+    """A PostgreSQL connection URL taken apart, for the PgBouncer config the program writes itself."""
+
     user: str
     password: str
     host: str

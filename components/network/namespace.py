@@ -22,6 +22,8 @@ POD_SECURITY_LABELS = {
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowNamespaceArgs:
+    """The namespace's name, and whether it is protected (a namespace deleted takes every volume with it)."""
+
     name: str
     protect: bool
 

@@ -16,6 +16,8 @@ __all__ = ["AirflowNetworkPolicies", "AirflowNetworkPoliciesArgs"]
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowNetworkPoliciesArgs:
+    """Whether policies are on, and the three facts of the stack that decide which doors to open."""
+
     namespace: pulumi.Input[str]
     enabled: bool  # airflow:networkPolicies; off, the program adds none either
     bundled_database: bool

@@ -86,6 +86,8 @@ def _dashboard(title: str, uid: str, since: str, templating: Templating, panels:
 
 
 def overview() -> Dashboard:
+    """The whole stack at a glance (scheduler heartbeats, DAG import errors and parse time, running,
+    queued and starving tasks...), on the series the statsd-exporter mappings name."""
     return _dashboard(
         "Airflow: overview",
         "airflow-overview",
@@ -165,6 +167,7 @@ def overview() -> Dashboard:
 
 
 def per_dag() -> Dashboard:
+    """The panels of one DAG, chosen by its ``dag_id``: for the on-call whom an alert named it to."""
     dag = 'dag_id="$dag_id"'
     return _dashboard(
         "Airflow: DAG",

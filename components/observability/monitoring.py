@@ -75,12 +75,18 @@ def kube_prometheus_stack_values(monitoring: MonitoringSettings) -> dict[str, An
 
 @dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
+    """The monitoring settings, Airflow's namespace, and whether the cleanup CronJob runs (its alert then
+    goes with the rules)."""
+
     monitoring: MonitoringSettings
     namespace: pulumi.Input[str]  # Airflow's: the ServiceMonitor, rules and dashboards live beside it
     database_cleanup: bool = True  # the chart's cleanup CronJob runs, so its alert goes with the rules
 
 
 class Monitoring(pulumi.ComponentResource):
+    """The ServiceMonitor, the alert rules and the Grafana dashboards, and with ``mode: install`` the
+    kube-prometheus-stack release they are for: monitoring that ships with the stack instead of by hand."""
+
     grafana_admin_password: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:

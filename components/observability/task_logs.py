@@ -31,6 +31,8 @@ _SERVICE_ACCOUNTS = [
 
 
 def remote_log_values(logs: RemoteLogSettings | None) -> dict[str, Any]:
+    """Task logs to S3 (``[logging] remote_*``): task pods and Celery workers come and go with deploys,
+    so the logs must outlive them; nothing where no bucket is set."""
     if logs is None:
         return {}
     values: dict[str, Any] = {

@@ -37,6 +37,9 @@ def chart_source(settings: ChartSettings) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowReleaseArgs:
+    """What the release is made of: the chart, its values (built from the whole stack in ``stack.py``),
+    its timeout, the pod Roles to exist first, and the resources its values name."""
+
     namespace: pulumi.Input[str]
     chart: ChartSettings
     values: dict[str, Any]  # values.build_helm_values: Secret names, never a secret value

@@ -34,6 +34,9 @@ __all__ = ["PodRole", "PodRoles", "PodRolesArgs", "pod_roles"]
 
 @dataclass(frozen=True)
 class PodRole:
+    """One account's pod rights: the Role and RoleBinding the program makes in place of the chart's
+    pod-launcher Role."""
+
     purpose: str  # names the Role, its RoleBinding and their Pulumi resources
     service_account: str  # the chart's, named after the release
     rules: tuple[Rule, ...]
@@ -70,6 +73,8 @@ def pod_roles(*, kubernetes_executor: bool, pod_exec: bool) -> tuple[PodRole, ..
 
 @dataclass(frozen=True, kw_only=True)
 class PodRolesArgs:
+    """Where the Roles go, and the two settings that decide them."""
+
     namespace: pulumi.Input[str]
     kubernetes_executor: bool  # airflow:executor runs the KubernetesExecutor
     pod_exec: bool  # airflow:tasks.podExec

@@ -38,6 +38,9 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowSecretsArgs:
+    """The names to write, the secret values the stack gives, and the settings that decide which Secrets
+    exist and which are protected."""
+
     namespace: pulumi.Input[str]
     names: SecretNames  # which Secrets this stack needs, by name (stack.secret_names)
     fernet: FernetSettings

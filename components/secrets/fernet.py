@@ -22,7 +22,6 @@ from components.secrets.settings import FernetSettings
 
 __all__ = ["WAIT_THEN_ROTATE", "FernetRotation", "FernetRotationArgs"]
 
-# On every Airflow pod (the chart's airflowPodAnnotations): a new generation restarts them all.
 ROTATION_IMAGE = "apache/airflow:3.2.2"  # rotate-fernet-key needs Airflow and the database, not the DAGs
 
 # Waits until every long-running Airflow pod and task pod carries the new generation, then rotates.
@@ -52,6 +51,9 @@ sys.exit(subprocess.call(["airflow", "rotate-fernet-key"]))
 
 @dataclass(frozen=True, kw_only=True)
 class FernetRotationArgs:
+    """The generations to rotate between, the release that gives every pod new,old, and how long a Celery
+    worker may still run old tasks."""
+
     namespace: pulumi.Input[str]
     fernet: FernetSettings
     names: SecretNames
@@ -62,6 +64,10 @@ class FernetRotationArgs:
 
 
 class FernetRotation(pulumi.ComponentResource):
+    """With a previous generation set, a Job that waits until no pod of the old generation runs, then
+    re-encrypts every stored connection and variable with the new key (``airflow rotate-fernet-key``).
+    Nothing without a previous generation."""
+
     def __init__(
         self, name: str, args: FernetRotationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:

@@ -14,6 +14,8 @@ PersonName = matching(r"[^\s{}]{1,64}", "1 to 64 characters without spaces or br
 
 
 class AdminSettings(ConfigModel):
+    """The admin user the create-user Job makes; its password is generated, never configured."""
+
     username: UserName = "admin"
     email: Email = "admin@example.com"
     first_name: PersonName = "Airflow"
