@@ -40,6 +40,8 @@ class HeavyImportError(RuntimeError):
 
 @dataclass
 class GateReport:
+    """Per file: its parse time and its DAGs; and every problem found, one line each."""
+
     parse_seconds: dict[str, float] = field(default_factory=dict)
     dags: dict[str, list[str]] = field(default_factory=dict)  # file -> dag ids
     problems: list[str] = field(default_factory=list)
@@ -151,6 +153,8 @@ def _shown(folder: Path, path: str) -> str:
 
 @dataclass
 class StackTarget:
+    """What ``--stack`` gates: the stack's DAG folder, executors and delivery, and its folder's problems."""
+
     folder: Path
     executor: str
     delivery: str
@@ -185,6 +189,8 @@ def _stack_target(stack: str, project: Path) -> StackTarget:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tooling.gate``: 0 when the folder may ship, 1 with problems, 2 for a stack it cannot
+    read."""
     parser = argparse.ArgumentParser(prog="python -m tooling.gate", description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=Path, nargs="?", help="a DAG folder (instead of --stack)")
     parser.add_argument("--stack", help="check the DAG folder of Pulumi.<stack>.yaml with its executors")

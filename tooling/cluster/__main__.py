@@ -50,6 +50,7 @@ def _layout() -> NodeLayout:
 
 
 def down(layout: NodeLayout) -> int:
+    """Stops whatever a run left up (``--down``, or before a new run); 1 if something could not be cleaned."""
     problems = teardown.down(layout)
     shutil.rmtree(layout.run, ignore_errors=True)
     for problem in problems:
@@ -91,6 +92,8 @@ def _configure(workspace: Workspace, stack: str, node: Node) -> None:
 
 
 def run(stack: str, keep: bool) -> int:
+    """The whole test of one stack: cluster, images, preview, up, the checks, destroy and stop; 1 if any
+    check failed."""
     layout = _layout()
     if layout.state.exists() or Path(f"/run/netns/{NETNS}").exists():
         print("cluster-test: stopping a cluster left from an earlier run", flush=True)
@@ -179,6 +182,7 @@ def run(stack: str, keep: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """``bash .ci/cluster-test STACK [--keep] | --down``."""
     parser = argparse.ArgumentParser(prog="bash .ci/cluster-test", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="the stack to deploy (Pulumi.<stack>.yaml)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster and the stack up")

@@ -61,11 +61,15 @@ class Deployed:
     first_success_seconds: float | None = None
 
     def kubectl_json(self, *args: str) -> Any:
+        """``kubectl get ... -o json`` as the admin, parsed."""
         return json.loads(self.node.kubectl(*args, "-o", "json"))
 
     # -- 1: every pod Ready where "restricted" is enforced ----------------------------------------
 
     def pods_ready(self) -> None:
+        """Every pod Ready in a namespace that enforces Pod Security "restricted", which refuses a pod that
+        breaks it (the check proves it refuses one)."""
+
         def problems() -> list[str]:
             found = []
             for pod in self.kubectl_json("get", "pods", "-n", self.namespace)["items"]:
@@ -117,6 +121,8 @@ class Deployed:
     # -- 2: DAGs to success on both executors, logs read back from the bucket ---------------------
 
     def login(self, api_url: str) -> None:
+        """Every component healthy, then a login through the REST API with the generated admin password, read
+        from the stack outputs as a user would."""
         self.api = Api(api_url)
         wait_until(lambda: healthy(self.api), "the api-server and every component healthy", 300, 3)
         outputs = self.workspace.run("stack", "output", "--json", "--show-secrets", check=True).stdout
@@ -127,6 +133,7 @@ class Deployed:
         self.api.token = token["access_token"]
 
     def run_dag(self, dag_id: str, timeout: float = 600) -> str:
+        """Triggers ``dag_id`` and waits for its run to succeed; its run id."""
         api = self.api
         assert api is not None
         run, state = run_dag(api, dag_id, timeout=timeout, parse_timeout=300, every=3)
@@ -174,6 +181,8 @@ class Deployed:
                 raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
 
     def bucket_keys(self) -> list[str]:
+        """The task-log bucket's keys: a log read back through the API must also be here, not only on a
+        pod."""
         listing = (
             f"[o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(Bucket={BUCKET!r})"
             " for o in p.get('Contents', [])]"
@@ -183,16 +192,20 @@ class Deployed:
     # -- 3: NetworkPolicies enforced by the network ----------------------------------------------
 
     def network_policies(self) -> None:
+        """See ``NetworkProbe.check``."""
         NetworkProbe(self.node, self.workspace.layout.run, self.namespace).check()
 
     # -- 4: no generated secret in plain text in the state ---------------------------------------
 
     def secrets_secret(self) -> int:
+        """See ``SecretScan.check``; how many values were looked for."""
         return SecretScan(self.node, self.workspace, self.namespace).check()
 
     # -- 5: idempotence, and a DAG edit that changes only the image --------------------------------
 
     def no_changes(self) -> None:
+        """A second preview right after ``up`` plans nothing: the program is deterministic on a real
+        engine."""
         result = self.workspace.run("preview", "--expect-no-changes", "--diff")
         if result.code != 0:
             raise CheckFailed(f"a second preview shows changes: {_changes(result.output)}")
@@ -235,6 +248,7 @@ class Deployed:
     # -- 6: destroy ------------------------------------------------------------------------------
 
     def protected_refuses(self) -> None:
+        """A protected stack refuses ``destroy`` with the engine's own message, and loses nothing."""
         self.workspace.set_value("airflow:protectStatefulResources", "true")
         self.workspace.run("up", "--yes", "--skip-preview", check=True)
         refused = self.workspace.run("destroy", "--yes", "--skip-preview")
@@ -246,6 +260,7 @@ class Deployed:
         self.workspace.run("up", "--yes", "--skip-preview", check=True)
 
     def destroy(self) -> None:
+        """``destroy`` of the unprotected stack leaves nothing of it in the cluster, namespace included."""
         self.workspace.run("destroy", "--yes", "--skip-preview", check=True)
 
         def gone() -> bool:

@@ -57,6 +57,8 @@ class Daemons:
         )
 
     def kubectl(self, *args: str) -> str:
+        """kubectl as the admin inside the namespace; its output, or a RuntimeError with the end of its
+        error."""
         done = self.kubectl_result(self.layout.component_kubeconfig("admin"), *args)
         if done.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args[:3])}: {done.stderr.strip()[-800:]}")
@@ -80,6 +82,8 @@ class Daemons:
         wait_for(name, lambda: port_open("127.0.0.1", host_port), 20, process)
 
     def forward_service(self, name: str, host_port: int, namespace: str, service: str, port: int) -> str:
+        """A loopback port of the machine that leads to a Service; its URL (Airflow's REST API, for the
+        checks)."""
         cluster_ip = self.kubectl(
             "get", "service", "-n", namespace, service, "-o", "jsonpath={.spec.clusterIP}"
         )

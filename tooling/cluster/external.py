@@ -29,6 +29,9 @@ _COMPONENTS = ("scheduler", "apiServer", "triggerer", "dagProcessor", "workers")
 
 @dataclass(frozen=True)
 class External:
+    """What prod's outside world hands the stack: the managed database's URL, the managed Redis's URL
+    and its CA, as an operator sets them."""
+
     metadata_connection: str  # secret
     broker_url: str  # secret
     redis_ca: str  # public
@@ -70,6 +73,8 @@ def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
 
 
 def start_external_services(node: Node, folder: Path) -> External:
+    """Prod's outside world in a namespace of its own: PostgreSQL and Redis over TLS with generated
+    passwords, so prod's shape deploys against services it does not own, as in production."""
     folder.mkdir(parents=True, exist_ok=True)
     db_password, redis_password = secrets.token_hex(16), secrets.token_hex(16)
     tls = server_tls(folder, _REDIS_HOST)

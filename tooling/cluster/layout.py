@@ -80,10 +80,13 @@ class NodeLayout:
         return f"unix://{self.run / 'docker.sock'}"
 
     def component_kubeconfig(self, name: str) -> Path:
+        """The kubeconfig a component (or the admin, inside the namespace) uses, with its own certificate."""
         return self.run / "kubeconfigs" / f"{name}.yaml"
 
 
 def kubeconfig_text(pki: Pki, user: str, server: str) -> str:
+    """A kubeconfig for ``user``'s client certificate: each component authenticates as itself, so RBAC
+    and the Node authorizer judge it as on a real cluster."""
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
@@ -106,6 +109,8 @@ def kubeconfig_text(pki: Pki, user: str, server: str) -> str:
 def wait_for(
     what: str, ready, timeout: float, process: subprocess.Popen | None = None, log: Path | None = None
 ) -> None:
+    """Polls ``ready`` until it holds, with a deadline; fails early with the end of the log if ``process``
+    exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -119,9 +124,11 @@ def wait_for(
 
 
 def port_open(host: str, port: int) -> bool:
+    """Whether something listens at ``host:port`` (raises when not, for ``wait_for``)."""
     with socket.create_connection((host, port), timeout=1):
         return True
 
 
 def in_netns(command: Sequence[str]) -> list[str]:
+    """``command`` run inside the cluster's network namespace."""
     return [*_NSENTER, *command]

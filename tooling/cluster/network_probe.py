@@ -30,11 +30,14 @@ _PROBE_NAMESPACE = "network-probe"
 
 @dataclass(frozen=True)
 class NetworkProbe:
+    """Probes one stack's namespace from a pod of another namespace and from a Celery worker."""
+
     node: Node
     run: Path  # where the probe's manifests are written
     namespace: str  # the stack's
 
     def kubectl_json(self, *args: str) -> Any:
+        """``kubectl get ... -o json`` as the admin, parsed."""
         return json.loads(self.node.kubectl(*args, "-o", "json"))
 
     def check(self) -> None:

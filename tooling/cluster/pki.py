@@ -15,6 +15,8 @@ _DAYS = "3"  # a test cluster lives minutes; a leaked key is worthless within da
 
 @dataclass(frozen=True)
 class Pki:
+    """Where the cluster's CA and each component's certificate and key are."""
+
     folder: Path
 
     @property
@@ -22,9 +24,11 @@ class Pki:
         return self.folder / "ca.crt"
 
     def cert(self, name: str) -> Path:
+        """The certificate of component ``name``."""
         return self.folder / f"{name}.crt"
 
     def key(self, name: str) -> Path:
+        """The private key of component ``name`` (mode 0600)."""
         return self.folder / f"{name}.key"
 
 
@@ -65,6 +69,8 @@ def _issue(pki: Pki, name: str, subject: str, sans: list[str] | None = None) -> 
 
 
 def make_pki(folder: Path, *, node: str, node_ip: str, service_ip: str) -> Pki:
+    """A CA and a certificate per component, with the names and addresses the API server and kubelet
+    are reached by; openssl from Debian, nothing downloaded."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     pki = Pki(folder)

@@ -19,11 +19,14 @@ __all__ = ["SecretScan"]
 
 @dataclass(frozen=True)
 class SecretScan:
+    """Looks for the stack's secret values in everything Pulumi and Helm store."""
+
     node: Node
     workspace: Workspace
     namespace: str
 
     def kubectl_json(self, *args: str) -> Any:
+        """``kubectl get ... -o json`` as the admin, parsed."""
         return json.loads(self.node.kubectl(*args, "-o", "json"))
 
     def check(self) -> int:

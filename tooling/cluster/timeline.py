@@ -22,12 +22,16 @@ class CheckFailed(Exception):
 
 @dataclass
 class Timeline:
+    """What a cluster test prints as it goes and at the end: phases with their times, one line per check,
+    and the facts measured."""
+
     phases: list[tuple[str, float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        """Times a phase and prints its start and end, so a slow step shows while it runs."""
         started = time.monotonic()
         print(f"phase {name}: started", flush=True)
         yield
@@ -36,6 +40,7 @@ class Timeline:
         print(f"phase {name}: done in {seconds:.0f} s", flush=True)
 
     def check(self, name: str, run, *, stop_on_failure: bool = False) -> bool:
+        """Runs one check and prints ``check NAME: ok`` or its failure, masked; whether it passed."""
         started = time.monotonic()
         try:
             run()
@@ -63,6 +68,7 @@ class Timeline:
         return True
 
     def summary(self, peak_memory_mib: int) -> str:
+        """The timeline, the facts and the peak memory, for the closing lines of a run."""
         lines = ["timeline:"]
         lines += [f"  {name}: {seconds:.0f} s" for name, seconds in self.phases]
         lines += [f"  {fact}" for fact in self.facts]

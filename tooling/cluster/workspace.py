@@ -32,6 +32,8 @@ _STAND_INS = {
 
 @dataclass(frozen=True)
 class PulumiResult:
+    """One run of the real ``pulumi`` CLI: its exit code, output and time."""
+
     code: int
     stdout: str
     stderr: str
@@ -43,6 +45,8 @@ class PulumiResult:
 
 
 class Workspace:
+    """The real Pulumi CLI on a copy of the project, with its own backend, passphrase and plugins."""
+
     def __init__(self, layout: NodeLayout, stack: str) -> None:
         self.layout = layout
         self.stack = stack
@@ -119,6 +123,8 @@ class Workspace:
     def run(
         self, *args: str, check: bool = False, stdin: str | None = None, timeout: float = 3600
     ) -> PulumiResult:
+        """``pulumi ARGS`` in the project copy; with ``check``, a failure raises with the end of its
+        output."""
         started = time.monotonic()
         done = subprocess.run(
             [str(self.bin / "pulumi"), *args],
@@ -137,21 +143,27 @@ class Workspace:
         return result
 
     def set_secret(self, key: str, value: str) -> None:
+        """``pulumi config set --secret``, as a user sets a credential."""
         # On stdin: a secret never on a command line.
         self.run("config", "set", "--secret", key, stdin=value, check=True)
 
     def set_value(self, key: str, value: str, *, path: bool = False) -> None:
+        """``pulumi config set`` of a plain value (``--path`` for a nested key)."""
         # --plaintext: the CLI refuses a plain value whose key reads like a secret (...SecretName).
         # "--": a value may start with a dash (a PEM certificate does).
         self.run("config", "set", "--plaintext", *(["--path"] if path else []), "--", key, value, check=True)
 
     def outputs(self) -> dict[str, Any]:
+        """The stack outputs, secrets masked as the CLI masks them."""
         return json.loads(self.run("stack", "output", "--json", check=True).stdout or "{}")
 
     def export(self) -> str:
+        """``pulumi stack export``: the state as the engine stores it."""
         return self.run("stack", "export", check=True).stdout
 
     def shell_assignments(self, airflow_api: str) -> list[str]:
+        """What ``--keep`` prints to ``eval``: the variables that point kubectl and pulumi at the kept
+        cluster."""
         env = self.env
         return [
             f"KUBECONFIG={env['KUBECONFIG']}",

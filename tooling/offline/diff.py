@@ -33,12 +33,16 @@ class NotARender(Exception):
 
 @dataclass
 class Section:
+    """One part of a diff (release values, manifests, resources, outputs) and its changed lines."""
+
     title: str
     lines: list[str] = field(default_factory=list)
 
 
 @dataclass
 class RenderDiff:
+    """What changed between two renders, by section, for a reviewer and the PR comment."""
+
     sections: list[Section]
 
     @property
@@ -169,6 +173,7 @@ def _shown(value: Any) -> str:
 
 
 def format_text(diff: RenderDiff, title: str) -> str:
+    """The diff for a terminal: a count, then each section's lines."""
     if not diff.changed:
         return f"{title}: no change"
     lines = [f"{title}: {sum(len(s.lines) for s in diff.sections)} change(s)"]
@@ -191,6 +196,7 @@ def format_markdown(diff: RenderDiff, title: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tooling.offline.diff BEFORE AFTER``: 0 without changes, 1 with, 2 for a bad render."""
     parser = argparse.ArgumentParser(
         prog="python -m tooling.offline.diff", description=__doc__.split("\n")[0]
     )

@@ -25,6 +25,8 @@ PROMETHEUS_RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 
 
 def release_document(release: Registration) -> dict[str, Any]:
+    """``releases/<name>.yaml``: the chart, its version and repository, the namespace and the values, as
+    Helm gets them (secret values masked)."""
     inputs = plain(release.inputs)
     return {
         "chart": inputs["chart"],
@@ -55,6 +57,8 @@ def _label(urn: str) -> str | None:
 
 
 def resources_document(recording: Recording) -> list[dict[str, Any]]:
+    """``resources.yaml``: every resource with its parent, dependencies, protection and which inputs are
+    secret, so a review sees the graph ``up`` would build."""
     rows = []
     for r in recording.registrations:
         secret_inputs = {key for key, value in r.inputs.items() if is_secret(value)}

@@ -17,6 +17,8 @@ __all__ = ["WorkloadFootprint", "total", "workloads"]
 
 @dataclass(frozen=True)
 class WorkloadFootprint:
+    """What one workload asks of the cluster: replicas and per-pod requests, sidecars included."""
+
     name: str
     replicas: int
     cpu: Decimal  # per pod, all containers
@@ -25,6 +27,8 @@ class WorkloadFootprint:
 
 
 def workloads(values: dict[str, Any]) -> list[WorkloadFootprint]:
+    """The long-running workloads the chart would run with ``values`` and what each requests, so the
+    summary can total what a stack needs before anyone deploys it."""
     # With a standalone dag-processor, the chart adds git-sync sidecars to the pods that read DAG files
     # and not to the scheduler.
     sync = values.get("dags", {}).get("gitSync", {})

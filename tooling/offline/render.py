@@ -203,6 +203,7 @@ def _write(path: Path, document: Any, header: str = "") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tooling.offline.render --stack S [--out DIR]``: 0, or 2 with one line for a bad input."""
     parser = argparse.ArgumentParser(
         prog="python -m tooling.offline.render", description=__doc__.split("\n")[0]
     )

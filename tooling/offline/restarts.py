@@ -27,6 +27,8 @@ _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
 @dataclass(frozen=True, order=True)
 class Restart:
+    """One workload whose pods a change would roll, and how many pods that is."""
+
     kind: str
     name: str
     pods: int  # spec.replicas (a DaemonSet counts as 1: one per node)

@@ -36,6 +36,8 @@ SECRET = "[secret]"
 
 @dataclass(frozen=True)
 class Registration:
+    """One resource the program registered under the mocks: its URN, type, inputs and options."""
+
     urn: str
     type: str
     name: str
@@ -50,14 +52,18 @@ class Registration:
 
 @dataclass
 class Recording:
+    """Everything one program run registered, and its stack outputs, in order."""
+
     registrations: list[Registration] = field(default_factory=list)
     # Stack outputs: name -> (value, is_secret); filled by run_program.
     stack_outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
+        """Every registration of one resource type, in registration order."""
         return [r for r in self.registrations if r.type == type_]
 
     def named(self, name: str) -> Registration:
+        """The one registration of that Pulumi name (a KeyError for none or several)."""
         matches = [r for r in self.registrations if r.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
@@ -213,6 +219,7 @@ def run_program(
 
 
 def is_secret(value: Any) -> bool:
+    """Whether a recorded value is a Pulumi secret (the SDK's own wire marker)."""
     return isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig
 
 

@@ -22,6 +22,7 @@ __all__ = ["stack_summary"]
 
 
 def stack_summary(stack: str, recording: Recording) -> str:
+    """The summary lines of one render."""
     lines = []
     for release in recording.of_type(RELEASE_TYPE):
         doc = release_document(release)

@@ -69,6 +69,8 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tooling.rehearsal --stack S [--keep]``: 0 when every step passed, 1 otherwise, 2 for a
+    stack it cannot rehearse."""
     parser = argparse.ArgumentParser(prog="python -m tooling.rehearsal", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", required=True)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) afterwards")

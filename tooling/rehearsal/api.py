@@ -20,6 +20,7 @@ class Api:
         self.base, self.token = base, ""
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
+        """One REST API call with the session's token; its JSON."""
         request = urllib.request.Request(
             self.base + path,
             method=method,
@@ -34,6 +35,7 @@ class Api:
         return json.loads(text) if text else None
 
     def ok(self, path: str) -> bool:
+        """Whether ``GET path`` answers at all (for waits)."""
         try:
             self.call("GET", path, timeout=5)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -42,6 +44,7 @@ class Api:
 
 
 def healthy(api: Api) -> bool:
+    """Whether ``/api/v2/monitor/health`` reports every component healthy."""
     try:
         health = api.call("GET", "/api/v2/monitor/health", timeout=5)
     except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):

@@ -18,6 +18,7 @@ KeyPair = ec.EllipticCurvePrivateKey
 
 
 def key() -> KeyPair:
+    """A new P-256 key: fast to make, accepted by PostgreSQL, Redis and Python's ssl alike."""
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -41,6 +42,7 @@ def certificate(subject: str, subject_key: KeyPair, issuer: tuple[str, KeyPair] 
 
 
 def pem(item: x509.Certificate | KeyPair) -> bytes:
+    """A certificate or an unencrypted private key as PEM, as the servers read them."""
     if isinstance(item, x509.Certificate):
         return item.public_bytes(serialization.Encoding.PEM)
     return item.private_bytes(
@@ -50,6 +52,8 @@ def pem(item: x509.Certificate | KeyPair) -> bytes:
 
 @dataclass(frozen=True)
 class ServerTls:
+    """The files a TLS server needs, and the CA its clients must trust."""
+
     ca: Path  # the CA certificate a client must trust
     certificate: Path  # the server's, for DNS name ``host``, signed by that CA
     key: Path

@@ -67,6 +67,9 @@ _DISCOVERY: dict[str, dict[str, Any]] = {
 
 
 class FakeKubernetes:
+    """The Kubernetes API calls the pods' processes make, answered on loopback and recorded, with the
+    rights of each service account checked."""
+
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
         # token (the service account's name) -> namespace and (resource, verb) pairs it may use
@@ -79,9 +82,11 @@ class FakeKubernetes:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> None:
+        """Serves in a thread of its own."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stops serving and frees the port."""
         self._server.shutdown()
         self._server.server_close()
 

@@ -38,6 +38,8 @@ IMAGE_HOME = "/opt/airflow"
 
 @dataclass(frozen=True)
 class Process:
+    """A pod's container as a process here: its arguments, environment and the files it needs."""
+
     name: str
     args: list[str]
     env: dict[str, str]
@@ -57,6 +59,7 @@ class Rewrites:
     made: set[str] = field(default_factory=set)
 
     def text(self, value: str) -> str:
+        """``value`` with every Service address of the cluster replaced by the local one."""
         for (service, port), local in self.services.items():
             pattern = (
                 rf"\b{re.escape(service)}(\.{re.escape(self.namespace)}(\.svc(\.cluster\.local)?)?)?:{port}\b"
@@ -70,6 +73,7 @@ class Rewrites:
         return value
 
     def describe(self) -> list[str]:
+        """Every rewrite made, for the report: nothing changed silently."""
         return sorted(self.made)
 
 

@@ -37,6 +37,7 @@ _SERVICE_USER = "postgres"
 
 
 def free_port() -> int:
+    """A free loopback port, so two rehearsals (or CI beside a developer) never collide."""
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -69,6 +70,7 @@ class Database:
     port: int
 
     def url(self, sslmode: str) -> str:
+        """The database's URL as an operator would give it."""
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.name}?sslmode={sslmode}"
 
 
@@ -90,6 +92,7 @@ class StatsdListener(threading.Thread):
         return {line.split(":", 1)[0] for line in self.lines}
 
     def run(self) -> None:
+        """Receives StatsD packets until stopped."""
         while not self._stopping.is_set():
             try:
                 data, _ = self.socket.recvfrom(65535)
@@ -99,6 +102,7 @@ class StatsdListener(threading.Thread):
             self.lines += data.decode(errors="replace").splitlines()
 
     def stop(self) -> None:
+        """Stops receiving and joins the thread."""
         self._stopping.set()
         self.join(timeout=5)
         self.socket.close()

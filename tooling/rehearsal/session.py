@@ -59,6 +59,8 @@ rehearsal_sleep()
 
 @dataclass
 class Rehearsal:
+    """One rehearsal's folders, services, ports and running processes."""
+
     stack_name: str
     root: Path
     timeline: Timeline
@@ -90,6 +92,7 @@ class Rehearsal:
     # -- the stack --------------------------------------------------------------------------------------
 
     def render(self, overrides: dict[str, Any] | None = None) -> RenderedStack:
+        """The stack rendered with real values, the operator's secrets pointing at the local services."""
         operator = {"airflow-metadata-connection": {"connection": self.database.url("require")}}
         secret_overrides = {}
         if self.broker is not None:
@@ -123,6 +126,7 @@ class Rehearsal:
         return f"{account} called {', '.join(f'{verb} {resource}' for resource, verb in calls)}: all allowed"
 
     def rewrites(self, stack: RenderedStack) -> Rewrites:
+        """The Service addresses and paths of the cluster mapped to the local ones."""
         p = self.ports
         rewrites = Rewrites(
             namespace=stack.namespace,
@@ -155,6 +159,8 @@ class Rehearsal:
         return rewrites
 
     def write_home(self, stack: RenderedStack, rewrites: Rewrites) -> None:
+        """AIRFLOW_HOME as the chart's ConfigMaps would mount it: airflow.cfg, pod templates, local
+        settings."""
         (self.home / "config").mkdir(parents=True, exist_ok=True)
         (self.home / "pod_templates").mkdir(exist_ok=True)
         config = stack.chart_object("ConfigMap", "airflow-config")["data"]
@@ -171,6 +177,7 @@ class Rehearsal:
     def process(
         self, stack: RenderedStack, rewrites: Rewrites, kind: str, workload: str, container: str
     ) -> Process:
+        """One container of a rendered workload as a process here."""
         process = container_process(stack, kind, workload, container, rewrites)
         for key, value in list(process.env.items()):
             if (
@@ -185,16 +192,19 @@ class Rehearsal:
         return process
 
     def run_job(self, name: str, process: Process, timeout: float = 300) -> None:
+        """Runs a Job's container to its end; a failure stops the rehearsal with its log."""
         self.services.run(
             name, process.args, timeout=timeout, as_service_user=False, env=process.env, cwd=self.home
         )
 
     def start(self, name: str, process: Process) -> None:
+        """Starts a long-running container."""
         self.running[name] = self.services.start(
             name, process.args, as_service_user=False, env=process.env, cwd=self.home
         )
 
     def check_running(self) -> None:
+        """Fails the step if any long-running process has exited."""
         for name, process in self.running.items():
             if process.poll() is not None:
                 raise StepFailed(
@@ -202,6 +212,7 @@ class Rehearsal:
                 )
 
     def close(self) -> None:
+        """Stops every process and service."""
         self.statsd.stop()
         self.services.close()
         self.kubernetes.stop()

@@ -26,6 +26,8 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
 @dataclass(frozen=True)
 class RenderedStack:
+    """A stack rendered with real values: the release's values, the chart's objects and the Secrets."""
+
     namespace: str
     values: dict[str, Any]  # the Airflow release's values, as the program passes them
     secrets: dict[str, dict[str, str]]  # every Secret the program writes: name -> key -> value
@@ -33,9 +35,11 @@ class RenderedStack:
     chart_objects: list[dict[str, Any]]  # what the chart renders with those values
 
     def secret(self, name: str, key: str) -> str:
+        """One value of one Secret the program wrote."""
         return self.secrets[name][key]
 
     def chart_object(self, kind: str, name: str) -> dict[str, Any]:
+        """The one object of the chart's render with that kind and name."""
         (found,) = [o for o in self.chart_objects if o["kind"] == kind and o["metadata"]["name"] == name]
         return found
 

@@ -25,6 +25,7 @@ __all__ = ["steps"]
 
 
 def steps(r: Rehearsal) -> list[str]:
+    """Runs every step; the facts measured on the way."""
     t, p = r.timeline, r.ports
     with t.step("render the stack and the chart with real values"):
         stack = r.render()

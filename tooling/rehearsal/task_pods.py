@@ -8,6 +8,8 @@ __all__ = ["pod_problems"]
 
 
 def pod_problems(pod: dict[str, Any], image: str) -> list[str]:
+    """What would keep a KubernetesExecutor task pod from starting under "restricted", or from running
+    the DAG image."""
     spec = pod["spec"]
     pod_context = spec.get("securityContext") or {}
     problems = []

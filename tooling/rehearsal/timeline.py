@@ -15,6 +15,8 @@ __all__ = ["MemorySampler", "StepFailed", "Timeline"]
 
 
 class StepFailed(Exception):
+    """A step that failed, with its message and the log to show the end of."""
+
     def __init__(self, step: str, message: str, log: Path | None = None) -> None:
         super().__init__(message)
         self.step, self.log = step, log
@@ -22,12 +24,15 @@ class StepFailed(Exception):
 
 @dataclass
 class Timeline:
+    """The steps with their times, and the facts measured."""
+
     steps: list[tuple[str, float]] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     peak_rss_mb: float = 0.0
 
     @contextmanager
     def step(self, name: str, log: Path | None = None) -> Iterator[None]:
+        """Times a step; a failure inside becomes a StepFailed naming it."""
         started = time.monotonic()
         print(f"- {name} ...", flush=True)
         try:
@@ -39,6 +44,7 @@ class Timeline:
         self.steps.append((name, time.monotonic() - started))
 
     def report(self) -> str:
+        """The steps and their times, the total, and the peak memory."""
         lines = [f"{seconds:7.1f} s  {name}" for name, seconds in self.steps]
         total = sum(seconds for _, seconds in self.steps)
         summary = f"{total:7.1f} s  in all; peak memory {self.peak_rss_mb:.0f} MiB"
@@ -53,10 +59,12 @@ class MemorySampler(threading.Thread):
         self.timeline, self._stop = timeline, threading.Event()
 
     def run(self) -> None:
+        """Samples the memory of the rehearsal's process tree every second."""
         while not self._stop.wait(1.0):
             self.timeline.peak_rss_mb = max(self.timeline.peak_rss_mb, _tree_rss_mb(os.getpid()))
 
     def stop(self) -> None:
+        """Stops sampling."""
         self._stop.set()
 
 

@@ -44,6 +44,9 @@ def _repository(image_name: str) -> str:
 
 
 class Image(Resource):
+    """``docker:index/image:Image``: builds with the machine's Docker engine and pushes to the loopback
+    registry; the outputs the program reads (``repoDigest``)."""
+
     replace_on = frozenset()
 
     def check(self, news: Properties) -> tuple[Properties, list[tuple[str, str]]]:

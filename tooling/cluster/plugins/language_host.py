@@ -47,6 +47,9 @@ def _python(info: language_pb2.ProgramInfo, pwd: str) -> str:
 
 
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
+    """The LanguageRuntime gRPC protocol for Python programs: each method implements the protocol's
+    method of the same name; ``Run`` runs ``__main__.py`` with the project's virtualenv."""
+
     def __init__(self, engine_address: str) -> None:
         self._engine = engine_address
 
@@ -112,6 +115,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
 
 
 def main(argv: list[str]) -> None:
+    """Serves the language host as ``pulumi`` starts it."""
     # The engine passes flags (-root=..., -tracing ...) and, last, its own address.
     positional = [arg for arg in argv if not arg.startswith("-")]
     engine = positional[-1] if positional else ""

@@ -20,16 +20,19 @@ Properties = dict[str, Any]
 
 
 def to_dict(struct: struct_pb2.Struct) -> Properties:
+    """A gRPC Struct as plain Python values."""
     return json_format.MessageToDict(struct)
 
 
 def to_struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Plain Python values as a gRPC Struct."""
     struct = struct_pb2.Struct()
     struct.update({key: value for key, value in properties.items() if value is not None})
     return struct
 
 
 def has_unknowns(value: Any) -> bool:
+    """Whether a preview's inputs hold values not known yet (the engine's unknown marker)."""
     if isinstance(value, dict):
         return any(has_unknowns(item) for item in value.values())
     if isinstance(value, list):
@@ -56,6 +59,9 @@ class Resource:
 
 
 class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
+    """The ResourceProvider gRPC protocol for a few resource types: each method implements the
+    protocol's method of the same name."""
+
     def __init__(self, name: str, version: str, resources: Mapping[str, Resource]) -> None:
         self._name = name
         self._version = version
@@ -137,5 +143,6 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
 
 
 def run(provider: StandInProvider) -> None:
+    """Serves ``provider`` as the engine expects a plugin to: prints its port, serves until killed."""
     del sys.argv[1:]  # the engine's address; this provider never calls back
     serve(lambda server: provider_pb2_grpc.add_ResourceProviderServicer_to_server(provider, server))

@@ -18,6 +18,8 @@ _SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
 
 class RandomId(Resource):
+    """``random:index/randomId:RandomId``: the outputs pulumi-random gives, from ``secrets``."""
+
     replace_on = frozenset({"byteLength", "keepers", "prefix"})
 
     def check(self, news: Properties) -> tuple[Properties, list[tuple[str, str]]]:
@@ -42,6 +44,8 @@ class RandomId(Resource):
 
 
 class RandomPassword(Resource):
+    """``random:index/randomPassword:RandomPassword``: pulumi-random's character classes and minimums."""
+
     replace_on = frozenset(
         {
             "length",
