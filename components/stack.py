@@ -23,7 +23,7 @@ from components.release.pod_roles import PodRolesArgs
 from components.release.values import build_helm_values
 from components.secrets.credentials import AirflowSecrets, AirflowSecretsArgs
 from components.secrets.fernet import FernetRotation, FernetRotationArgs
-from components.secrets.names import SecretNames
+from components.secrets.names import GIT_CONNECTION_SECRET, REGISTRY_SECRET, SecretNames
 from components.settings import StackSettings
 
 __all__ = ["build_stack", "secret_names"]
@@ -149,9 +149,9 @@ def secret_names(settings: StackSettings) -> SecretNames:
         broker_url=name("broker") if settings.uses_celery else None,
         pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
         pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
-        registry=name("registry") if isinstance(dags, ImageDags) else None,
+        registry=REGISTRY_SECRET if isinstance(dags, ImageDags) else None,
         git_ssh_key=name("git-ssh") if git_ssh else None,
-        git_connection=name("git-connection") if isinstance(dags, GitBundleDags) else None,
+        git_connection=GIT_CONNECTION_SECRET if isinstance(dags, GitBundleDags) else None,
         task_logs_connection=settings.remote_logs.connection_secret_name
         if settings.remote_logs is not None and settings.remote_logs_connection is not None
         else None,

@@ -46,7 +46,7 @@ from components.dags.values import (
     with_final_newline,
 )
 from components.kube_objects import config_map, kubernetes_secret
-from components.secrets.names import SecretNames
+from components.secrets.names import GIT_CONNECTION_SECRET, REGISTRY_SECRET, SecretNames
 
 __all__ = ["DagDelivery", "DagDeliveryArgs"]
 
@@ -99,10 +99,9 @@ class DagDelivery(pulumi.ComponentResource):
 
     def _image(self, image: ImageSettings) -> pulumi.Output[str | None]:
         """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
-        dags, names = self._args.dags, self._args.names
+        dags = self._args.dags
         # All present: StackSettings and dags_for_delivery checked them before any resource.
         assert dags is not None
-        assert names.registry is not None
         assert self._args.registry_password is not None
         password = pulumi.Output.secret(self._args.registry_password.get_secret_value())
         built = docker.Image(
@@ -120,7 +119,7 @@ class DagDelivery(pulumi.ComponentResource):
         pull_secret = kubernetes_secret(
             f"{self._name}-registry",
             role="registry",
-            secret_name=names.registry,
+            secret_name=REGISTRY_SECRET,
             namespace=self._args.namespace,
             data={".dockerconfigjson": password.apply(lambda pw: _docker_config(image, pw))},
             type_="kubernetes.io/dockerconfigjson",
@@ -149,14 +148,12 @@ class DagDelivery(pulumi.ComponentResource):
 
     def _git_bundle(self, git: GitBundleSettings) -> None:
         """The ``dags_git`` connection as a Secret (the deploy key inside it), and for SSH the host keys."""
-        names = self._args.names
-        assert names.git_connection is not None
         key = self._args.git_ssh_key.get_secret_value() if git.uses_ssh and self._args.git_ssh_key else None
         self.dependencies.append(
             kubernetes_secret(
                 f"{self._name}-git-connection",
                 role="git-connection",
-                secret_name=names.git_connection,
+                secret_name=GIT_CONNECTION_SECRET,
                 namespace=self._args.namespace,
                 data={"connection": git_connection(git, key)},
                 opts=self._child(),

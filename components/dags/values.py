@@ -19,7 +19,7 @@ from components.dags.settings import (
     ImageSettings,
 )
 from components.kube import RELEASE_NAME, RESTRICTED_CONTAINER, merge_values
-from components.secrets.names import SecretNames
+from components.secrets.names import GIT_CONNECTION_SECRET, REGISTRY_SECRET, SecretNames
 
 __all__ = [
     "CONFIGMAP_NAME",
@@ -130,17 +130,16 @@ def git_connection(git: GitBundleSettings, private_key: str | None) -> str:
     return json.dumps({"conn_type": "git", "host": git.repo, "extra": extra}, sort_keys=True)
 
 
-def git_bundle_values(git: GitBundleSettings, names: SecretNames) -> dict[str, Any]:
+def git_bundle_values(git: GitBundleSettings) -> dict[str, Any]:
     """The connection and host keys in the pods that fetch the bundle, and in no other.
 
     The dag-processor fetches the tracking ref; Celery workers and task pods check out the commit of
     their DAG run. The scheduler, api-server and triggerer read serialized DAGs from the database.
     """
-    assert names.git_connection is not None  # secret_names gives one to every git-bundle stack
     env = [
         {
             "name": GIT_CONN_ENV,
-            "valueFrom": {"secretKeyRef": {"name": names.git_connection, "key": "connection"}},
+            "valueFrom": {"secretKeyRef": {"name": GIT_CONNECTION_SECRET, "key": "connection"}},
         }
     ]
     fetches: dict[str, Any] = {"env": env}
@@ -193,12 +192,11 @@ def _mode_values(
     match settings:
         case ImageDags(image=image):
             assert dags is not None  # dags_for_delivery reads the folder of every local mode
-            assert names.registry is not None  # secret_names names a pull Secret for every image stack
-            return image_values(image, content_tag(dags), digest, names.registry)
+            return image_values(image, content_tag(dags), digest, REGISTRY_SECRET)
         case GitSyncDags(git_sync=git):
             return git_sync_values(git, names)
         case GitBundleDags(git_bundle=git):
-            return git_bundle_values(git, names)
+            return git_bundle_values(git)
     assert dags is not None  # dags_for_delivery reads the folder of every local mode
     return configmap_values(dags)
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FERNET_GENERATION_ANNOTATION", "SecretNames"]
+from components.kube import RELEASE_NAME
+
+__all__ = ["FERNET_GENERATION_ANNOTATION", "GIT_CONNECTION_SECRET", "REGISTRY_SECRET", "SecretNames"]
 
 # On every Airflow pod: a new Fernet key generation changes it, so each pod restarts with new,old.
 FERNET_GENERATION_ANNOTATION = "airflow-on-kubernetes/fernet-generation"
+# The Secrets of one DAG delivery mode each: fixed, so the mode's code names them without asking.
+REGISTRY_SECRET = f"{RELEASE_NAME}-registry"  # image: the pull Secret
+GIT_CONNECTION_SECRET = f"{RELEASE_NAME}-git-connection"  # git-bundle: the dags_git connection
 
 
 @dataclass(frozen=True, kw_only=True)
