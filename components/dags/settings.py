@@ -192,8 +192,9 @@ class _DagModeSettings(ConfigModel):
 
 def _needs(data: Any, key: str, message: str) -> Any:
     """Refuses a mode without its settings in words that show the fix (pydantic would say "Field
-    required" at ``airflow:dags.<key>``)."""
-    if isinstance(data, dict) and key not in data:
+    required" at ``airflow:dags.<key>``). ``key`` as the stack file spells it, or by its field name."""
+    field = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+    if isinstance(data, dict) and key not in data and field not in data:
         raise ValueError(message)
     return data
 

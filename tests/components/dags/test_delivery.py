@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,10 @@ import jsonschema
 import pulumi
 import pytest
 
+from components.dags.delivery import DagDelivery, DagDeliveryArgs
 from components.dags.folder import content_tag, load_dag_folder
+from components.dags.settings import ConfigMapDags, GitSyncDags
+from components.secrets.names import SecretNames
 from components.settings import EXECUTORS
 from tests.components.dags.stacks import (
     CONFIGMAP_TYPE,
@@ -24,7 +28,7 @@ from tests.components.dags.stacks import (
 )
 from tests.conftest import ROOT, run_project, run_stack
 from tests.helpers import secret_string_data
-from tooling.offline.runtime import Recording, is_secret
+from tooling.offline.runtime import Recording, is_secret, plain
 from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 
@@ -192,3 +196,56 @@ def test_every_delivery_mode_validates_against_the_chart_schema(
     else:
         recording = run_stack("dev", dags=_DELIVERIES[delivery], **overrides)
     jsonschema.validate(release_values(recording), chart_schema)
+
+
+@pulumi.runtime.test
+def test_the_configmap_mode_alone_makes_one_configmap_of_the_folder(pulumi_mocks: Recording) -> pulumi.Output:
+    folder = load_dag_folder(ROOT, "dags")
+    delivery = DagDelivery(
+        "t",
+        DagDeliveryArgs(
+            settings=ConfigMapDags(),
+            registry_password=None,
+            git_ssh_key=None,
+            names=_names(),
+            namespace="ns",
+            dags=folder,
+        ),
+    )
+    assert delivery.image_ref is None
+    assert len(delivery.dependencies) == 1
+
+    def check(_: str) -> None:
+        (configmap,) = pulumi_mocks.of_type(CONFIGMAP_TYPE)
+        data = plain(configmap.inputs)["data"]
+        assert sorted(data) == sorted(f.configmap_key for f in folder.delivered_by_configmap())
+        assert pulumi_mocks.of_type(IMAGE_TYPE) == []
+
+    return delivery.dependencies[0].urn.apply(check)
+
+
+def test_git_sync_over_https_alone_makes_nothing() -> None:
+    delivery = DagDelivery(
+        "t",
+        DagDeliveryArgs(
+            settings=GitSyncDags(delivery="git-sync", git_sync=HTTPS_REPO),
+            registry_password=None,
+            git_ssh_key=None,
+            names=_names(),
+            namespace="ns",
+            dags=None,
+        ),
+    )
+    assert delivery.dependencies == []
+    assert delivery.values["dags"]["gitSync"]["repo"] == HTTPS_REPO["repo"]
+
+
+def _names() -> SecretNames:
+    """Names for a component built alone: every Secret a stack always has, none of the optional ones."""
+    optional = {field.name for field in dataclasses.fields(SecretNames) if field.type == "str | None"}
+    return SecretNames(
+        **{
+            field.name: None if field.name in optional else "unused"
+            for field in dataclasses.fields(SecretNames)
+        }
+    )
