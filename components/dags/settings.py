@@ -216,38 +216,42 @@ class ImageDags(_DagModeSettings):
         )
 
 
-class GitBundleDags(_DagModeSettings):
+class _GitModeSettings(_DagModeSettings):
+    """What both git modes share: a repository under the mode's own key (``git_key``), required."""
+
+    git_key: ClassVar[str]  # the config key of the mode's settings, for messages
+    mode: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_repo(cls, data: Any) -> Any:
+        return _needs(data, cls.git_key, _NEEDS_REPO.format(mode=cls.mode, key=cls.git_key))
+
+
+class GitBundleDags(_GitModeSettings):
     """``git-bundle``: Airflow's own ``GitDagBundle`` fetches ``gitBundle.repo``."""
 
     delivery: Literal["git-bundle"]
     git_bundle: GitBundleSettings
-    git_key: ClassVar[str] = "gitBundle"  # the config key of the mode's settings, for messages
+    git_key: ClassVar[str] = "gitBundle"
+    mode: ClassVar[str] = "git-bundle"
 
     @property
     def git(self) -> GitSource:
         return self.git_bundle
 
-    @model_validator(mode="before")
-    @classmethod
-    def _has_repo(cls, data: Any) -> Any:
-        return _needs(data, "gitBundle", _NEEDS_REPO.format(mode="git-bundle", key="gitBundle"))
 
-
-class GitSyncDags(_DagModeSettings):
+class GitSyncDags(_GitModeSettings):
     """``git-sync``: the chart's git-sync sidecars pull ``gitSync.repo``."""
 
     delivery: Literal["git-sync"]
     git_sync: GitSyncSettings
     git_key: ClassVar[str] = "gitSync"
+    mode: ClassVar[str] = "git-sync"
 
     @property
     def git(self) -> GitSource:
         return self.git_sync
-
-    @model_validator(mode="before")
-    @classmethod
-    def _has_repo(cls, data: Any) -> Any:
-        return _needs(data, "gitSync", _NEEDS_REPO.format(mode="git-sync", key="gitSync"))
 
 
 class ConfigMapDags(_DagModeSettings):
