@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if not folder.is_dir():
         print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
-    from components.dags.folder import unreadable_entries
+    from components.dags.entries import unreadable_entries
 
     unreadable = unreadable_entries(folder, folder.name)
     if unreadable:

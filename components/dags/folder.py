@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from components.dags.entries import entries
 from components.dags.settings import ConfigMapDags, DagSettings, ImageDags
 from components.model import ConfigError
 
@@ -24,8 +23,6 @@ __all__ = [
     "CONFIGMAP_KEY_LIMIT",
     "CONFIGMAP_LIMIT_BYTES",
     "DOCKERFILE",
-    "IGNORED_DIRS",
-    "IGNORED_SUFFIXES",
     "MAX_FILE_BYTES",
     "REQUIREMENTS",
     "DagFile",
@@ -36,7 +33,6 @@ __all__ = [
     "content_tag",
     "dags_for_delivery",
     "load_dag_folder",
-    "unreadable_entries",
 ]
 
 # A ConfigMap, like every object, must fit in etcd's 1 MiB request limit; keys count as well as data.
@@ -45,9 +41,6 @@ CONFIGMAP_LIMIT_BYTES = 1024 * 1024
 CONFIGMAP_KEY_LIMIT = 253
 # One DAG source file larger than this is generated data, not code: it slows every parse loop.
 MAX_FILE_BYTES = 512 * 1024
-# Build and editor leftovers that are neither delivered nor hashed; dags/.dockerignore lists the same.
-IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache"})
-IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp")
 # Pinned packages for image delivery; installed on top of apache/airflow, never parsed as a DAG.
 REQUIREMENTS = "requirements.txt"
 # The DAG image's build files live in the folder (the build context), so the content hash covers them;
@@ -134,7 +127,7 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
         )
     files: list[DagFile] = []
     problems: list[str] = []
-    for path, relative, problem in _entries(root, folder):
+    for path, relative, problem in entries(root, folder):
         shown = f"{folder}/{relative}"
         if problem:
             problems.append(problem)
@@ -150,53 +143,6 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     if problems:
         raise DagFolderError("\n".join(problems))
     return DagFolder(folder=folder, files=tuple(files), requirements=requirements)
-
-
-def unreadable_entries(root: Path, folder: str) -> list[str]:
-    """Links and special files under ``root``: what no mode can ship, and what must not be opened (a
-    named pipe blocks its reader for good). The DAG gate checks these before Airflow opens anything."""
-    return [problem for _, _, problem in _entries(root, folder) if problem]
-
-
-def _entries(root: Path, folder: str) -> Iterator[tuple[Path, str, str | None]]:
-    """Every file under ``root`` but ignored ones, sorted: its path, its relative path and, for what is
-    not a regular file, the problem (shown with ``folder``)."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
-        shown = f"{folder}/{relative}"
-        try:
-            mode = path.lstat().st_mode
-        except OSError as err:  # removed while being read, or an unreadable folder
-            yield path, relative, f"{shown}: cannot be read ({err.strerror})"
-            continue
-        if _ignored(PurePosixPath(relative)) or stat.S_ISDIR(mode):
-            continue
-        if stat.S_ISLNK(mode):
-            yield (
-                path,
-                relative,
-                f"{shown}: is a symbolic link; copy the file in instead, so every mode ships it",
-            )
-        elif not stat.S_ISREG(mode):
-            yield (
-                path,
-                relative,
-                f"{shown}: is a {_special_kind(mode)}; a DAG folder holds only regular files and folders",
-            )
-        else:
-            yield path, relative, None
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "device file"
-
-
-def _ignored(relative: PurePosixPath) -> bool:
-    return any(part in IGNORED_DIRS for part in relative.parts) or relative.name.endswith(IGNORED_SUFFIXES)
 
 
 def _check(shown: str, relative: str, content: bytes) -> list[str]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from components.database.settings import DatabaseSettings, PgBouncerSettings
 from components.kube import RESTRICTED_CONTAINER, restricted_contexts, restricted_pod
-from components.secrets.names import SecretNames
 
 __all__ = ["pgbouncer_values", "postgresql_values"]
 
@@ -48,7 +47,11 @@ def postgresql_values(db: DatabaseSettings, auth_secret: str | None) -> dict[str
 
 
 def pgbouncer_values(
-    bouncer: PgBouncerSettings, names: SecretNames, disruption_budget: dict[str, Any]
+    bouncer: PgBouncerSettings,
+    *,
+    config_secret: str | None,
+    stats_secret: str | None,
+    disruption_budget: dict[str, Any],
 ) -> dict[str, Any]:
     """PgBouncer with our config and stats Secrets, so the chart renders neither from plain values."""
     if not bouncer.enabled:
@@ -56,7 +59,7 @@ def pgbouncer_values(
     return {
         "enabled": True,
         "replicas": bouncer.replicas,
-        "configSecretName": names.pgbouncer_config,
+        "configSecretName": config_secret,
         # The chart's default `-u nobody` switches user, which only root may; the pod runs as nobody.
         "command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
         "maxClientConn": bouncer.max_client_conn,
@@ -65,7 +68,7 @@ def pgbouncer_values(
         "securityContexts": restricted_contexts(restricted_pod(PGBOUNCER_UID, PGBOUNCER_UID, PGBOUNCER_UID)),
         "podDisruptionBudget": disruption_budget,
         "metricsExporterSidecar": {
-            "statsSecretName": names.pgbouncer_stats,
+            "statsSecretName": stats_secret,
             "statsSecretKey": "connection",
             "resources": bouncer.exporter_resources.to_kubernetes(),
             "securityContexts": {"container": RESTRICTED_CONTAINER},

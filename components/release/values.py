@@ -90,7 +90,12 @@ def build_helm_values(
         "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: str(settings.fernet.generation)},
         "redis": redis_values(settings.redis, names.redis_password),
         "postgresql": postgresql_values(settings.database, names.postgres_auth),
-        "pgbouncer": pgbouncer_values(settings.database.pgbouncer, names, _pdb(settings)),
+        "pgbouncer": pgbouncer_values(
+            settings.database.pgbouncer,
+            config_secret=names.pgbouncer_config,
+            stats_secret=names.pgbouncer_stats,
+            disruption_budget=_pdb(settings),
+        ),
     }
     if settings.database.pgbouncer.enabled:
         # The chart's own is empty for Airflow 3; behind PgBouncer it holds the async engine's connect args.

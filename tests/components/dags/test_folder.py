@@ -12,10 +12,9 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
+from components.dags.entries import IGNORED_DIRS, IGNORED_SUFFIXES
 from components.dags.folder import (
     CONFIGMAP_LIMIT_BYTES,
-    IGNORED_DIRS,
-    IGNORED_SUFFIXES,
     DagFolderError,
     content_tag,
     dags_for_delivery,
