@@ -16,9 +16,15 @@ from tooling.offline.trial import THROWAWAY_STACK, project_copy
 BROKEN = ROOT / "tests" / "fixtures" / "broken_dags"
 
 
+# Tests not about the parse budget give a budget no parse reaches, so their verdict never depends on
+# how fast this machine is; the budget's own tests use DAGs that are slow (or idle) by construction.
+NO_BUDGET = ("--max-parse-seconds", "600")
+
+
 def _gate(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    budget = () if "--max-parse-seconds" in args else NO_BUDGET
     return subprocess.run(
-        [sys.executable, "-m", "tooling.gate", str(folder), *args],
+        [sys.executable, "-m", "tooling.gate", str(folder), *budget, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -35,7 +41,8 @@ def committed() -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def broken() -> subprocess.CompletedProcess[str]:
-    # A low limit so the fixture that computes at import time is over it; clean files parse in ~1 ms.
+    # A low limit so the fixture that computes at import time is over it (about 0.15 s of CPU); clean
+    # files parse in about 1 ms.
     return _gate(BROKEN, "--max-parse-seconds", "0.05")
 
 
@@ -88,6 +95,34 @@ def test_each_broken_fixture_is_caught(broken: subprocess.CompletedProcess[str],
     )
 
 
+WAITS_AT_IMPORT = """import time
+from datetime import UTC, datetime
+
+from airflow.sdk import DAG
+
+time.sleep(1.0)
+
+with DAG("waits", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC), tags=["t"],
+         default_args={"owner": "team"}):
+    pass
+"""
+
+
+def test_the_budget_counts_cpu_time_not_waiting(tmp_path: Path) -> None:
+    """A file that waits at import (here, sleeps) spends no CPU: the budget, which counts the parse's CPU
+    time so a busy machine cannot fail it, lets it pass, while one that computes is over."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "waits.py").write_text(WAITS_AT_IMPORT)
+    shutil.copy(BROKEN / "slow_import.py", folder)
+    result = _gate(folder, "--max-parse-seconds", "0.05")
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stdout + result.stderr
+    assert errors[0].startswith("error: dags/slow_import.py: parsed in ")
+    assert errors[0].endswith(" s of CPU, over 0.05 s; move heavy imports and work into tasks")
+    assert "dags/waits.py  waits" in result.stdout
+
+
 def test_tasks_that_need_pods_exec_pass_where_the_stack_grants_it() -> None:
     granted = _gate(BROKEN, "--pod-exec")
     flagged = [line for line in granted.stdout.splitlines() if "pods/exec" in line]
@@ -112,7 +147,7 @@ def test_a_clean_file_beside_broken_ones_is_not_flagged(broken: subprocess.Compl
 def _gate_stack(project: Path, stack: str) -> subprocess.CompletedProcess[str]:
     """The gate as a user runs it in their project: ``--stack`` reads Pulumi.<stack>.yaml there."""
     return subprocess.run(
-        [sys.executable, "-m", "tooling.gate", "--stack", stack],
+        [sys.executable, "-m", "tooling.gate", "--stack", stack, *NO_BUDGET],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
