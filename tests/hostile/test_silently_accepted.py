@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.config import raw_from_config
 from components.stack_file import engine_config, read_stack_file
@@ -136,3 +138,21 @@ def test_inputs_accepted_on_purpose_mean_what_the_pulumi_cli_passes_on(tmp_path:
     assert (settings.dags.git_sync.ref, settings.dags.git_sync.sub_path) == ("2026-11-25", "")
     assert settings.dags.git_sync.period_seconds == 60
     assert settings.workers.replicas == 8
+
+
+def test_pulumi_config_in_the_environment_is_ignored_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+) -> None:
+    """The engine hands a program its config in PULUMI_CONFIG; left in a shell, it silently overrode the
+    stack file in a render. The render reads the stack file alone, and says so."""
+    project = project_copy(tmp_path, THROWAWAY_STACK)
+    monkeypatch.setattr(render_module, "ROOT", project)
+    monkeypatch.setenv("PULUMI_CONFIG", '{"airflow:executor": "CeleryExecutor"}')
+    code, _, err = cli("--stack", "test", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    release = yaml.safe_load((tmp_path / "out" / "releases" / "airflow.yaml").read_text())
+    assert release["values"]["executor"] == "KubernetesExecutor"
+    assert (
+        err == "render: PULUMI_CONFIG in the environment is ignored; a render reads Pulumi.test.yaml alone\n"
+    )
+    assert os.environ["PULUMI_CONFIG"] == '{"airflow:executor": "CeleryExecutor"}'

@@ -33,7 +33,7 @@ from tooling.offline.documents import (
     release_document,
     resources_document,
 )
-from tooling.offline.runtime import SECRET, Recording, plain, run_program
+from tooling.offline.runtime import ENGINE_CONFIG_ENV, SECRET, Recording, plain, run_program
 from tooling.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
 from tooling.offline.summary import stack_summary
 
@@ -211,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default: render/<stack>)")
     args = parser.parse_args(argv)
     out = args.out or ROOT / "render" / args.stack
+    for name in ENGINE_CONFIG_ENV:
+        if name in os.environ:
+            print(
+                f"render: {name} in the environment is ignored; a render reads Pulumi.{args.stack}.yaml "
+                "alone",
+                file=sys.stderr,
+            )
     try:
         _, summary = render(args.stack, out, project_dir=ROOT)
     except (RenderError, ConfigError, pulumi.RunError) as err:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import runpy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 __all__ = [
+    "ENGINE_CONFIG_ENV",
     "SECRET",
     "Recording",
     "Registration",
@@ -153,6 +155,10 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
+# How the Pulumi engine hands a program its config; set in a shell, they would override the stack file.
+ENGINE_CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
+
+
 @contextlib.contextmanager
 def mocked_runtime(
     *,
@@ -163,8 +169,13 @@ def mocked_runtime(
     recording: Recording | None = None,
     existing_secrets: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Recording]:
-    """Installs mocks and config for one run, and leaves the global runtime clean afterwards."""
+    """Installs mocks and config for one run, and leaves the global runtime clean afterwards.
+
+    The program sees only ``config``: the engine's environment variables (``ENGINE_CONFIG_ENV``), which
+    the SDK would read too, are hidden for the run and put back after it.
+    """
     recording = recording if recording is not None else Recording()
+    hidden = {name: os.environ.pop(name) for name in ENGINE_CONFIG_ENV if name in os.environ}
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config or {}), list(secret_keys or []))
     monitor = _RecordingMonitor(recording, existing_secrets)
@@ -174,6 +185,7 @@ def mocked_runtime(
     finally:
         settings.ROOT.set(None)
         runtime_config.set_all_config({}, [])
+        os.environ.update(hidden)
 
 
 def run_program(
