@@ -167,6 +167,11 @@ class Resources(ConfigModel):
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Resources:
+        if memory_bytes(self.memory_limit) == 0:
+            raise ValueError(
+                "memoryLimit must be above 0: the limit is what keeps one container from taking the node's "
+                "memory (e.g. memoryLimit: 512Mi)"
+            )
         if memory_bytes(self.memory_limit) < memory_bytes(self.memory):
             raise ValueError(f"memoryLimit {self.memory_limit} is below the memory request {self.memory}")
         if self.cpu_limit is not None and cpu_cores(self.cpu_limit) < cpu_cores(self.cpu):

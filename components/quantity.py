@@ -11,8 +11,10 @@ from decimal import Decimal
 
 __all__ = ["cpu_cores", "format_cores", "memory_bytes"]
 
-_CPU = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>m?)$")
-_MEMORY = re.compile(r"^(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?$")
+# ASCII digits, matched whole: Python's \d takes any Unicode digit (full-width ones included), and $
+# matches before a trailing newline; Kubernetes' quantity grammar takes neither.
+_CPU = re.compile(r"(?P<number>[0-9]+(\.[0-9]+)?)(?P<unit>m?)")
+_MEMORY = re.compile(r"(?P<number>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?")
 _MEMORY_UNITS = {
     None: 1,
     "k": 10**3,
@@ -28,7 +30,7 @@ _MEMORY_UNITS = {
 
 def cpu_cores(quantity: str) -> Decimal:
     """``"250m"`` -> 0.25; raises ValueError naming the allowed forms."""
-    match = _CPU.match(quantity)
+    match = _CPU.fullmatch(quantity)
     if not match:
         raise ValueError(f"{quantity!r} is not a CPU quantity such as '250m' or '1.5'")
     number = Decimal(match["number"])
@@ -37,7 +39,7 @@ def cpu_cores(quantity: str) -> Decimal:
 
 def memory_bytes(quantity: str) -> int:
     """``"512Mi"`` -> 536870912; raises ValueError naming the allowed forms."""
-    match = _MEMORY.match(quantity)
+    match = _MEMORY.fullmatch(quantity)
     if not match:
         raise ValueError(f"{quantity!r} is not a memory quantity such as '512Mi' or '2Gi'")
     return int(Decimal(match["number"]) * _MEMORY_UNITS[match["unit"]])

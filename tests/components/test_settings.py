@@ -98,6 +98,25 @@ def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
             {"workers": {"resources": {"cpu": "1", "memory": "1Gi"}}},
             "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: Field required",
         ),
+        # Kubernetes' quantity grammar takes ASCII digits only, and nothing after the unit: Python's \d
+        # would take full-width digits, and $ a trailing newline.
+        (
+            {"workers": {"resources": {**RESOURCES, "memory": "\uff11\uff12\uff18Mi"}}},
+            "airflow:workers.resources.memory in Pulumi.test.yaml: "
+            "'\uff11\uff12\uff18Mi' is not a memory quantity",
+        ),
+        (
+            {"workers": {"resources": {**RESOURCES, "memoryLimit": "256Mi\n"}}},
+            "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: '256Mi\\n' is not a memory quantity",
+        ),
+        (
+            {"workers": {"resources": {**RESOURCES, "cpu": "100m\n"}}},
+            "airflow:workers.resources.cpu in Pulumi.test.yaml: '100m\\n' is not a CPU quantity",
+        ),
+        (
+            {"workers": {"resources": {"cpu": "0", "memory": "0", "memoryLimit": "0"}}},
+            "airflow:workers.resources in Pulumi.test.yaml: memoryLimit must be above 0",
+        ),
         (
             {"namespace": "Airflow_Prod"},
             "airflow:namespace in Pulumi.test.yaml: must be a DNS label: 1 to 63 lowercase letters, digits "
