@@ -80,6 +80,15 @@ def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
             {"scheduler": {"replicas": "two", "resources": RESOURCES}},
             "airflow:scheduler.replicas in Pulumi.test.yaml: Input should be a valid integer",
         ),
+        # yaml.v2 reads an unquoted yes/true inside an object as a boolean, which pydantic took for 1.
+        (
+            {"scheduler": {"replicas": True, "resources": RESOURCES}},
+            "airflow:scheduler.replicas in Pulumi.test.yaml: must be a whole number, not the boolean true",
+        ),
+        (
+            {"fernet": {"generation": False}},
+            "airflow:fernet.generation in Pulumi.test.yaml: must be a whole number, not the boolean false",
+        ),
         (
             {"workers": {"resources": {**RESOURCES, "cpu": "lots"}}},
             "airflow:workers.resources.cpu in Pulumi.test.yaml: "
