@@ -160,7 +160,20 @@ def _as_delivery_error(error: Any) -> Any:
 def _config_key(location: tuple[Any, ...]) -> list[str]:
     """An error location as the stack file spells the key: the mode pydantic inserts after a tagged
     union (``dags.image.image.registry``) is not a key."""
-    keys, model = [], StackSettings
+    return _walk(location)[0]
+
+
+def _known_keys(location: tuple[Any, ...]) -> list[str]:
+    """The keys the model at ``location`` takes; none where the location leads to no model."""
+    model = _walk(location)[1]
+    return [] if model is None else [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _walk(location: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
+    """Follows an error location from ``StackSettings`` down: the keys it names (union tags dropped),
+    and the model it ends in (None past a list index or a plain value)."""
+    keys: list[str] = []
+    model: type[BaseModel] | None = StackSettings
     parts = [str(part) for part in location]
     while parts:
         part = parts.pop(0)
@@ -171,17 +184,7 @@ def _config_key(location: tuple[Any, ...]) -> list[str]:
             model = members[parts.pop(0)]
         else:
             model = next(iter(members.values()), None)
-    return keys
-
-
-def _known_keys(location: tuple[Any, ...]) -> list[str]:
-    model: type[BaseModel] | None = StackSettings
-    parts = [str(part) for part in location]
-    while parts and model is not None:
-        members = _members(_field(model, parts.pop(0)).annotation)
-        model = members[parts.pop(0)] if len(members) > 1 and parts else next(iter(members.values()))
-    assert model is not None
-    return [field.alias or name for name, field in model.model_fields.items()]
+    return keys, model
 
 
 def _field(model: type[BaseModel] | None, key: str) -> Any:

@@ -8,6 +8,7 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticCustomError
 
 from components.model import ConfigModel, RelativePath, Resources, SubPath, matching, resources_of
@@ -193,8 +194,7 @@ class _DagModeSettings(ConfigModel):
 def _needs(data: Any, key: str, message: str) -> Any:
     """Refuses a mode without its settings in words that show the fix (pydantic would say "Field
     required" at ``airflow:dags.<key>``). ``key`` as the stack file spells it, or by its field name."""
-    field = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
-    if isinstance(data, dict) and key not in data and field not in data:
+    if isinstance(data, dict) and key not in data and to_snake(key) not in data:
         raise ValueError(message)
     return data
 

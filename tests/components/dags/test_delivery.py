@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from components.dags.folder import content_tag, load_dag_folder
 from components.dags.settings import ConfigMapDags, GitSyncDags
 from components.secrets.names import SecretNames
 from components.settings import EXECUTORS
+from components.stack import secret_names
+from components.validation import parse_settings
 from tests.components.dags.stacks import (
     CONFIGMAP_TYPE,
     HTTPS_REPO,
@@ -241,11 +242,5 @@ def test_git_sync_over_https_alone_makes_nothing() -> None:
 
 
 def _names() -> SecretNames:
-    """Names for a component built alone: every Secret a stack always has, none of the optional ones."""
-    optional = {field.name for field in dataclasses.fields(SecretNames) if field.type == "str | None"}
-    return SecretNames(
-        **{
-            field.name: None if field.name in optional else "unused"
-            for field in dataclasses.fields(SecretNames)
-        }
-    )
+    """The names of a stack that delivers by ConfigMap, as the wiring gives them."""
+    return secret_names(parse_settings({"protectStatefulResources": "false"}, source="Pulumi.test.yaml"))
