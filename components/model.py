@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components.quantity import cpu_cores, memory_bytes
-from components.redact import redact
+from components.redact import safe_to_print
 
 __all__ = [
     "ConfigError",
@@ -50,11 +50,7 @@ class ConfigError(ValueError):
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(redact("".join(_printable(c) for c in message)))
-
-
-def _printable(char: str) -> str:
-    return char if char.isprintable() or char == "\n" else char.encode("unicode_escape").decode("ascii")
+        super().__init__(safe_to_print(message))
 
 
 def matching(pattern: str, words: str) -> Any:

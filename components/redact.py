@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MASK", "embedded_credential", "redact"]
+__all__ = ["MASK", "embedded_credential", "printable", "redact", "safe_to_print"]
 
 MASK = "***"
 
@@ -36,6 +36,22 @@ def redact(text: str) -> str:
     text = _SECRET_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
     text = _TOKENS.sub(MASK, text)
     return _RANDOM_LOOKING.sub(lambda m: MASK if _looks_random(m.group()) else m.group(), text)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable shown escaped (``\\x1b``, ``\\u202e``), the
+    newline kept: a control character cannot move the cursor, colour the terminal, reorder the line
+    (bidi) or hide in it (zero width)."""
+    return "".join(_printable(c) for c in text)
+
+
+def safe_to_print(text: str) -> str:
+    """``text`` as the program may print it: escaped, then masked."""
+    return redact(printable(text))
+
+
+def _printable(char: str) -> str:
+    return char if char.isprintable() or char == "\n" else char.encode("unicode_escape").decode("ascii")
 
 
 def embedded_credential(url: str) -> bool:

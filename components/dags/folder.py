@@ -4,7 +4,7 @@ The gate here runs before any resource is registered, with the standard library 
 refuses a folder that cannot be delivered (a syntax error, an oversized file, a packaged ``.zip`` that
 Airflow would parse but nothing here can check, an unpinned requirement) with the file and line. What
 needs Airflow itself (import errors, tags, owners, parse time) is the test suite's DAG gate
-(``tooling/gate.py``), which CI runs over the same folder.
+(``tooling/gate/``), which CI runs over the same folder.
 """
 
 from __future__ import annotations

@@ -11,39 +11,23 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import NO_BUDGET, run_gate
 from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 BROKEN = ROOT / "tests" / "fixtures" / "broken_dags"
 
 
-# Tests not about the parse budget give a budget no parse reaches, so their verdict never depends on
-# how fast this machine is; the budget's own tests use DAGs that are slow (or idle) by construction.
-NO_BUDGET = ("--max-parse-seconds", "600")
-
-
-def _gate(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    budget = () if "--max-parse-seconds" in args else NO_BUDGET
-    return subprocess.run(
-        [sys.executable, "-m", "tooling.gate", str(folder), *budget, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def committed() -> subprocess.CompletedProcess[str]:
     """The committed folder with both executors, as prod runs it (and as the gate does by default)."""
-    return _gate(ROOT / "dags")
+    return run_gate(ROOT / "dags")
 
 
 @pytest.fixture(scope="module")
 def broken() -> subprocess.CompletedProcess[str]:
     # A low limit so the fixture that computes at import time is over it (about 0.15 s of CPU); clean
     # files parse in about 1 ms.
-    return _gate(BROKEN, "--max-parse-seconds", "0.05")
+    return run_gate(BROKEN, "--max-parse-seconds", "0.05")
 
 
 def test_committed_dags_pass_with_a_parse_time_per_file(committed: subprocess.CompletedProcess[str]) -> None:
@@ -115,7 +99,7 @@ def test_the_budget_counts_cpu_time_not_waiting(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "waits.py").write_text(WAITS_AT_IMPORT)
     shutil.copy(BROKEN / "slow_import.py", folder)
-    result = _gate(folder, "--max-parse-seconds", "0.05")
+    result = run_gate(folder, "--max-parse-seconds", "0.05")
     errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stdout + result.stderr
     assert errors[0].startswith("error: dags/slow_import.py: parsed in ")
@@ -124,7 +108,7 @@ def test_the_budget_counts_cpu_time_not_waiting(tmp_path: Path) -> None:
 
 
 def test_tasks_that_need_pods_exec_pass_where_the_stack_grants_it() -> None:
-    granted = _gate(BROKEN, "--pod-exec")
+    granted = run_gate(BROKEN, "--pod-exec")
     flagged = [line for line in granted.stdout.splitlines() if "pods/exec" in line]
     assert "broken_dags/pod_exec.py" in granted.stdout
     assert flagged == []

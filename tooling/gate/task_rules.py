@@ -1,6 +1,7 @@
 """What the DAG gate checks in each task of a parsed DAG that Airflow itself does not: a pod override
 that would fail only when the executor builds its pod, and a task that needs ``pods/exec`` the stack
-does not grant. Both run inside the gate's own process, where Airflow is imported."""
+does not grant. Both run in the child that parsed the file (tooling/gate/parser.py), where the DAG
+objects are."""
 
 from __future__ import annotations
 

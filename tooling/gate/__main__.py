@@ -10,33 +10,27 @@ every dag-processor); no task that needs ``pods/exec`` unless the stack grants i
 the limit in CPU time (its wall time would measure the machine's load as much as the DAG). With
 ``--stack`` the folder is also checked for the stack's DAG delivery (the ConfigMap's 1 MiB, the image's
 Dockerfile). Prints the parse's CPU time of each file, then one line per problem, and exits 1 if there
-is any (2 for a stack it cannot read). Runs in its own process: Airflow configures logging and settings
-at import, which must not leak into the Pulumi tests.
+is any (2 for a stack it cannot read).
+
+DAG code runs only in the sandbox (``sandbox.py``, ``parser.py``): a child process per file with a
+hard kill, a scrubbed environment and a temporary HOME; what the gate repeats of it is escaped and
+masked. This process never imports Airflow.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tooling.task_rules import pod_exec_problems, pod_override_problems
+from components.redact import safe_to_print
+from tooling.gate.sandbox import GateError, ParsedFile, parse_folder
 
-__all__ = ["GateReport", "check_folder", "main"]
+__all__ = ["GateReport", "gate_report", "main"]
 
-DEFAULT_OWNER = "airflow"  # what BaseOperator gives a task that names no owner
-
-
-class HeavyImportError(RuntimeError):
-    """Raised inside a DAG file that opens a connection or starts a process while being parsed."""
+DEFAULT_EXECUTOR = "CeleryExecutor,KubernetesExecutor"
+KILL_AFTER_SECONDS = 60.0  # of wall time, per file: twice Airflow's own dagbag_import_timeout
 
 
 @dataclass
@@ -48,93 +42,26 @@ class GateReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _refuse(what: str) -> Any:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise HeavyImportError(f"{what} at import time; move it into a task")
-
-    return refuse
-
-
-DEFAULT_EXECUTOR = "CeleryExecutor,KubernetesExecutor"
-# Airflow's refusal of a task whose executor is not configured (dagbag._validate_executor_fields).
-_UNKNOWN_EXECUTOR = re.compile(r"UnknownExecutorException: Task '([^']+)' specifies executor '([^']+)'")
-
-
-def _isolate_airflow(home: Path, executor: str) -> None:
-    """An empty AIRFLOW_HOME, no example DAGs, and the stack's executors, so a DAG parses as it will in
-    that stack's cluster."""
-    os.environ["AIRFLOW_HOME"] = str(home)
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__EXECUTOR"] = executor
-    # Airflow logs each import error with its traceback; the report below says it in one line.
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "CRITICAL"
-
-
-def check_folder(folder: Path, max_parse_seconds: float, *, pod_exec: bool = False) -> GateReport:
-    """``max_parse_seconds``: the CPU time one file's parse may take in this process (its wall time would
-    measure the machine's load as much as the DAG). ``pod_exec``: whether the stack lets workers exec
-    into pods (``airflow:tasks.podExec``)."""
-    from airflow.dag_processing.dagbag import DagBag  # after _isolate_airflow: Airflow reads env at import
-
+def gate_report(folder: Path, parsed: list[ParsedFile], max_parse_seconds: float) -> GateReport:
+    """``max_parse_seconds``: the CPU time one file's parse may take in its child (its wall time would
+    measure the machine's load as much as the DAG)."""
     report = GateReport()
-    files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
-    # Guards go up only around the parse: Airflow itself may use sockets while it starts.
-    guarded = {
-        (socket.socket, "connect"): _refuse("a network connection"),
-        (socket, "create_connection"): _refuse("a network connection"),
-        (subprocess, "Popen"): _refuse("a subprocess"),
-    }
-    originals = {target: getattr(*target) for target in guarded}
-    for target, replacement in guarded.items():
-        setattr(*target, replacement)
-    bag = DagBag(dag_folder=str(folder), include_examples=False, safe_mode=False, collect_dags=False)
-    cpu_seconds = _count_cpu_per_file(bag)
-    try:
-        bag.collect_dags(dag_folder=str(folder), include_examples=False, safe_mode=False)
-    finally:
-        for target, original in originals.items():
-            setattr(*target, original)
-
-    for path, seconds in sorted(cpu_seconds.items()):
-        shown = _shown(folder, path)
-        report.parse_seconds[shown] = seconds
+    for result in parsed:
+        if result.fault is not None:
+            report.problems.append(f"{result.file}: {result.fault}")
+            continue
+        seconds = result.cpu_seconds or 0.0
+        report.parse_seconds[result.file] = seconds
         if seconds > max_parse_seconds:
             report.problems.append(
-                f"{shown}: parsed in {seconds:.2f} s of CPU, over {max_parse_seconds:.2f} s; "
+                f"{result.file}: parsed in {seconds:.2f} s of CPU, over {max_parse_seconds:.2f} s; "
                 "move heavy imports and work into tasks"
             )
-    for path, error in sorted(bag.import_errors.items()):
-        text = str(error).strip()
-        last = text.splitlines()[-1] if text else "import error"
-        unknown = _UNKNOWN_EXECUTOR.search(text)
-        if unknown:
-            task, executor = unknown.groups()
-            report.problems.append(
-                f"{_shown(folder, path)}: task {task!r} runs on executor {executor!r}, which this stack does "
-                f"not run (airflow:executor is {os.environ['AIRFLOW__CORE__EXECUTOR']!r}); add it there or "
-                "drop executor= from the task"
-            )
-            continue
-        # The innermost frame in the DAG file itself is the line to fix.
-        lines = re.findall(rf'File "{re.escape(str(Path(folder, path)))}", line (\d+)', text)
-        where = f":{lines[-1]}" if lines else ""
-        report.problems.append(f"{_shown(folder, path)}{where}: import error: {last}")
-    for dag_id, dag in sorted(bag.dags.items()):
-        shown = _shown(folder, dag.fileloc)
-        report.dags.setdefault(shown, []).append(dag_id)
-        if not dag.tags:
-            report.problems.append(f"{shown}: DAG {dag_id!r} has no tags; add tags=[...] so it can be found")
-        report.problems += [f"{shown}: DAG {dag_id!r} {problem}" for problem in pod_override_problems(dag)]
-        if not pod_exec:
-            report.problems += [f"{shown}: DAG {dag_id!r} {problem}" for problem in pod_exec_problems(dag)]
-        ownerless = sorted(t.task_id for t in dag.tasks if not t.owner or t.owner == DEFAULT_OWNER)
-        if ownerless:
-            report.problems.append(
-                f"{shown}: DAG {dag_id!r} tasks {', '.join(ownerless)} have no owner; "
-                "set default_args={'owner': 'team'}"
-            )
-    for path in files:
-        shown = _shown(folder, str(path))
+        if result.dags:
+            report.dags[result.file] = list(result.dags)
+        report.problems += result.problems
+    for path in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
+        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"
         if (
             shown not in report.dags
             and not any(shown in p for p in report.problems)
@@ -144,32 +71,9 @@ def check_folder(folder: Path, max_parse_seconds: float, *, pod_exec: bool = Fal
     return report
 
 
-def _count_cpu_per_file(bag: Any) -> dict[str, float]:
-    """Wraps ``bag.process_file`` so each file's parse is charged the CPU time this process spent on it
-    (``time.process_time``: user and system, every thread), which a busy machine does not inflate."""
-    spent: dict[str, float] = {}
-    process_file = bag.process_file
-
-    def timed(filepath: str, *args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
-        try:
-            return process_file(filepath, *args, **kwargs)
-        finally:
-            spent[filepath] = spent.get(filepath, 0.0) + time.process_time() - started
-
-    bag.process_file = timed
-    return spent
-
-
 def _looks_like_dag(path: Path) -> bool:
     text = path.read_text(errors="replace")
     return "airflow" in text and ("DAG" in text or "@dag" in text)
-
-
-def _shown(folder: Path, path: str) -> str:
-    """``dags/x.py``, whether Airflow reports the path absolute or relative to the folder."""
-    relative = Path(path).relative_to(folder) if Path(path).is_absolute() else Path(path)
-    return f"{folder.name}/{relative.as_posix()}"
 
 
 @dataclass
@@ -218,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--executor", default=DEFAULT_EXECUTOR, help=f"with a folder (default {DEFAULT_EXECUTOR})"
     )
-    parser.add_argument("--max-parse-seconds", type=float, default=2.0)
+    parser.add_argument("--max-parse-seconds", type=float, default=2.0, help="CPU time per file (default 2)")
+    parser.add_argument(
+        "--kill-after-seconds",
+        type=float,
+        default=KILL_AFTER_SECONDS,
+        help=f"wall time after which a file's parse is killed (default {KILL_AFTER_SECONDS:g})",
+    )
     parser.add_argument(
         "--pod-exec",
         action="store_true",
@@ -261,19 +171,27 @@ def main(argv: list[str] | None = None) -> int:
     if unreadable:
         # Airflow would open every file it finds: a named pipe would block the parse for good.
         for problem in dict.fromkeys(problems + unreadable):
-            print(f"error: {problem}")
+            print(_line(f"error: {problem}"))
         return 1
-    with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
-        _isolate_airflow(Path(home), executor)
-        report = check_folder(folder, args.max_parse_seconds, pod_exec=pod_exec)
+    try:
+        parsed = parse_folder(folder, executor, pod_exec=pod_exec, kill_after=args.kill_after_seconds)
+    except GateError as err:
+        print(f"error: {safe_to_print(str(err))}", file=sys.stderr)
+        return 2
+    report = gate_report(folder, parsed, args.max_parse_seconds)
     report.problems = problems + report.problems
     dag_count = sum(len(ids) for ids in report.dags.values())
-    print(f"dag gate: {folder.name}: {dag_count} DAGs in {len(report.parse_seconds)} files ({described})")
+    print(_line(f"dag gate: {folder.name}: {dag_count} DAGs in {len(parsed)} files ({described})"))
     for shown, seconds in sorted(report.parse_seconds.items()):
-        print(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}")
+        print(_line(f"  {seconds * 1000:7.1f} ms  {shown}  {', '.join(report.dags.get(shown, [])) or '-'}"))
     for problem in report.problems:
-        print(f"error: {problem}")
+        print(_line(f"error: {problem}"))
     return 1 if report.problems else 0
+
+
+def _line(text: str) -> str:
+    """What DAG code wrote (an error message, a DAG id) as one printable, masked line."""
+    return safe_to_print(text).replace("\n", "\\n")
 
 
 if __name__ == "__main__":
