@@ -14,8 +14,10 @@ __all__ = ["MASK", "embedded_credential", "printable", "redact", "safe_to_print"
 
 MASK = "***"
 
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@'\"]+@")
-_SCP_USERINFO = re.compile(r"(?<![\w/])[^\s:/@'\"]+:[^\s/@'\"]+@(?=[A-Za-z0-9.-]+[:/])")
+# Userinfo parts are bounded: unbounded, a long run without '@' (150 KB of '-:') made each starting
+# position scan to the end, which took hours. No user name or password is 256 characters long.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s/@'\"]{1,256}@")
+_SCP_USERINFO = re.compile(r"(?<![\w/])[^\s:/@'\"]{1,256}:[^\s/@'\"]{1,256}@(?=[A-Za-z0-9.-]+[:/])")
 _SECRET_PAIR = re.compile(
     r"(?i)\b(?P<name>password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"
     r"(?P<sep>\s*[=:]\s*)(?P<value>[^\s&,;'\"]+)"
@@ -31,8 +33,9 @@ _RANDOM_LOOKING = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
 
 def redact(text: str) -> str:
     """``text`` with anything that looks like a credential replaced by ``***``."""
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    text = _SCP_USERINFO.sub(f"{MASK}@", text)
+    if "@" in text:
+        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+        text = _SCP_USERINFO.sub(f"{MASK}@", text)
     text = _SECRET_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
     text = _TOKENS.sub(MASK, text)
     return _RANDOM_LOOKING.sub(lambda m: MASK if _looks_random(m.group()) else m.group(), text)

@@ -120,8 +120,8 @@ def _describe(error: Any, source: str, namespace: str) -> str:
     return f"{namespace}:{key} in {source}: {message}{shown}"
 
 
-# Errors whose input is not repeated: it is missing, spans the model, or is a credential itself.
-_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential", "known_hosts"})
+# Errors whose input is not repeated: it is missing, spans the model, or may hold a credential.
+_INPUT_NOT_SHOWN = frozenset({"missing", "value_error", "embedded_credential", "known_hosts", "git_url"})
 _SHOWN_CHARACTERS = 80
 
 

@@ -40,9 +40,32 @@ ImageName = matching(
     r"[a-z0-9]([-a-z0-9._/]*[a-z0-9])?(:[0-9]{1,5})?(/[-a-z0-9._]+)+",
     "a lowercase image name without a tag: <registry>/<path> (e.g. ghcr.io/acme/airflow-dags)",
 )
-GitRef = matching(
-    r"[A-Za-z0-9._/-]{1,255}", "a branch, tag or commit: letters, digits, '.', '_', '-' and '/'"
-)
+
+
+def _git_ref(ref: str) -> str:
+    """A ref as ``git check-ref-format`` takes it, on the characters git-sync and the bundle pass safely:
+    no part starting with '.' or ending with '.lock', no '..', '//', '@{' or trailing '/', and no
+    leading '-', which git would read as an option (``--upload-pack=...`` runs a command)."""
+    parts = ref.split("/")
+    if (
+        not _GIT_REF_CHARS.fullmatch(ref)
+        or ref.startswith("-")
+        or ref == "@"
+        or any(token in ref for token in ("..", "@{"))
+        or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts)
+        or ref.endswith(".")
+    ):
+        raise PydanticCustomError(
+            "git_ref",
+            "must be a branch, tag or commit git accepts: letters, digits, '.', '_', '-', '@' and '/', "
+            "not starting with '-', without '..', '//', '@{', a part starting with '.' or ending with "
+            "'.lock', or a trailing '/' or '.'",
+        )
+    return ref
+
+
+_GIT_REF_CHARS = re.compile(r"[A-Za-z0-9._/@-]{1,255}")
+GitRef = Annotated[str, AfterValidator(_git_ref)]
 _GIT_URL = re.compile(r"https://[^\s@]+|ssh://[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+")
 
 
@@ -56,11 +79,17 @@ def _git_url(url: str) -> str:
             "and set its deploy key with 'pulumi config set --secret airflow:gitSshKey "
             "< ~/.ssh/airflow_deploy_key'",
         )
-    if not _GIT_URL.fullmatch(url):
-        raise PydanticCustomError("text_pattern", "must be an https://, ssh:// or git@host:org/repo.git URL")
+    if not _GIT_URL.fullmatch(url) or not _PRINTABLE_ASCII.fullmatch(url) or "?" in url or "#" in url:
+        raise PydanticCustomError(
+            "git_url",
+            "must be an https://, ssh:// or git@host:org/repo.git URL of printable ASCII, without a query "
+            "(?) or fragment (#): a token there would be stored in plain text, and a hidden or bidi "
+            "character would clone another repository than the one shown",
+        )
     return url
 
 
+_PRINTABLE_ASCII = re.compile(r"[!-~]+")
 GitRepo = Annotated[str, AfterValidator(_git_url)]
 
 # One known_hosts line (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): optional marker, host patterns, key type,

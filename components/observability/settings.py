@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from components.model import (
     ConfigModel,
@@ -66,7 +68,20 @@ class LogPersistenceSettings(ConfigModel):
     existing_claim: DnsLabel | None = None
 
 
-Duration = matching(r"[0-9]+(s|m|h)", "a Prometheus duration: a whole number and s, m or h (30s, 5m, 2h)")
+_DURATION_WORDS = "a Prometheus duration: a whole number and s, m or h (30s, 5m, 2h), at most 2160h (90 days)"
+_SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600}
+MAX_DURATION_SECONDS = 90 * 24 * 3600  # a longer wait silences an alert; a far longer one overflows
+
+
+def _duration(value: str) -> str:
+    """A ``for:`` or range duration Prometheus parses (its int64 nanoseconds overflow past 292 years)."""
+    match = re.fullmatch(r"([0-9]{1,7})(s|m|h)", value)
+    if match is None or int(match[1]) * _SECONDS_PER_UNIT[match[2]] > MAX_DURATION_SECONDS:
+        raise PydanticCustomError("duration", "must be {words}", {"words": _DURATION_WORDS})
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
 LabelMap = dict[LabelKey, LabelValue]
 
 

@@ -9,7 +9,10 @@ from components.model import ConfigModel, matching
 __all__ = ["AdminSettings", "FernetSettings"]
 
 UserName = matching(r"[A-Za-z0-9_.@-]{1,64}", "1 to 64 letters, digits, '_', '.', '@' or '-'")
-Email = matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address (name@example.com)")
+# Braces refused: the chart evaluates createUserJob.args with tpl, so {{ ... }} would run as a template.
+Email = matching(
+    r"(?=.{3,254}\Z)[^@\s{}]+@[^@\s{}]+\.[^@\s{}]+", "an e-mail address (name@example.com), without braces"
+)
 PersonName = matching(r"[^\s{}]{1,64}", "1 to 64 characters without spaces or braces")
 
 

@@ -68,3 +68,49 @@ def test_a_token_in_any_other_key_is_masked(refused: Refused) -> None:
     err = refused(THROWAWAY_STACK + f"  airflow:namespace: {TOKEN}\n")
     assert "airflow:namespace in Pulumi.test.yaml: must be a DNS label" in err
     assert TOKEN not in err
+
+
+@pytest.mark.parametrize(
+    "repo",
+    [
+        f"https://gitlab.com/acme/dags.git?private_token={TOKEN}",
+        f"https://github.com/acme/dags.git#{TOKEN}",
+        f"ssh://git@git.example.com/dags.git?key={PASSWORD}",
+    ],
+)
+def test_a_credential_in_a_git_url_s_query_or_fragment_is_refused_unseen(refused: Refused, repo: str) -> None:
+    err = refused(
+        THROWAWAY_STACK + GIT_SYNC + f"      repo: '{repo}'\n      knownHosts: h ssh-ed25519 AAAA\n"
+    )
+    assert "airflow:dags.gitSync.repo in Pulumi.test.yaml: " in err
+    assert "query" in err
+    assert TOKEN not in err
+    assert PASSWORD not in err
+
+
+def test_masking_a_long_run_of_separators_takes_linear_time() -> None:
+    """150 KB of '-:' made the user:password@ pattern backtrack for hours; a hang guard, not a timing."""
+    import signal
+
+    from components.redact import redact
+
+    def hang(*_: object) -> None:
+        raise TimeoutError("redact did not return within 60 s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)
+    try:
+        text = "-:" * 75_000
+        assert redact(text) == text
+        assert redact(f"{'-:' * 75_000} bot:{PASSWORD}@git.example.com:dags").endswith(
+            "***@git.example.com:dags"
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_huge_separator_run_in_a_plain_key_is_refused_in_one_line(refused: Refused) -> None:
+    err = refused(THROWAWAY_STACK + f"  airflow:admin: {{firstName: '{'-:' * 75_000}'}}\n")
+    assert err.startswith("error: airflow:admin.firstName in Pulumi.test.yaml: must be 1 to 64 characters")
+    assert len(err) < 2_000

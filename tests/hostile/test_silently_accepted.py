@@ -98,6 +98,38 @@ from tooling.offline.trial import THROWAWAY_STACK, project_copy
             + "}}\n",
             "airflow:monitoring.selectorLabels.release in Pulumi.test.yaml: must be a Kubernetes label value",
         ),
+        (
+            THROWAWAY_STACK
+            + GIT_SYNC
+            + "      repo: https://github.com/acme/dags.git\n      ref: '--upload-pack=touch /tmp/owned'\n",
+            "airflow:dags.gitSync.ref in Pulumi.test.yaml: must be a branch, tag or commit git accepts",
+        ),
+        *[
+            (
+                THROWAWAY_STACK
+                + GIT_SYNC
+                + f"      repo: https://github.com/acme/dags.git\n      ref: '{ref}'\n",
+                "airflow:dags.gitSync.ref in Pulumi.test.yaml: must be a branch, tag or commit git accepts",
+            )
+            for ref in ("-x", "a..b", ".hidden", "feature/.x", "main.lock", "a//b", "main/", "a@{1}", "@")
+        ],
+        *[
+            (
+                THROWAWAY_STACK + GIT_SYNC + f'      repo: "https://github.com/ac{char}me/dags.git"\n',
+                "airflow:dags.gitSync.repo in Pulumi.test.yaml: must be an https://, ssh:// or "
+                "git@host:org/repo.git URL of printable ASCII",
+            )
+            for char in ("\\u200b", "\\u202e", "\\e[31m", "\\u00e9")
+        ],
+        (
+            THROWAWAY_STACK + "  airflow:admin: {email: '{{.Release.Name}}@example.com'}\n",
+            "airflow:admin.email in Pulumi.test.yaml: must be an e-mail address",
+        ),
+        (
+            THROWAWAY_STACK
+            + "  airflow:monitoring: {mode: existing, alerts: {statsdDownFor: 99999999999999999999h}}\n",
+            "airflow:monitoring.alerts.statsdDownFor in Pulumi.test.yaml: must be a Prometheus duration",
+        ),
     ],
 )
 def test_what_used_to_pass_silently_is_refused_in_one_line(
