@@ -161,8 +161,8 @@ class ConfigModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
-        """A number field refuses a boolean: pydantic would take ``true`` for 1, and yaml.v2 reads an
-        unquoted yes, on or y inside an object as ``true`` (``replicas: yes`` would mean one replica)."""
+        """A number field refuses a boolean: pydantic would take ``true`` for 1 (``replicas: true``
+        would mean one replica)."""
         if isinstance(value, bool) and info.field_name is not None:
             annotation = cls.model_fields[info.field_name].annotation
             if annotation is int or int in get_args(annotation):

@@ -1,29 +1,30 @@
-"""Reads ``Pulumi.<stack>.yaml`` the way the Pulumi CLI does, so a render sees what ``pulumi up`` would.
+"""Reads ``Pulumi.<stack>.yaml`` the way the pinned Pulumi CLI (3.274.1) does, so a render sees what
+``pulumi up`` would; ``tests/components/test_stack_file_vs_cli.py`` holds it against the real CLI.
 
-The CLI reads stack files with ``gopkg.in/yaml.v2`` and turns each config entry into a string
-(``sdk/go/common/resource/config/value.go``), which differs from PyYAML in ways that bite:
+The CLI reads stack files with ``gopkg.in/yaml.v3``, decodes each config entry into Go's ``any`` and
+passes it to the program as text (``sdk/go/common/resource/config/object.go``), which differs from
+PyYAML in ways that bite (``yaml_v3.py`` has the rules):
 
-- A top-level value is decoded straight into a Go string, so it keeps its text: ``airflow:executor: off``
-  is the string ``off`` and ``ref: 2026-11-25`` stays ``2026-11-25``. An empty value is ``""``.
-- A mapping or list is decoded into ``interface{}`` and sent to the program as JSON. Inside it, plain
-  scalars follow YAML 1.1 as yaml.v2 resolves them: ``yes/no/on/off/y/n`` (any case form listed by
-  yaml.v2) are booleans, ``010`` is octal 8, ``0x1F`` hex, ``1_000`` a thousand, ``.inf`` a float the CLI
-  cannot turn into JSON (so it refuses the file), and a date stays a string. Mapping keys that are not
-  strings are printed as Go's ``%v`` prints them (``1``, ``true``).
-- A key must be ``namespace:name`` (or the old ``namespace:config:name``); anything else stops the CLI.
+- A plain scalar is typed, at the top as inside an object, then passed as its JSON text: ``010`` is
+  ``8``, ``1e3`` is ``1000``, ``True`` is ``true``; ``off`` and ``yes`` stay text (yaml.v3 has only
+  true and false). An empty value is ``""``. A quoted or ``!!str`` value keeps its text.
+- A mapping or list is sent as Go's JSON: keys sorted, mapping keys that are not strings printed as
+  Go's ``%v`` prints them (``1``, ``true``, ``<nil>``); ``.inf`` or NaN stops the CLI.
+- A key must be ``namespace:name`` (or the old ``namespace:config:name``); a key written twice in one
+  mapping stops the CLI.
 - ``{secure: ...}`` marks an encrypted value, at the top or anywhere inside an object.
 - A leading UTF-8 byte-order mark is dropped; the rest must be UTF-8.
 
-Two things the CLI allows are refused here on purpose, with the line to fix: a key written twice in one
-mapping (yaml.v2 keeps the last one without a word, which hides a bad merge) and an anchor whose value
-contains itself (the CLI fails on it too, but with a Go error).
+Refused here on purpose, with the line to fix, although the CLI takes them: an unquoted date or time
+(the CLI passes ``2026-11-25`` on as ``2026-11-25 00:00:00 +0000 UTC``), a key without its namespace
+(the CLI silently prefixes the project's), and nesting deeper than ``yaml_limits.MAX_DEPTH``. An
+anchor whose value contains itself is refused with its line (the CLI fails on it with a Go error).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from components.model import ConfigError
-from components.yaml_v2 import NULLS, STANDARD_TAGS, go_text, resolve
+from components.yaml_limits import BoundedLoader, TooDeep
+from components.yaml_v3 import NULLS, STANDARD_TAGS, Timestamp, go_json, go_text, marshal_string, resolve
 
 __all__ = ["Secure", "StackFileError", "engine_config", "read_stack_file", "stack_file_path"]
 
@@ -45,9 +47,9 @@ _MAX_VALUES = 100_000
 _UNTAGGED = "?"
 
 
-class _Composer(yaml.SafeLoader):
+class _Composer(BoundedLoader):
     """Composes nodes without PyYAML's own (YAML 1.1, Python) typing: a scalar without an explicit tag
-    keeps the tag ``?``, and ``yaml_v2.resolve`` types it by yaml.v2's rules instead."""
+    keeps the tag ``?``, and ``yaml_v3.resolve`` types it by yaml.v3's rules instead."""
 
     def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
         return _UNTAGGED if kind is ScalarNode else super().resolve(kind, value, implicit)
@@ -97,6 +99,10 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         ) from None
     try:
         document = yaml.compose(text, Loader=_Composer)
+    except TooDeep as err:
+        raise StackFileError(
+            f"{name}:{err.problem_mark.line + 1}: {err.problem}; a stack file's settings nest a few levels"
+        ) from None
     except yaml.YAMLError as err:
         raise StackFileError(f"{name} is not valid YAML: {_yaml_problem(err)}") from None
     return _Reader(name).config(document)
@@ -114,7 +120,7 @@ def engine_config(entries: dict[str, Any], secure: Any) -> tuple[dict[str, str],
         plain = _replace_secure(value, secure(key))
         if plain != value:
             secret_keys.append(key)
-        config[key] = plain if isinstance(plain, str) else json.dumps(plain, allow_nan=False)
+        config[key] = plain if isinstance(plain, str) else go_json(plain)
     return config, secret_keys
 
 
@@ -181,11 +187,10 @@ class _Reader:
         return key
 
     def _top_value(self, node: Node, key: str) -> Any:
-        """A config entry: a scalar keeps its text (decoded into a Go string); objects decode fully."""
+        """A config entry: a scalar as the CLI passes it (typed, then as its JSON text); objects decode
+        fully."""
         if isinstance(node, ScalarNode):
-            if node.tag == "tag:yaml.org,2002:binary" or node.style is not None:
-                return self._scalar(node, key)
-            return "" if node.value in NULLS else node.value
+            return marshal_string(self._scalar(node, key))
         return self._value(node, key, [])
 
     def _value(self, node: Node, where: str, stack: list[Node]) -> Any:
@@ -254,6 +259,13 @@ class _Reader:
             self._problem(node, f"{where}: the YAML tag {tag!r} means nothing in a stack file; remove it")
             return node.value
         value = resolve(node.value)
+        if isinstance(value, Timestamp):
+            self._problem(
+                node,
+                f"{where}: {value.text!r} is an unquoted date or time, which the Pulumi CLI passes on as Go "
+                "prints a time ('2026-11-25 00:00:00 +0000 UTC'), not as written; quote it",
+            )
+            return value.text
         if isinstance(value, float) and not math.isfinite(value):
             self._problem(
                 node,

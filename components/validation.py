@@ -106,12 +106,10 @@ def _describe(error: Any, source: str, namespace: str) -> str:
     if error["type"] == "literal_error":
         message = f"must be one of {error['ctx']['expected']}"
         if isinstance(error["input"], bool):
-            # yaml.v2, as the Pulumi CLI reads a stack file, takes an unquoted off/on/no/yes inside an
-            # object for a boolean; the program only ever sees true or false.
+            # yaml.v3, as the Pulumi CLI reads a stack file, takes an unquoted true or false for a boolean.
             return (
                 f"{namespace}:{key} in {source}: {message}, got the boolean {str(error['input']).lower()}: "
-                "inside an object, YAML reads an unquoted off, on, no, yes, n or y as a boolean; quote the "
-                'value (e.g. mode: "off")'
+                'YAML reads an unquoted true or false as a boolean; quote the value (e.g. mode: "true")'
             )
     hidden = (
         location[0] in SECRET_KEYS or error["type"] in _INPUT_NOT_SHOWN or isinstance(error["input"], dict)

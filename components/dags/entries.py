@@ -33,7 +33,16 @@ def entries(root: Path, folder: str) -> Iterator[tuple[Path, str, str | None]]:
         except OSError as err:  # removed while being read, or an unreadable folder
             yield path, relative, f"{shown}: cannot be read ({err.strerror})"
             continue
-        if _ignored(PurePosixPath(relative)) or stat.S_ISDIR(mode):
+        if _ignored(PurePosixPath(relative)):
+            continue
+        if not _utf8(relative):
+            yield (
+                path,
+                relative,
+                f"{shown}: the file name is not UTF-8, which a ConfigMap key and git cannot carry; rename it",
+            )
+            continue
+        if stat.S_ISDIR(mode):
             continue
         if stat.S_ISLNK(mode):
             yield (
@@ -49,6 +58,15 @@ def entries(root: Path, folder: str) -> Iterator[tuple[Path, str, str | None]]:
             )
         else:
             yield path, relative, None
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name read from the filesystem is UTF-8 (Python keeps other bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _special_kind(mode: int) -> str:

@@ -120,6 +120,13 @@ def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
 def load_dag_folder(project: Path, folder: str) -> DagFolder:
     """Reads ``project/folder`` and checks every file, or raises one DagFolderError listing each problem."""
     root = project / folder
+    if any(
+        (project / Path(*Path(folder).parts[: i + 1])).is_symlink() for i in range(len(Path(folder).parts))
+    ):
+        raise DagFolderError(
+            f"airflow:dags.folder {folder!r} is a symbolic link; the DAG folder must be a folder inside the "
+            "repository, not a link to one elsewhere"
+        )
     if not root.is_dir():
         raise DagFolderError(
             f"airflow:dags.folder: {folder!r} is not a folder in {project.name or project}; "

@@ -1,4 +1,4 @@
-"""The stack file is read as the Pulumi CLI (gopkg.in/yaml.v2 + config.Value) reads it, or refused."""
+"""The stack file is read as the Pulumi CLI (gopkg.in/yaml.v3 + config.object) reads it, or refused."""
 
 from __future__ import annotations
 
@@ -24,36 +24,38 @@ def refusal(tmp_path: Path, text: str | bytes) -> str:
     return str(err.value)
 
 
-def test_a_top_level_scalar_keeps_its_text_as_a_go_string_does(tmp_path: Path) -> None:
+def test_a_top_level_scalar_is_typed_then_passed_as_its_json_text(tmp_path: Path) -> None:
+    """As the real CLI 3.274.1 passed them (tests/components/test_stack_file_vs_cli.py runs it)."""
     entries = read(
         tmp_path,
-        "config:\n  airflow:a: off\n  airflow:b: 2026-11-25\n  airflow:c: 010\n  airflow:d:\n"
-        "  airflow:e: ~\n  airflow:f: .inf\n  airflow:g: 'quoted'\n",
+        "config:\n  airflow:a: off\n  airflow:b: True\n  airflow:c: 010\n  airflow:d:\n"
+        "  airflow:e: ~\n  airflow:f: 1e3\n  airflow:g: 'quoted'\n  airflow:h: '010'\n",
     )
     assert entries == {
         "airflow:a": "off",
-        "airflow:b": "2026-11-25",
-        "airflow:c": "010",
+        "airflow:b": "true",
+        "airflow:c": "8",
         "airflow:d": "",
         "airflow:e": "",
-        "airflow:f": ".inf",
+        "airflow:f": "1000",
         "airflow:g": "quoted",
+        "airflow:h": "010",
     }
 
 
-def test_inside_an_object_plain_scalars_resolve_by_yaml_1_1_as_yaml_v2_does(tmp_path: Path) -> None:
+def test_inside_an_object_plain_scalars_resolve_as_yaml_v3_does(tmp_path: Path) -> None:
     entries = read(
         tmp_path,
-        "config:\n  airflow:o:\n    off: off\n    yes: 'yes'\n    short: n\n    date: 2026-11-25\n"
+        "config:\n  airflow:o:\n    off: off\n    yes: 'yes'\n    short: n\n    true: TRUE\n"
         "    octal: 010\n    hex: 0x1F\n    big: 1_000\n    float: 1.5\n    exp: 1e3\n    dot: .5\n"
         "    empty:\n    text: hello\n    1: one\n",
     )
-    # Keys too: `off` is the boolean false, printed as Go's %v prints it.
+    # Only true and false are booleans; a key that is one is printed as Go's %v prints it.
     assert entries["airflow:o"] == {
-        "false": False,
-        "true": "yes",
-        "short": False,
-        "date": "2026-11-25",
+        "off": "off",
+        "yes": "yes",
+        "short": "n",
+        "true": True,
         "octal": 8,
         "hex": 31,
         "big": 1000,
@@ -66,6 +68,15 @@ def test_inside_an_object_plain_scalars_resolve_by_yaml_1_1_as_yaml_v2_does(tmp_
     }
 
 
+@pytest.mark.parametrize("value", ["2026-11-25", "{when: 2026-11-25T10:00:00Z}"])
+def test_an_unquoted_date_is_refused_since_the_cli_passes_it_as_go_prints_a_time(
+    tmp_path: Path, value: str
+) -> None:
+    assert "is an unquoted date or time, which the Pulumi CLI passes on as Go prints a time" in refusal(
+        tmp_path, f"config:\n  airflow:a: {value}\n"
+    )
+
+
 def test_objects_reach_the_program_as_json_and_secure_values_as_stand_ins(tmp_path: Path) -> None:
     entries = read(
         tmp_path,
@@ -73,10 +84,10 @@ def test_objects_reach_the_program_as_json_and_secure_values_as_stand_ins(tmp_pa
         "  aws:region: eu-west-1\n",
     )
     assert entries["airflow:s"] == Secure("v1:AAAA")
-    config, secret_keys = engine_config(entries, lambda key: f"<{key}>")
+    config, secret_keys = engine_config(entries, lambda key: f"secret-of-{key}")
     assert config == {
-        "airflow:s": "<airflow:s>",
-        "airflow:o": '{"a": "<airflow:o>", "b": [1, true]}',
+        "airflow:s": "secret-of-airflow:s",
+        "airflow:o": '{"a":"secret-of-airflow:o","b":[1,"on"]}',
         "aws:region": "eu-west-1",
     }
     assert secret_keys == ["airflow:s", "airflow:o"]

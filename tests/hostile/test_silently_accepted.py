@@ -33,10 +33,10 @@ from tooling.offline.trial import THROWAWAY_STACK, project_copy
             "Pulumi.test.yaml:4: key 'airflow:executor' under config is also set on line 3",
         ),
         (
-            THROWAWAY_STACK + "  airflow:monitoring: {mode: off}\n",
+            THROWAWAY_STACK + "  airflow:monitoring: {mode: false}\n",
             "airflow:monitoring.mode in Pulumi.test.yaml: must be one of 'install', 'existing' or 'off', "
-            "got the boolean false: inside an object, YAML reads an unquoted off, on, no, yes, n or y as a "
-            'boolean; quote the value (e.g. mode: "off")',
+            "got the boolean false: YAML reads an unquoted true or false as a boolean; quote the value "
+            '(e.g. mode: "true")',
         ),
         (
             THROWAWAY_STACK + "  airflow:dags: {delivery: configmap, folder: ../../etc}\n",
@@ -154,14 +154,15 @@ def test_a_dag_file_with_a_byte_order_mark_renders(
 
 
 def test_inputs_accepted_on_purpose_mean_what_the_pulumi_cli_passes_on(tmp_path: Path) -> None:
-    """Each as `pulumi up` would get it: a top-level `off` is the text "off" (a false bool to pydantic, as
-    the user meant); inside an object `010` is octal 8 and `0x3C` is 60; `subPath: ""` is the repo's root."""
+    """Each as `pulumi up` would get it (yaml.v3): `off` is the text "off", at the top (a false bool to
+    pydantic, as the user meant) as in an object (monitoring's mode off); `010` is octal 8 and `0x3C` is
+    60; a quoted date is its text; `subPath: ""` is the repo's root."""
     stack = tmp_path / "Pulumi.test.yaml"
     stack.write_text(
         "config:\n  airflow:protectStatefulResources: off\n  airflow:dags:\n    delivery: git-sync\n"
-        "    gitSync: {repo: 'https://github.com/acme/dags.git', ref: 2026-11-25, subPath: '',"
+        "    gitSync: {repo: 'https://github.com/acme/dags.git', ref: '2026-11-25', subPath: '',"
         " periodSeconds: 0x3C}\n  airflow:workers: {replicas: 010, resources: {cpu: 1, memory: 1Gi,"
-        " memoryLimit: 1Gi}}\n"
+        " memoryLimit: 1Gi}}\n  airflow:monitoring: {mode: off}\n"
     )
     config, _ = engine_config(read_stack_file(stack), lambda key: "[secret]")
     settings = parse_settings(raw_from_config(config), source=stack.name)
@@ -170,6 +171,7 @@ def test_inputs_accepted_on_purpose_mean_what_the_pulumi_cli_passes_on(tmp_path:
     assert (settings.dags.git_sync.ref, settings.dags.git_sync.sub_path) == ("2026-11-25", "")
     assert settings.dags.git_sync.period_seconds == 60
     assert settings.workers.replicas == 8
+    assert settings.monitoring.mode == "off"
 
 
 def test_pulumi_config_in_the_environment_is_ignored_with_one_line(

@@ -12,13 +12,23 @@ from tooling.offline import render as render_module
 from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
 
-def test_an_unquoted_date_is_the_text_the_cli_passes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+def test_an_unquoted_date_is_refused_and_a_quoted_one_is_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli, refused: Refused
 ) -> None:
-    stack = (
-        THROWAWAY_STACK + GIT_SYNC + "      repo: https://github.com/acme/dags.git\n      ref: 2026-11-25\n"
+    """The CLI passes an unquoted 2026-11-25 on as '2026-11-25 00:00:00 +0000 UTC': never the ref meant."""
+    repo = "      repo: https://github.com/acme/dags.git\n"
+    err = refused(THROWAWAY_STACK + GIT_SYNC + repo + "      ref: 2026-11-25\n")
+    assert err == (
+        "error: Pulumi.test.yaml:7: airflow:dags.gitSync.ref: '2026-11-25' is an unquoted date or time, "
+        "which the Pulumi CLI passes on as Go prints a time ('2026-11-25 00:00:00 +0000 UTC'), not as "
+        "written; quote it\n"
     )
-    monkeypatch.setattr(render_module, "ROOT", project_copy(tmp_path, stack))
+    (tmp_path / "quoted").mkdir()
+    monkeypatch.setattr(
+        render_module,
+        "ROOT",
+        project_copy(tmp_path / "quoted", THROWAWAY_STACK + GIT_SYNC + repo + "      ref: '2026-11-25'\n"),
+    )
     code, _, err = cli("--stack", "test", "--out", str(tmp_path / "out"))
     assert code == 0, err
     values = yaml.safe_load((tmp_path / "out" / "releases" / "airflow.yaml").read_text())["values"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.redact import safe_to_print
+from tooling.cli import add_debug_flag, guarded
 from tooling.gate.sandbox import GateError, ParsedFile, parse_folder
 
 __all__ = ["GateReport", "gate_report", "main"]
@@ -134,9 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with a folder: the stack sets airflow:tasks.podExec, so tasks may use pods/exec",
     )
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if (args.folder is None) == (args.stack is None):
         parser.error("give either a DAG folder or --stack NAME")
+    return guarded(
+        lambda: _gate_command(args),
+        command="dag gate",
+        what=f"DAG gate of {f'stack {args.stack!r}' if args.stack else args.folder}",
+        debug=args.debug,
+        after_interrupt="nothing was written",
+    )
+
+
+def _gate_command(args: argparse.Namespace) -> int:
     problems: list[str] = []
     described = args.executor
     pod_exec = args.pod_exec

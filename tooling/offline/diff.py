@@ -21,6 +21,10 @@ from typing import Any
 
 import yaml
 
+from components.redact import safe_to_print
+from components.yaml_limits import AliasRefused, NoAliasLoader, TooDeep
+from tooling.cli import add_debug_flag, guarded
+
 __all__ = ["RenderDiff", "changed_paths", "diff_renders", "format_markdown", "format_text", "main"]
 
 # A multi-line or longer value (a DAG file in a ConfigMap) is summarised by its size, not printed.
@@ -73,6 +77,9 @@ def diff_renders(before: Path, after: Path) -> RenderDiff:
 
 
 def _read(folder: Path) -> dict[str, Any]:
+    """Every YAML file of a render, refusing what a render never writes: text that is not UTF-8,
+    aliases (a few lines of them expand to billions of values), nesting past ``MAX_DEPTH``, and a
+    ``resources.yaml`` that is not a list of resources."""
     if not (folder / "resources.yaml").is_file():
         raise NotARender(
             f"{folder} is not a render: it has no resources.yaml (python -m tooling.offline.render)"
@@ -80,11 +87,22 @@ def _read(folder: Path) -> dict[str, Any]:
     documents = {}
     for path in sorted(folder.rglob("*.yaml")):
         try:
-            documents[path.relative_to(folder).as_posix()] = yaml.safe_load(path.read_text())
+            text = path.read_bytes().decode("utf-8")
+            documents[path.relative_to(folder).as_posix()] = yaml.load(text, Loader=NoAliasLoader)
+        except UnicodeDecodeError:
+            raise NotARender(f"{path} is not UTF-8 text; render it again") from None
+        except (AliasRefused, TooDeep) as err:
+            raise NotARender(f"{path} {err.problem}, which a render never writes; render it again") from None
         except yaml.YAMLError as err:
             raise NotARender(
                 f"{path} is not valid YAML ({err.__class__.__name__}); render it again"
             ) from None
+    resources = documents["resources.yaml"]
+    if not isinstance(resources, list) or not all(
+        isinstance(row, dict) and isinstance(row.get("type"), str) and isinstance(row.get("name"), str)
+        for row in resources
+    ):
+        raise NotARender(f"{folder / 'resources.yaml'} is not a list of resources; render it again")
     return documents
 
 
@@ -204,13 +222,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="render of the change")
     parser.add_argument("--title", default="render diff", help="first line or heading, e.g. the stack")
     parser.add_argument("--markdown", action="store_true", help="Markdown for a pull request comment")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
+    return guarded(
+        lambda: _diff_command(args.before, args.after, args.title, markdown=args.markdown),
+        command="diff",
+        what=f"diff of {args.before} and {args.after}",
+        debug=args.debug,
+        after_interrupt="nothing was written",
+    )
+
+
+def _diff_command(before: Path, after: Path, title: str, *, markdown: bool) -> int:
     try:
-        diff = diff_renders(args.before, args.after)
+        diff = diff_renders(before, after)
     except NotARender as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {safe_to_print(str(err))}", file=sys.stderr)
         return 2
-    print(format_markdown(diff, args.title) if args.markdown else format_text(diff, args.title))
+    print(format_markdown(diff, title) if markdown else format_text(diff, title))
     return 1 if diff.changed else 0
 
 

@@ -12,6 +12,7 @@ so such values are replaced by placeholders that are themselves secret.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -26,6 +27,7 @@ from components.config import NAMESPACE, raw_from_config
 from components.model import ConfigError
 from components.stack_file import engine_config, read_stack_file, stack_file_path
 from components.validation import parse_settings
+from tooling.cli import add_debug_flag, guarded, signals_held
 from tooling.offline.documents import (
     IMAGE_TYPE,
     RELEASE_TYPE,
@@ -52,7 +54,10 @@ _PLACEHOLDERS = {
 _MISSING = "offline-render-placeholder"
 # Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.
 _MARKER = "stand-ins.yaml"
-_OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER})
+# SHA256SUMS lists every other file with its hash (``sha256sum -c`` reads it): the next render replaces
+# the folder only if it holds exactly those files, unchanged, so a file a user added or edited is kept.
+_INDEX = "SHA256SUMS"
+_OWNED = frozenset({"releases", "manifests", "images", "resources.yaml", "outputs.yaml", _MARKER, _INDEX})
 
 
 class RenderError(Exception):
@@ -97,6 +102,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     staging = _staging_folder(out)
     try:
         summary = _write_render(stack, staging, recording, config, missing)
+        _write_index(staging)
         _swap_in(staging, out)
     except OSError as err:
         raise RenderError(f"cannot write the render to {out}: {err.strerror or err}") from None
@@ -118,12 +124,48 @@ def _check_out(out: Path) -> None:
     except OSError as err:
         raise RenderError(f"--out {out} cannot be read: {err.strerror}") from None
     foreign = [name for name in entries if name not in _OWNED]
+    if entries and not foreign and _MARKER in entries and _INDEX in entries:
+        foreign, changed = _unlisted_and_changed(out)
+        if changed:
+            raise RenderError(
+                f"--out {out} holds files changed since the render wrote them ({_few(changed)}); move "
+                "them away or give another folder, since a render replaces the folder whole"
+            )
     if entries and (foreign or _MARKER not in entries):
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise RenderError(
-            f"--out {out} holds files a render did not write ({shown or 'no ' + _MARKER}); give a new or "
-            "empty folder, or an earlier render's, since a render replaces the folder whole"
+            f"--out {out} holds files a render did not write ({_few(foreign) or 'no ' + _MARKER}); give a "
+            "new or empty folder, or an earlier render's, since a render replaces the folder whole"
         )
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _unlisted_and_changed(out: Path) -> tuple[list[str], list[str]]:
+    """The files of an earlier render that its SHA256SUMS does not list, and those whose hash differs."""
+    listed = {}
+    for line in (out / _INDEX).read_text(errors="replace").splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name] = digest
+    unlisted, changed = [], []
+    for path in sorted(p for p in out.rglob("*") if not p.is_dir()):
+        name = path.relative_to(out).as_posix()
+        if name == _INDEX:
+            continue
+        if name not in listed:
+            unlisted.append(name)
+        elif path.is_symlink() or hashlib.sha256(path.read_bytes()).hexdigest() != listed[name]:
+            changed.append(name)
+    return unlisted, changed
+
+
+def _write_index(folder: Path) -> None:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(folder).as_posix()}\n" for p in files
+    ]
+    (folder / _INDEX).write_text("".join(lines))
 
 
 def _staging_folder(out: Path) -> Path:
@@ -140,12 +182,14 @@ def _staging_folder(out: Path) -> Path:
 
 
 def _swap_in(staging: Path, out: Path) -> None:
+    """The two renames run with Ctrl-C and SIGTERM held: between them ``out`` does not exist."""
     if not out.exists():
         staging.rename(out)
         return
     previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
-    out.rename(previous / "render")
-    staging.rename(out)
+    with signals_held():
+        out.rename(previous / "render")
+        staging.rename(out)
     shutil.rmtree(previous, ignore_errors=True)
 
 
@@ -198,28 +242,47 @@ def _write_render(
     return printed
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value shared by two places twice: the diff refuses aliases, which no render holds."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _write(path: Path, document: Any, header: str = "") -> None:
-    path.write_text(header + yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=110))
+    text = yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=True, default_flow_style=False, width=110)
+    path.write_text(header + text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tooling.offline.render --stack S [--out DIR]``: 0, or 2 with one line for a bad input."""
+    """``python -m tooling.offline.render --stack S [--out DIR]``: 0, 2 with one line for a bad input,
+    130 when interrupted."""
     parser = argparse.ArgumentParser(
         prog="python -m tooling.offline.render", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default: render/<stack>)")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     out = args.out or ROOT / "render" / args.stack
+    return guarded(
+        lambda: _render_command(args.stack, out),
+        command="render",
+        what=f"render of stack {args.stack!r}",
+        debug=args.debug,
+        after_interrupt=f"{out} is as it was",
+    )
+
+
+def _render_command(stack: str, out: Path) -> int:
     for name in ENGINE_CONFIG_ENV:
         if name in os.environ:
             print(
-                f"render: {name} in the environment is ignored; a render reads Pulumi.{args.stack}.yaml "
-                "alone",
+                f"render: {name} in the environment is ignored; a render reads Pulumi.{stack}.yaml alone",
                 file=sys.stderr,
             )
     try:
-        _, summary = render(args.stack, out, project_dir=ROOT)
+        _, summary = render(stack, out, project_dir=ROOT)
     except (RenderError, ConfigError, pulumi.RunError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
