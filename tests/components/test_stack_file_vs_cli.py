@@ -115,7 +115,8 @@ def _both(cli: tuple[Path, dict[str, str]], config: str) -> tuple[object, object
 def test_the_render_reads_a_stack_file_as_the_cli_does(cli: tuple[Path, dict[str, str]], case: str) -> None:
     theirs, ours = _both(cli, SAME[case])
     if theirs == "refused":
-        assert isinstance(ours, str) and ours.startswith("refused: "), ours
+        assert isinstance(ours, str), ours
+        assert ours.startswith("refused: "), ours
     else:
         assert ours == theirs
 
@@ -127,4 +128,5 @@ def test_what_the_reader_refuses_on_purpose_the_cli_takes(
     config, reason = REFUSED_ON_PURPOSE[case]
     theirs, ours = _both(cli, config)
     assert isinstance(theirs, dict), "the CLI now refuses it too: move the case to SAME"
-    assert isinstance(ours, str) and reason in ours, ours
+    assert isinstance(ours, str), ours
+    assert reason in ours, ours
