@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from components.model import ConfigError
+from components.validation import parse_settings
 from tests.hostile.conftest import GIT_SYNC, PASSWORD, TOKEN, Refused
 from tooling.offline.trial import THROWAWAY_STACK
 
@@ -114,3 +116,35 @@ def test_a_huge_separator_run_in_a_plain_key_is_refused_in_one_line(refused: Ref
     err = refused(THROWAWAY_STACK + f"  airflow:admin: {{firstName: '{'-:' * 75_000}'}}\n")
     assert err.startswith("error: airflow:admin.firstName in Pulumi.test.yaml: must be 1 to 64 characters")
     assert len(err) < 2_000
+
+
+RANDOM_LOOKING_FOLDERS = "ci/Ab12Cd34Ef/Build7Output/Xy7Zq9Lm2Np4Rs6Tv8"  # as mktemp and CI runners name them
+
+
+@pytest.mark.parametrize(
+    "dags",
+    [
+        {"delivery": "configmap", "folder": RANDOM_LOOKING_FOLDERS},
+        {
+            "delivery": "git-sync",
+            "gitSync": {"repo": "https://github.com/acme/dags.git", "subPath": RANDOM_LOOKING_FOLDERS},
+        },
+    ],
+)
+def test_a_path_with_random_looking_folders_is_no_credential(dags: dict) -> None:
+    """A path is not a token because its folders were named at random; it is checked for what a
+    credential looks like itself (a token format, a password pair)."""
+    with pytest.raises(ConfigError) as refused_for:  # the test's stack sets no task-log store
+        parse_settings({"dags": dags}, source="Pulumi.test.yaml", offline=True)
+    assert "looks like it holds a credential" not in str(refused_for.value)
+
+
+def test_a_token_pasted_as_a_path_is_still_refused() -> None:
+    with pytest.raises(
+        ConfigError, match=r"dags\.folder in Pulumi\.test\.yaml looks like it holds a credential"
+    ):
+        parse_settings(
+            {"dags": {"delivery": "configmap", "folder": f"dags/{TOKEN}"}},
+            source="Pulumi.test.yaml",
+            offline=True,
+        )
