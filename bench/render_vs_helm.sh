@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# A render of prod (python -m tooling.offline.render) against `helm template` of the same chart with the
+# values that render wrote, pair by pair with farm-bench: what a reviewer waits for, beside the tool it
+# stands beside.
+#   bash bench/render_vs_helm.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+.venv-dev/bin/python -m tooling.offline.render --stack prod --out "$work/render" >/dev/null
+.venv-dev/bin/python -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); yaml.safe_dump(d['values'], open(sys.argv[2], 'w'))" \
+  "$work/render/releases/airflow.yaml" "$work/values.yaml"
+helm=$(.venv-dev/bin/python -c 'from tooling.helm import helm_binary; print(helm_binary())')
+chart=$(.venv-dev/bin/python -c 'from tooling.helm import chart_path; print(chart_path())')
+farm-bench -n "$runs" --timeout 600 --vs "$helm template airflow $chart -f $work/values.yaml" -- \
+  .venv-dev/bin/python -m tooling.offline.render --stack prod --out "$work/again"
