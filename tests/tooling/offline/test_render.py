@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,10 @@ def _render_before_and_after_one_dag_edit(tmp_path: Path, delivery: str) -> tupl
     render_before_and_after(tmp_path, _DELIVERY[delivery], "dag")
     before, after = _tree(tmp_path / "before"), _tree(tmp_path / "after")
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
-    return tmp_path / "before", tmp_path / "after", changed
+    # SHA256SUMS lists every file's hash, so it changes with any of them; it is checked on its own.
+    if changed:
+        assert "SHA256SUMS" in changed
+    return tmp_path / "before", tmp_path / "after", changed - {"SHA256SUMS"}
 
 
 def _yaml(folder: Path, name: str) -> Any:
@@ -260,3 +264,17 @@ def test_an_encrypted_deploy_key_in_the_stack_file_renders_as_a_secret(tmp_path:
     render("test", out, project_dir=project_copy(tmp_path, stack))
     connection = yaml.safe_load((out / "manifests" / "secret-airflow-git-connection.yaml").read_text())
     assert connection["stringData"] == {"connection": "[secret]"}
+
+
+def test_sha256sums_lists_every_other_file_of_the_render_with_its_hash(tmp_path: Path) -> None:
+    """What `sha256sum -c SHA256SUMS` checks in the render folder, and what the next render trusts."""
+    render_before_and_after(tmp_path, _DELIVERY["configmap"], "none")
+    out = tmp_path / "after"
+    listed = dict(line.split("  ", 1)[::-1] for line in (out / "SHA256SUMS").read_text().splitlines())
+    files = {
+        p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file() and p.name != "SHA256SUMS"
+    }
+    assert set(listed) == set(files)
+    assert all(
+        hashlib.sha256(files[name].read_bytes()).hexdigest() == digest for name, digest in listed.items()
+    )
