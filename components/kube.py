@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AIRFLOW_CONTEXTS",
     "AIRFLOW_POD",
+    "AIRFLOW_SCRATCH",
     "AIRFLOW_UID",
     "MANAGED_LABELS",
+    "READ_ONLY_CONTAINER",
     "RELEASE_NAME",
     "RESTRICTED_CONTAINER",
     "ChartRef",
@@ -47,6 +50,14 @@ def restricted_pod(uid: int, gid: int, fs_group: int) -> dict[str, Any]:
 
 
 AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
+# Airflow's own containers write only to their volumes (logs, DAGs) and to /tmp, an emptyDir of every
+# Airflow pod (AIRFLOW_SCRATCH): whatever else a compromised task or DAG writes fails.
+READ_ONLY_CONTAINER: dict[str, Any] = {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
+AIRFLOW_CONTEXTS: dict[str, Any] = {"pod": AIRFLOW_POD, "container": READ_ONLY_CONTAINER}
+AIRFLOW_SCRATCH = {
+    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+}
 
 
 def restricted_contexts(pod: dict[str, Any]) -> dict[str, Any]:

@@ -72,5 +72,9 @@ def pgbouncer_values(
             "statsSecretKey": "connection",
             "resources": bouncer.exporter_resources.to_kubernetes(),
             "securityContexts": {"container": RESTRICTED_CONTAINER},
+            # The chart's 1 s is too short for an exec probe on a busy node: a timed-out readiness probe
+            # takes PgBouncer out of its Service and every Airflow pod loses its database.
+            "livenessProbe": {"initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 10},
+            "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 10},
         },
     }

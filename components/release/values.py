@@ -16,9 +16,11 @@ from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_
 from components.database.settings import CLEANUP_SCHEDULE
 from components.database.values import pgbouncer_values, postgresql_values
 from components.kube import (
+    AIRFLOW_CONTEXTS,
     AIRFLOW_POD,
+    AIRFLOW_SCRATCH,
+    READ_ONLY_CONTAINER,
     RELEASE_NAME,
-    RESTRICTED_CONTAINER,
     merge_values,
     restricted_contexts,
     restricted_pod,
@@ -66,7 +68,7 @@ def build_helm_values(
         "jwtSecretName": names.jwt_secret,
         "webserverSecretKeySecretName": names.webserver_secret_key,
         "data": {"metadataSecretName": names.metadata_connection},
-        "securityContexts": {"pod": AIRFLOW_POD, "containers": RESTRICTED_CONTAINER},
+        "securityContexts": {"pod": AIRFLOW_POD, "containers": READ_ONLY_CONTAINER},
         "scheduler": _airflow_component(settings.scheduler, settings, groomer=True),
         "apiServer": _airflow_component(settings.api_server, settings, groomer=False),
         "triggerer": {
@@ -117,6 +119,9 @@ def build_helm_values(
         dag_values or {},
     ):
         values = merge_values(values, extra)
+    # /tmp for every Airflow container (their roots are read-only), beside what a concern mounts.
+    for key in ("volumes", "volumeMounts"):
+        values[key] = AIRFLOW_SCRATCH[key] + values.get(key, [])
     return values
 
 
@@ -168,13 +173,13 @@ def _database_cleanup(settings: StackSettings) -> dict[str, Any]:
         "retentionDays": cleanup.retention_days,
         "schedule": CLEANUP_SCHEDULE,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": restricted_contexts(AIRFLOW_POD),
+        "securityContexts": AIRFLOW_CONTEXTS,
         "serviceAccount": {"automountServiceAccountToken": False},
     }
 
 
 def _sidecar(resources: Resources) -> dict[str, Any]:
-    return {"resources": resources.to_kubernetes(), "securityContexts": {"container": RESTRICTED_CONTAINER}}
+    return {"resources": resources.to_kubernetes(), "securityContexts": {"container": READ_ONLY_CONTAINER}}
 
 
 def _pdb(settings: StackSettings) -> dict[str, Any]:
@@ -185,9 +190,9 @@ def _airflow_component(workload: Workload, settings: StackSettings, *, groomer: 
     component: dict[str, Any] = {
         "replicas": workload.replicas,
         "resources": workload.resources.to_kubernetes(),
-        "securityContexts": restricted_contexts(AIRFLOW_POD),
+        "securityContexts": AIRFLOW_CONTEXTS,
         # Init container that holds the pod until `airflow db migrate` has run (it reuses `resources`).
-        "waitForMigrations": {"enabled": True, "securityContexts": {"container": RESTRICTED_CONTAINER}},
+        "waitForMigrations": {"enabled": True, "securityContexts": {"container": READ_ONLY_CONTAINER}},
         "podDisruptionBudget": _pdb(settings),
     }
     if groomer:
@@ -211,16 +216,16 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
                 "pollingInterval": 5,
             },
             "resources": workers.resources.to_kubernetes(),
-            "securityContexts": restricted_contexts(AIRFLOW_POD),
+            "securityContexts": AIRFLOW_CONTEXTS,
             # No volume, so no log groomer: the chart renders the workers' groomer only with persistence.
             "persistence": {"enabled": False},
-            "waitForMigrations": {"enabled": True, "securityContexts": {"container": RESTRICTED_CONTAINER}},
+            "waitForMigrations": {"enabled": True, "securityContexts": {"container": READ_ONLY_CONTAINER}},
             "podDisruptionBudget": _pdb(settings),
         },
         "kubernetes": {
             "terminationGracePeriodSeconds": settings.tasks.grace_period_seconds,
             "resources": workers.resources.to_kubernetes(),
-            "securityContexts": restricted_contexts(AIRFLOW_POD),
+            "securityContexts": AIRFLOW_CONTEXTS,
         },
     }
 
@@ -232,7 +237,7 @@ def _migrate_job(settings: StackSettings) -> dict[str, Any]:
     return {
         "useHelmHooks": True,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": restricted_contexts(AIRFLOW_POD),
+        "securityContexts": AIRFLOW_CONTEXTS,
     }
 
 
@@ -241,7 +246,7 @@ def _create_user_job(settings: StackSettings, names: SecretNames) -> dict[str, A
     return {
         "useHelmHooks": True,
         "resources": settings.jobs.resources.to_kubernetes(),
-        "securityContexts": restricted_contexts(AIRFLOW_POD),
+        "securityContexts": AIRFLOW_CONTEXTS,
         # The chart's default user carries a literal password ("admin"); blank it so no copy exists.
         "defaultUser": {
             "role": "Admin",

@@ -23,6 +23,7 @@ from components.redact import redact
 from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.external import prod_overrides, start_external_services
+from tooling.cluster.hardening import check_read_only_roots
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
 from tooling.cluster.node import Node
 from tooling.cluster.timeline import MemoryWatch, Timeline
@@ -140,6 +141,9 @@ def run(stack: str, keep: bool) -> int:
             timeline.check("login", lambda: deployed.login(api_url), stop_on_failure=True)
             timeline.check(
                 "dags-on-both-executors-logs-from-bucket", lambda: deployed.both_executors(up_started)
+            )
+            timeline.check(
+                "read-only-roots", lambda: check_read_only_roots(deployed.kubectl_json, deployed.namespace)
             )
             if deployed.first_success_seconds is not None:
                 timeline.facts.append(

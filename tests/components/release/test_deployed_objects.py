@@ -175,3 +175,55 @@ def test_the_render_summary_s_footprint_is_what_the_chart_renders(deployment: De
             footprint.cpu,
             footprint.memory,
         )
+
+
+def _airflow_containers(d: Deployment) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(where, pod spec, container) for every container that runs Airflow's image (its own command
+    line, the wait-for-migrations init container and the log groomer included)."""
+    images = d.values.get("images", {}).get("airflow", {})
+    airflow_image = images.get("repository") or d.values.get("defaultAirflowRepository", "apache/airflow")
+    found = []
+    for where, spec in _pods(d):
+        for container in (spec.get("initContainers") or []) + spec["containers"]:
+            image = container.get("image", "")
+            # The chart's PgBouncer images share the repository, under airflow-pgbouncer-* tags.
+            if (
+                image.startswith((f"{airflow_image}:", f"{airflow_image}@"))
+                and ":airflow-pgbouncer" not in image
+            ):
+                found.append((where, spec, container))
+    return found
+
+
+def test_every_airflow_container_has_a_read_only_root_and_a_scratch_tmp(deployment: Deployment) -> None:
+    """Airflow writes to its logs and DAG volumes and to /tmp, an emptyDir: a task or DAG that writes
+    anywhere else in the image fails instead of changing it."""
+    found = _airflow_containers(deployment)
+    assert len(found) >= 6
+    problems = []
+    for where, spec, container in found:
+        name = f"{where} container {container['name']}"
+        if (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{name}: root filesystem writable")
+        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        if "emptyDir" not in volumes.get(mounts.get("/tmp", ""), {}):
+            problems.append(f"{name}: no emptyDir at /tmp")
+    assert problems == []
+
+
+MIN_EXEC_PROBE_SECONDS = 5
+
+
+def test_no_exec_probe_can_unready_a_pod_for_a_slow_fork(deployment: Deployment) -> None:
+    """An exec probe forks a process; on a busy node that takes over a second. The chart's PgBouncer
+    exporter probe had 1 s: on the real cluster, a DAG edit's rollout made it time out, the pod left its
+    Service, and every Airflow pod lost its database ("No route to host") and restarted."""
+    short = [
+        f"{where} container {c['name']} {kind}: {probe.get('timeoutSeconds', 1)} s"
+        for where, spec in _pods(deployment)
+        for c in (spec.get("initContainers") or []) + spec["containers"]
+        for kind in ("livenessProbe", "readinessProbe", "startupProbe")
+        if "exec" in (probe := c.get(kind) or {}) and probe.get("timeoutSeconds", 1) < MIN_EXEC_PROBE_SECONDS
+    ]
+    assert short == []
