@@ -190,7 +190,10 @@ class _Reader:
         """A config entry: a scalar as the CLI passes it (typed, then as its JSON text); objects decode
         fully."""
         if isinstance(node, ScalarNode):
-            return marshal_string(self._scalar(node, key))
+            value = self._scalar(node, key)
+            # A non-finite number is a problem already named; its text stands in until the file is refused.
+            finite = not (isinstance(value, float) and not math.isfinite(value))
+            return marshal_string(value) if finite else node.value
         return self._value(node, key, [])
 
     def _value(self, node: Node, where: str, stack: list[Node]) -> Any:

@@ -169,3 +169,11 @@ def test_a_missing_file_names_the_stacks_that_exist(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     with pytest.raises(StackFileError, match=r"Pulumi.nope.yaml not found; stacks here: Pulumi.dev.yaml"):
         read_stack_file(tmp_path / "Pulumi.nope.yaml")
+
+
+@pytest.mark.parametrize("value", [".inf", "-.Inf", ".nan"])
+def test_a_top_level_infinity_is_named_as_the_cli_refuses_it(tmp_path: Path, value: str) -> None:
+    assert refusal(tmp_path, f"config:\n  airflow:a: {value}\n") == (
+        f"Pulumi.test.yaml:2: airflow:a: {value!r} is not a number the Pulumi CLI can pass on (it refuses "
+        "infinities and NaN); write a finite number"
+    )

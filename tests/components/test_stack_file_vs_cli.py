@@ -42,6 +42,7 @@ SAME = {
     "a duplicate key at the top": "  airflow:a: x\n  airflow:a: y\n",
     "a duplicate key in an object": "  airflow:o: {a: 1, a: 2}\n",
     "an infinity in an object": "  airflow:o: {a: .inf}\n",
+    "an infinity or NaN at the top": "  airflow:a: .inf\n  airflow:b: .nan\n",
     "not a mapping": "  - airflow:a\n",
 }
 # What this program's reader refuses although the CLI takes it, each for a reason a user reads.
