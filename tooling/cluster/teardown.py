@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tooling.cluster.layout import NETNS, NodeLayout
 
-__all__ = ["down"]
+__all__ = ["down", "kill_processes_working_in"]
 
 
 def down(layout: NodeLayout) -> list[str]:
@@ -31,6 +31,7 @@ def down(layout: NodeLayout) -> list[str]:
     _kill_cgroup_tree("kubepods")
     _stop_all([entry["pid"] for entry in reversed(processes)])
     _kill_netns_processes()
+    kill_processes_working_in(layout.run)
     for mount in _mounts_under([layout.run, layout.cache / "containerd", layout.cache / "docker"]):
         if subprocess.run(["umount", "-l", mount], capture_output=True).returncode != 0:
             problems.append(f"could not unmount {mount}")
@@ -138,6 +139,28 @@ def _kill_netns_processes() -> None:
         with contextlib.suppress(OSError):
             if (proc / "ns" / "net").stat().st_ino == target:
                 os.kill(int(proc.name), signal.SIGKILL)
+
+
+def kill_processes_working_in(folder: Path) -> list[int]:
+    """SIGKILL to every process whose working folder or command line is inside ``folder``: the Pulumi
+    CLI starts each plugin in a process group of its own, so a CLI killed mid-``up`` (the run
+    interrupted) leaves its language host and program running. Returns their pids."""
+    inside = str(folder.resolve())
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cwd = os.readlink(proc / "cwd")
+            words = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if (
+                cwd == inside
+                or cwd.startswith(inside + "/")
+                or any(w.startswith(inside + "/") for w in words)
+            ):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed
 
 
 def _mounts_under(folders: Sequence[Path]) -> list[str]:
