@@ -26,6 +26,7 @@ from pathlib import Path
 
 from components.redact import safe_to_print
 from tooling.cli import add_debug_flag, guarded
+from tooling.gate.parser import shown_path
 from tooling.gate.sandbox import GateError, ParsedFile, parse_folder
 
 __all__ = ["GateReport", "gate_report", "main"]
@@ -62,7 +63,7 @@ def gate_report(folder: Path, parsed: list[ParsedFile], max_parse_seconds: float
             report.dags[result.file] = list(result.dags)
         report.problems += result.problems
     for path in sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts):
-        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+        shown = shown_path(folder, str(path))
         if (
             shown not in report.dags
             and not any(shown in p for p in report.problems)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-__all__ = ["main"]
+__all__ = ["main", "shown_path"]
 
 OUTPUT_TAIL = 2_000  # characters of a dead child's output kept as a clue
 
@@ -45,7 +45,7 @@ def _refuse(what: str) -> Any:
     return refuse
 
 
-def _shown(folder: Path, path: str) -> str:
+def shown_path(folder: Path, path: str) -> str:
     """``dags/x.py``, whether Airflow reports the path absolute or relative to the folder."""
     relative = Path(path).relative_to(folder) if Path(path).is_absolute() else Path(path)
     return f"{folder.name}/{relative.as_posix()}"
@@ -65,10 +65,10 @@ def _parse(folder: Path, path: str, *, pod_exec: bool) -> dict[str, Any]:
     started = time.process_time()  # this process alone: a busy machine does not inflate it
     bag.process_file(path, only_if_updated=False, safe_mode=False)
     cpu = time.process_time() - started
-    shown = _shown(folder, path)
+    shown = shown_path(folder, path)
     executor = os.environ["AIRFLOW__CORE__EXECUTOR"]
     problems = [
-        import_error_problem(_shown(folder, failed), Path(folder, failed), str(error), executor)
+        import_error_problem(shown_path(folder, failed), Path(folder, failed), str(error), executor)
         for failed, error in sorted(bag.import_errors.items())
     ]
     dags = sorted(bag.dags)
@@ -86,7 +86,10 @@ def _child(folder: Path, path: str, result_fd: int, output: BinaryIO, *, pod_exe
         try:
             result = _parse(folder, path, pod_exec=pod_exec)
         except BaseException as err:  # reported as the file's fault: the child must always answer
-            result = {"file": _shown(folder, path), "fault": f"the parse failed: {type(err).__name__}: {err}"}
+            result = {
+                "file": shown_path(folder, path),
+                "fault": f"the parse failed: {type(err).__name__}: {err}",
+            }
         os.write(result_fd, json.dumps(result).encode())
     finally:
         os._exit(0)
@@ -112,7 +115,7 @@ def _parse_in_child(
     folder: Path, path: str, kill_after: float, results_fd: int, *, pod_exec: bool
 ) -> dict[str, Any]:
     """``results_fd``: the channel to the gate, closed in the child so DAG code cannot write to it."""
-    shown = _shown(folder, path)
+    shown = shown_path(folder, path)
     read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as output:
         pid = os.fork()
