@@ -107,20 +107,38 @@ def kubeconfig_text(pki: Pki, user: str, server: str) -> str:
 
 
 def wait_for(
-    what: str, ready, timeout: float, process: subprocess.Popen | None = None, log: Path | None = None
+    what: str,
+    ready,
+    timeout: float,
+    process: subprocess.Popen | None = None,
+    log: Path | None = None,
+    explain=None,
 ) -> None:
     """Polls ``ready`` until it holds, with a deadline; fails early with the end of the log if ``process``
-    exits."""
+    exits. On a timeout the failure carries what ``explain()`` says and the end of ``log``: the cluster is
+    gone once the test stops, so the reason must be in the line CI prints."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            tail = log.read_text(errors="replace")[-1500:] if log and log.exists() else ""
-            raise RuntimeError(f"{what} exited with {process.returncode}: {tail}")
+            raise RuntimeError(f"{what} exited with {process.returncode}: {log_tail(log)}")
         with contextlib.suppress(Exception):
             if ready():
                 return
         time.sleep(0.5)
-    raise RuntimeError(f"{what} not ready after {timeout:.0f} s")
+    detail = []
+    if explain is not None:
+        try:
+            detail.append(str(explain()))
+        except Exception as error:  # the explanation must never hide the timeout
+            detail.append(f"(no explanation: {error})")
+    if log is not None:
+        detail.append(f"end of {log.name}: {log_tail(log)}")
+    raise RuntimeError(f"{what} not ready after {timeout:.0f} s" + "".join(f"; {d}" for d in detail))
+
+
+def log_tail(log: Path | None, size: int = 1500) -> str:
+    """The last ``size`` characters of ``log`` (empty when there is none)."""
+    return log.read_text(errors="replace")[-size:] if log and log.exists() else ""
 
 
 def port_open(host: str, port: int) -> bool:

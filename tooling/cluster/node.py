@@ -12,6 +12,7 @@ namespace, so nothing is left running or mounted.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -42,11 +43,11 @@ class Node(ControlPlane):
         started = time.monotonic()
         pki = Pki(self.layout.run / "pki")
         self._containerd()
-        self._kubelet(pki)
+        kubelet = self._kubelet(pki)
         self._kube_proxy()
         self._coredns()
         self._s3()
-        self._wait_node_ready()
+        self._wait_node_ready(kubelet)
         # kube-router finds its node by name: only once the kubelet has registered it.
         self._network_policies()
         self._cluster_objects()
@@ -128,7 +129,7 @@ state = "{run / "containerd-state"}"
             self.layout.logs / "containerd.log",
         )
 
-    def _kubelet(self, pki: Pki) -> None:
+    def _kubelet(self, pki: Pki) -> subprocess.Popen:
         run = self.layout.run
         (run / "resolv.conf").write_text(f"nameserver {NODE_IP}\n")
         config = run / "kubelet.yaml"
@@ -170,7 +171,7 @@ state = "{run / "containerd-state"}"
                 }
             )
         )
-        self._start(
+        return self._start(
             "kubelet",
             [
                 str(self.layout.bin / "kubelet"),
@@ -240,14 +241,23 @@ state = "{run / "containerd-state"}"
             ],
         )
 
-    def _wait_node_ready(self) -> None:
+    def _wait_node_ready(self, kubelet: subprocess.Popen) -> None:
         def ready() -> bool:
             out = self.kubectl(
                 "get", "node", NODE_NAME, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}"
             )
             return out.strip() == "True"
 
-        wait_for("node Ready", ready, 180)
+        def conditions() -> str:
+            return "node conditions: " + self.kubectl(
+                "get",
+                "node",
+                NODE_NAME,
+                "-o",
+                "jsonpath={range .status.conditions[*]}{.type}={.status} {.reason}: {.message}; {end}",
+            )
+
+        wait_for("node Ready", ready, 180, kubelet, self.layout.logs / "kubelet.log", conditions)
 
     def _cluster_objects(self) -> None:
         """What a kind or minikube cluster has and this one must be given: the DNS Service, a default
