@@ -61,8 +61,9 @@ AIRFLOW_SCRATCH = {
 
 
 def restricted_contexts(pod: dict[str, Any]) -> dict[str, Any]:
-    """A chart component's ``securityContexts``: ``pod`` for the pod, "restricted" for each container."""
-    return {"pod": pod, "container": RESTRICTED_CONTAINER}
+    """A chart component's ``securityContexts``: ``pod`` for the pod, "restricted" for each container,
+    each with a read-only root (StatsD's exporter, PgBouncer and Redis write only to their volumes)."""
+    return {"pod": pod, "container": READ_ONLY_CONTAINER}
 
 
 def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

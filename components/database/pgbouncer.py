@@ -55,6 +55,8 @@ def pgbouncer_ini(db: Connection, settings: PgBouncerSettings) -> str:
             "pool_mode = transaction",
             f"listen_port = {PORT}",
             "listen_addr = *",
+            # Clients come over TCP; the default socket in /tmp would need a writable root.
+            "unix_socket_dir =",
             "auth_type = scram-sha-256",
             "auth_file = /etc/pgbouncer/users.txt",
             f"stats_users = {db.user}",

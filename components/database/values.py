@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.database.settings import DatabaseSettings, PgBouncerSettings
-from components.kube import RESTRICTED_CONTAINER, restricted_contexts, restricted_pod
+from components.kube import READ_ONLY_CONTAINER, RESTRICTED_CONTAINER, restricted_contexts, restricted_pod
 
 __all__ = ["pgbouncer_values", "postgresql_values"]
 
@@ -71,7 +71,7 @@ def pgbouncer_values(
             "statsSecretName": stats_secret,
             "statsSecretKey": "connection",
             "resources": bouncer.exporter_resources.to_kubernetes(),
-            "securityContexts": {"container": RESTRICTED_CONTAINER},
+            "securityContexts": {"container": READ_ONLY_CONTAINER},
             # The chart's 1 s is too short for an exec probe on a busy node: a timed-out readiness probe
             # takes PgBouncer out of its Service and every Airflow pod loses its database.
             "livenessProbe": {"initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 10},

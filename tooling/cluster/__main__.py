@@ -23,7 +23,7 @@ from components.redact import redact
 from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.external import prod_overrides, start_external_services
-from tooling.cluster.hardening import check_read_only_roots
+from tooling.cluster.hardening import check_read_only_roots, check_service_account_tokens
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
 from tooling.cluster.node import Node
 from tooling.cluster.timeline import MemoryWatch, Timeline
@@ -145,6 +145,12 @@ def run(stack: str, keep: bool) -> int:
             timeline.check(
                 "read-only-roots", lambda: check_read_only_roots(deployed.kubectl_json, deployed.namespace)
             )
+
+            def tokens() -> None:
+                carrying = check_service_account_tokens(deployed.kubectl_json, deployed.namespace)
+                timeline.facts.append(f"pods carrying a service-account token: {carrying}, all API callers")
+
+            timeline.check("service-account-tokens", tokens)
             if deployed.first_success_seconds is not None:
                 timeline.facts.append(
                     f"from `up` to the first DAG run's success: {deployed.first_success_seconds:.0f} s"

@@ -1,7 +1,12 @@
-"""What the real cluster shows of the pods' hardening beyond Pod Security "restricted": every Airflow
-container of the running pods, and of the task pods' template the scheduler uses, runs with a read-only
-root filesystem and a writable /tmp that is an emptyDir. The check runs after the DAGs ran on both
-executors, so the DAGs' success proves Airflow works that way."""
+"""What the real cluster shows of the pods' hardening beyond Pod Security "restricted".
+
+- Read-only roots: every container of the running pods, and of the task pods' template the scheduler
+  uses, runs with a read-only root filesystem; Airflow's own containers have a writable /tmp that is an
+  emptyDir. Left out, as docs/checkov.md says: the bundled PostgreSQL and git-sync.
+- Service-account tokens: only the pods that call the Kubernetes API carry a token.
+
+Both checks run after the DAGs ran on both executors, so the DAGs' success proves Airflow works that way.
+"""
 
 from __future__ import annotations
 
@@ -12,43 +17,68 @@ import yaml
 
 from tooling.cluster.timeline import CheckFailed
 
-__all__ = ["check_read_only_roots", "read_only_root_problems"]
+__all__ = [
+    "check_read_only_roots",
+    "check_service_account_tokens",
+    "read_only_root_problems",
+    "service_account_token_problems",
+]
 
 # The chart's `component` label of the pods whose containers run Airflow (git-sync sidecars excepted).
 AIRFLOW_COMPONENTS = frozenset({"scheduler", "api-server", "triggerer", "dag-processor", "worker"})
+# Containers whose images write outside their volumes (docs/checkov.md, CKV_K8S_22).
+WRITABLE_ROOTS = ("git-sync", "postgresql")
+# Who calls the Kubernetes API, by what Airflow does: the scheduler launches and watches
+# KubernetesExecutor pods, the API server reads a running task pod's log, the triggerer watches the pods
+# of deferred KubernetesPodOperator tasks, and a Celery worker runs KubernetesPodOperator tasks. Nothing
+# else (the DAG processor, StatsD, PgBouncer, Redis, PostgreSQL, the migration and user Jobs) does.
+API_CALLERS = frozenset({"scheduler", "api-server", "triggerer", "worker"})
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def read_only_root_problems(where: str, spec: dict[str, Any]) -> list[str]:
-    """One line per Airflow container of a pod spec whose root is writable or whose /tmp is no emptyDir."""
+def read_only_root_problems(where: str, spec: dict[str, Any], *, airflow: bool = True) -> list[str]:
+    """One line per container of a pod spec whose root is writable, or, for Airflow's, whose /tmp is no
+    emptyDir."""
     volumes = {volume["name"]: volume for volume in spec.get("volumes") or []}
     problems = []
     for container in (spec.get("initContainers") or []) + spec["containers"]:
-        if container["name"].startswith("git-sync"):
+        if container["name"].startswith(WRITABLE_ROOTS):
             continue
         name = f"{where} container {container['name']}"
         if (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
             problems.append(f"{name}: root filesystem writable")
+        if not airflow:
+            continue
         tmp = next((m["name"] for m in container.get("volumeMounts") or [] if m["mountPath"] == "/tmp"), None)
         if "emptyDir" not in volumes.get(tmp or "", {}):
             problems.append(f"{name}: no emptyDir at /tmp")
     return problems
 
 
-def check_read_only_roots(kubectl_json: Callable[..., Any], namespace: str) -> None:
-    """The running Airflow pods and the live task pod template (``airflow-config``'s
-    pod_template_file.yaml); raises CheckFailed naming each container that breaks the rule."""
+def _running(kubectl_json: Callable[..., Any], namespace: str) -> list[dict[str, Any]]:
     pods = [
         pod
         for pod in kubectl_json("get", "pods", "-n", namespace)["items"]
-        if pod["metadata"].get("labels", {}).get("component") in AIRFLOW_COMPONENTS
-        and pod["status"].get("phase") == "Running"
+        if pod["status"].get("phase") == "Running"
     ]
-    if not pods:
+    if not any(_component(pod) in AIRFLOW_COMPONENTS for pod in pods):
         raise CheckFailed(f"no running Airflow pod in {namespace}")
+    return pods
+
+
+def _component(pod: dict[str, Any]) -> str | None:
+    return pod["metadata"].get("labels", {}).get("component")
+
+
+def check_read_only_roots(kubectl_json: Callable[..., Any], namespace: str) -> None:
+    """The running pods and the live task pod template (``airflow-config``'s pod_template_file.yaml);
+    raises CheckFailed naming each container that breaks the rule."""
     problems = [
         problem
-        for pod in pods
-        for problem in read_only_root_problems(f"pod {pod['metadata']['name']}", pod["spec"])
+        for pod in _running(kubectl_json, namespace)
+        for problem in read_only_root_problems(
+            f"pod {pod['metadata']['name']}", pod["spec"], airflow=_component(pod) in AIRFLOW_COMPONENTS
+        )
     ]
     config = kubectl_json("get", "configmap", "airflow-config", "-n", namespace)
     template = (config.get("data") or {}).get("pod_template_file.yaml")
@@ -56,3 +86,31 @@ def check_read_only_roots(kubectl_json: Callable[..., Any], namespace: str) -> N
         problems += read_only_root_problems("task pod template", yaml.safe_load(template)["spec"])
     if problems:
         raise CheckFailed("; ".join(problems))
+
+
+def service_account_token_problems(pods: list[dict[str, Any]]) -> list[str]:
+    """One line per pod that carries a token it does not need, or lacks one it needs."""
+    problems = []
+    for pod in pods:
+        mounted = any(
+            mount["mountPath"] == TOKEN_PATH
+            for container in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]
+            for mount in container.get("volumeMounts") or []
+        )
+        component = _component(pod) or pod["metadata"].get("labels", {}).get("app.kubernetes.io/name")
+        name = f"pod {pod['metadata']['name']} ({component})"
+        if mounted and component not in API_CALLERS:
+            problems.append(f"{name}: carries a service-account token but calls no Kubernetes API")
+        elif not mounted and component in API_CALLERS:
+            problems.append(f"{name}: calls the Kubernetes API but has no service-account token")
+    return problems
+
+
+def check_service_account_tokens(kubectl_json: Callable[..., Any], namespace: str) -> int:
+    """Every pod of the namespace (Jobs' finished pods too); returns how many carry a token."""
+    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
+    _running(kubectl_json, namespace)
+    problems = service_account_token_problems(pods)
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    return sum(_component(pod) in API_CALLERS for pod in pods)

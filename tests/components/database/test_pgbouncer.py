@@ -53,6 +53,15 @@ def test_the_ini_pools_the_real_database_with_tls_as_asked() -> None:
     assert ini["pgbouncer"]["auth_file"] == "/etc/pgbouncer/users.txt"
 
 
+def test_pgbouncer_writes_nothing_to_its_read_only_root() -> None:
+    """PgBouncer's default Unix socket lands in /tmp, which its read-only root refuses: every client
+    (Airflow, the exporter) comes over TCP, so the socket is off."""
+    ini = configparser.ConfigParser()
+    ini.read_string(pgbouncer_ini(parse_connection(URL), PgBouncerSettings()))
+    assert ini["pgbouncer"]["unix_socket_dir"] == ""
+    assert not {"logfile", "pidfile"} & set(ini["pgbouncer"])
+
+
 def test_airflow_connects_to_pgbouncer_with_the_same_login() -> None:
     db = parse_connection(URL)
     assert users_txt(db) == '"air@flow" "p/ss:w0rd"\n'

@@ -227,3 +227,22 @@ def test_no_exec_probe_can_unready_a_pod_for_a_slow_fork(deployment: Deployment)
         if "exec" in (probe := c.get(kind) or {}) and probe.get("timeoutSeconds", 1) < MIN_EXEC_PROBE_SECONDS
     ]
     assert short == []
+
+
+# Left writable: the bundled PostgreSQL (a subchart for dev and local stacks, whose image writes beside
+# its data; docs/checkov.md, CKV_K8S_22), git-sync (its own image's rules) and the Fernet rotation Job,
+# which the real cluster has not run yet (issue 22's fernet-rotation check).
+WRITABLE_ROOTS = ("postgresql", "git-sync", "rotate-fernet-key")
+
+
+def test_every_other_container_has_a_read_only_root_too(deployment: Deployment) -> None:
+    """StatsD's exporter, PgBouncer and its exporter, and the chart's Redis write only to their volumes:
+    whatever else a compromised one writes fails."""
+    problems = [
+        f"{where} container {container['name']}"
+        for where, spec in _pods(deployment)
+        for container in (spec.get("initContainers") or []) + spec["containers"]
+        if not container["name"].startswith(WRITABLE_ROOTS)
+        and (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True
+    ]
+    assert problems == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tooling.cluster.hardening import read_only_root_problems
+from tooling.cluster.hardening import TOKEN_PATH, read_only_root_problems, service_account_token_problems
 
 TMP = {"name": "tmp", "emptyDir": {}}
 
@@ -37,4 +37,38 @@ def test_a_writable_root_and_a_missing_scratch_are_named() -> None:
     assert read_only_root_problems("pod s", spec) == [
         "pod s container scheduler: root filesystem writable",
         "pod s container scheduler-log-groomer: no emptyDir at /tmp",
+    ]
+
+
+def test_a_container_beside_airflow_needs_only_a_read_only_root_and_postgresql_is_left_out() -> None:
+    spec = {
+        "containers": [
+            _container("statsd", read_only=False, tmp=False),
+            _container("metrics-exporter", read_only=True, tmp=False),
+            _container("postgresql", read_only=False, tmp=False),
+        ]
+    }
+    assert read_only_root_problems("pod p", spec, airflow=False) == [
+        "pod p container statsd: root filesystem writable"
+    ]
+
+
+def _pod(name: str, component: str, *, token: bool) -> dict[str, Any]:
+    mounts = [{"name": "kube-api-access-x", "mountPath": TOKEN_PATH}] if token else []
+    return {
+        "metadata": {"name": name, "labels": {"component": component}},
+        "spec": {"containers": [{"name": component, "volumeMounts": mounts}]},
+    }
+
+
+def test_a_token_is_named_where_no_api_is_called_and_missing_where_one_is() -> None:
+    pods = [
+        _pod("airflow-scheduler-0", "scheduler", token=True),
+        _pod("airflow-statsd-1", "statsd", token=True),
+        _pod("airflow-dag-processor-2", "dag-processor", token=False),
+        _pod("airflow-triggerer-3", "triggerer", token=False),
+    ]
+    assert service_account_token_problems(pods) == [
+        "pod airflow-statsd-1 (statsd): carries a service-account token but calls no Kubernetes API",
+        "pod airflow-triggerer-3 (triggerer): calls the Kubernetes API but has no service-account token",
     ]
