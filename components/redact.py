@@ -17,7 +17,10 @@ MASK = "***"
 # Userinfo parts are bounded: unbounded, a long run without '@' (150 KB of '-:') made each starting
 # position scan to the end, which took hours. No user name or password is 256 characters long.
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s/@'\"]{1,256}@")
-_SCP_USERINFO = re.compile(r"(?<![\w/])[^\s:/@'\"]{1,256}:[^\s/@'\"]{1,256}@(?=[A-Za-z0-9.-]+[:/])")
+# An image digest (``name:tag@sha256:<hex>``) has the same shape, and is no host.
+_SCP_USERINFO = re.compile(
+    r"(?<![\w/])[^\s:/@'\"]{1,256}:[^\s/@'\"]{1,256}@(?!sha(?:256|384|512):[0-9a-f]{32})(?=[A-Za-z0-9.-]+[:/])"
+)
 _SECRET_PAIR = re.compile(
     r"(?i)\b(?P<name>password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"
     r"(?P<sep>\s*[=:]\s*)(?P<value>[^\s&,;'\"]+)"

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationInfo, model_validator
 from components.broker.settings import RedisSettings, broker_url_problem
 from components.dags.settings import ConfigMapDags, DagSettings, GitDags, ImageDags, deploy_key_problem
 from components.database.settings import DatabaseSettings, parse_connection
+from components.images.settings import ImagePins
 from components.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
 from components.network.settings import IngressSettings
 from components.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
@@ -63,6 +64,7 @@ class StackSettings(ConfigModel):
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = ConfigMapDags()
+    images: ImagePins = ImagePins()
     tasks: TaskSettings = TaskSettings()
     fernet: FernetSettings = FernetSettings()
     remote_logs: RemoteLogSettings | None = None
@@ -103,6 +105,16 @@ class StackSettings(ConfigModel):
             raise ValueError(
                 f"airflow:namespace and airflow:monitoring.namespace are both {self.namespace!r}; Airflow's "
                 "NetworkPolicies admit Prometheus by namespace, so each needs its own"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _airflow_pin_has_an_image_to_pin(self) -> StackSettings:
+        if self.images.airflow is not None and isinstance(self.dags, ImageDags):
+            raise ValueError(
+                "airflow:images.airflow is not used with airflow:dags.delivery 'image': Airflow runs the DAG "
+                "image by the digest of its push; pin its base in dags/Dockerfile "
+                "(FROM apache/airflow:3.2.2@sha256:...) and remove airflow:images.airflow"
             )
         return self
 

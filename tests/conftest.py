@@ -177,6 +177,13 @@ _DATABASES: dict[str, dict[str, Any]] = {
     "external": {"mode": "external", "existingSecretName": "metadata", "pgbouncer": {"enabled": True}},
 }
 _MONITORING = ("install", "existing", "off")
+# A pin per image role (airflow:images), each with a digest of its own.
+PINS = {
+    role: f"registry.example/mirror/{role.lower()}:1.0@sha256:{index:064x}"
+    for index, role in enumerate(
+        ("airflow", "statsd", "pgbouncer", "pgbouncerExporter", "redis", "gitSync", "postgresql"), start=1
+    )
+}
 
 
 def _matrix() -> dict[str, tuple[str, dict[str, Any]]]:
@@ -248,6 +255,21 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "prod-fernet-rotation": ("prod", {"fernet": {"generation": 1, "previousGeneration": 0}}),
+    # Every image the stack runs pinned by digest (airflow:images): the chart's Redis, git-sync, the
+    # bundled PostgreSQL and PgBouncer beside both executors; and prod, whose Airflow is the DAG image.
+    "pinned-both-git-sync-bundled": (
+        "dev",
+        {
+            "executor": "CeleryExecutor,KubernetesExecutor",
+            "dags": _DELIVERIES["git-sync"],
+            "database": {"mode": "bundled", "pgbouncer": {"enabled": True}},
+            "images": {role: PINS[role] for role in PINS},
+        },
+    ),
+    "pinned-prod": (
+        "prod",
+        {"images": {role: PINS[role] for role in ("statsd", "pgbouncer", "pgbouncerExporter")}},
+    ),
     "prod-ingress": (
         "prod",
         {"ingress": {"enabled": True, "host": "airflow.example.com", "clusterIssuer": "letsencrypt"}},

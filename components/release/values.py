@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.broker.values import broker_values, redis_values
 from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from components.database.settings import CLEANUP_SCHEDULE
 from components.database.values import pgbouncer_values, postgresql_values
+from components.images.values import pinned_image_values
 from components.kube import (
     AIRFLOW_CONTEXTS,
     AIRFLOW_POD,
@@ -116,13 +119,32 @@ def build_helm_values(
         broker_values(settings.redis),
         _NO_API_TOKEN,
         _BUNDLED_POSTGRES_NO_API_TOKEN if settings.database.mode == "bundled" else {},
+        pinned_image_values(settings.images),
         dag_values or {},
     ):
         values = merge_values(values, extra)
+    _task_pods_by_digest(values)
     # /tmp for every Airflow container (their roots are read-only), beside what a concern mounts.
     for key in ("volumes", "volumeMounts"):
         values[key] = AIRFLOW_SCRATCH[key] + values.get(key, [])
     return values
+
+
+def _task_pods_by_digest(values: dict[str, Any]) -> None:
+    """KubernetesExecutor task pods run ``worker_container_repository:worker_container_tag``, which the
+    chart fills from the Airflow image's repository and tag and never its digest (the pod template
+    file's own image, the stock one, is replaced by it): with a digest, the tag is given as
+    ``TAG@DIGEST``, so task pods run the same content as the scheduler that starts them."""
+    airflow = values.get("images", {}).get("airflow", {})
+    if airflow.get("digest") is None:
+        return
+    tag, digest = airflow["tag"], airflow["digest"]
+    pinned = (
+        f"{tag}@{digest}"
+        if isinstance(digest, str)
+        else pulumi.Output.from_input(digest).apply(lambda known: f"{tag}@{known}" if known else tag)
+    )
+    values["config"].setdefault("kubernetes_executor", {})["worker_container_tag"] = pinned
 
 
 # Pods that never call the Kubernetes API get no service-account token: a compromised dag-processor,

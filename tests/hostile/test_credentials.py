@@ -150,3 +150,12 @@ def test_a_token_pasted_as_a_path_is_still_refused() -> None:
             source="Pulumi.test.yaml",
             offline=True,
         )
+
+
+def test_an_image_pinned_by_digest_is_no_credential_but_a_password_before_a_host_still_is() -> None:
+    """``name:tag@sha256:...`` has the shape of ``user:password@host:``; a digest is not a host."""
+    from components.redact import redact
+
+    pin = "quay.io/prometheus/statsd-exporter:v0.30.0@sha256:" + "0123456789abcdef" * 4
+    assert redact(pin) == pin
+    assert redact("deploy:hunter2@git.example.com:org/repo.git") == "***@git.example.com:org/repo.git"

@@ -23,9 +23,14 @@ from components.redact import redact
 from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.external import prod_overrides, start_external_services
-from tooling.cluster.hardening import check_read_only_roots, check_service_account_tokens
+from tooling.cluster.hardening import (
+    check_images_by_digest,
+    check_read_only_roots,
+    check_service_account_tokens,
+)
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
 from tooling.cluster.node import Node
+from tooling.cluster.pins import registry_pins
 from tooling.cluster.timeline import MemoryWatch, Timeline
 from tooling.cluster.workspace import PROJECT, Workspace
 from tooling.helm import chart_path
@@ -76,6 +81,8 @@ def _configure(workspace: Workspace, stack: str, node: Node) -> None:
         workspace.set_secret("airflow:metadataConnection", external.metadata_connection)
         workspace.set_secret("airflow:brokerUrl", external.broker_url)
         workspace.set_value("airflow:redis.caCertificate", external.redis_ca, path=True)
+    for role, pin in registry_pins(workspace.layout.docker_host, REGISTRY).items():
+        workspace.set_value(f"airflow:images.{role}", pin, path=True)
     workspace.set_secret("airflow:registryPassword", secrets.token_urlsafe(16))  # the registry has no auth
     # A copy at a fixed path: a clone under mktemp's random folder name reads to the credential check
     # as a token (seen from a fresh clone: "airflow:chart.tarball ... looks like it holds a credential").
@@ -151,6 +158,12 @@ def run(stack: str, keep: bool) -> int:
                 timeline.facts.append(f"pods carrying a service-account token: {carrying}, all API callers")
 
             timeline.check("service-account-tokens", tokens)
+
+            def by_digest() -> None:
+                count = check_images_by_digest(deployed.kubectl_json, deployed.namespace)
+                timeline.facts.append(f"containers running an image by its digest: {count}, all of them")
+
+            timeline.check("images-by-digest", by_digest)
             if deployed.first_success_seconds is not None:
                 timeline.facts.append(
                     f"from `up` to the first DAG run's success: {deployed.first_success_seconds:.0f} s"

@@ -4,6 +4,7 @@
   uses, runs with a read-only root filesystem; Airflow's own containers have a writable /tmp that is an
   emptyDir. Left out, as docs/checkov.md says: the bundled PostgreSQL and git-sync.
 - Service-account tokens: only the pods that call the Kubernetes API carry a token.
+- Images by digest: every container runs its image by digest, and the image the node runs is that one.
 
 Both checks run after the DAGs ran on both executors, so the DAGs' success proves Airflow works that way.
 """
@@ -18,8 +19,10 @@ import yaml
 from tooling.cluster.timeline import CheckFailed
 
 __all__ = [
+    "check_images_by_digest",
     "check_read_only_roots",
     "check_service_account_tokens",
+    "image_digest_problems",
     "read_only_root_problems",
     "service_account_token_problems",
 ]
@@ -114,3 +117,34 @@ def check_service_account_tokens(kubectl_json: Callable[..., Any], namespace: st
     if problems:
         raise CheckFailed("; ".join(problems))
     return sum(_component(pod) in API_CALLERS for pod in pods)
+
+
+def image_digest_problems(pods: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """One line per container that names its image by tag, or runs other content than its digest names;
+    and how many containers were looked at."""
+    problems, seen = [], 0
+    for pod in pods:
+        spec, status = pod["spec"], pod.get("status", {})
+        running = {
+            c["name"]: c.get("imageID", "")
+            for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+        }
+        for container in (spec.get("initContainers") or []) + spec["containers"]:
+            seen += 1
+            name = f"pod {pod['metadata']['name']} container {container['name']}"
+            _, _, digest = container["image"].partition("@")
+            if not digest:
+                problems.append(f"{name}: {container['image']} by tag")
+            elif running.get(container["name"]) and not running[container["name"]].endswith(f"@{digest}"):
+                problems.append(f"{name}: runs {running[container['name']]}, not {digest}")
+    return problems, seen
+
+
+def check_images_by_digest(kubectl_json: Callable[..., Any], namespace: str) -> int:
+    """Every pod of the namespace; returns how many containers run by digest."""
+    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
+    _running(kubectl_json, namespace)
+    problems, seen = image_digest_problems(pods)
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    return seen

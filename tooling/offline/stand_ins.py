@@ -59,8 +59,11 @@ def made_up_in(document: Any, made_up: dict[str, str]) -> list[str]:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(f"{path}[{index}]", item)
-        elif isinstance(value, str) and value in made_up:
-            lines.append(f"{path}: {made_up[value]}")
+        elif isinstance(value, str):
+            # Within a value too: task pods' `worker_container_tag` is the tag and the digest joined.
+            behind = next((why for made, why in made_up.items() if made in value), None)
+            if behind is not None:
+                lines.append(f"{path}: {behind}")
 
     walk("", document)
     return lines

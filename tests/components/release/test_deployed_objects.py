@@ -13,7 +13,7 @@ import pytest
 
 from components.quantity import cpu_cores, memory_bytes
 from tests.components.release.kube_rules import pod_specs, resource_problems, restricted_problems
-from tests.conftest import Deployment, render_chart
+from tests.conftest import PINS, Deployment, render_chart
 from tests.helpers import generated_values
 from tooling.offline.footprint import workloads
 from tooling.offline.runtime import SECRET
@@ -246,3 +246,28 @@ def test_every_other_container_has_a_read_only_root_too(deployment: Deployment) 
         and (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True
     ]
     assert problems == []
+
+
+def test_a_stack_that_pins_every_image_runs_each_by_its_digest(deployment: Deployment) -> None:
+    """Every container of every pod, and the task pods the KubernetesExecutor starts, by digest: the
+    pins given, or the DAG image's push. Stacks that pin nothing run the chart's tags."""
+    if not deployment.name.startswith("pinned-"):
+        pytest.skip("pins no image")
+    pinned = {pin.split("@")[1] for pin in PINS.values()}
+    if deployment.settings.dags.delivery == "image":
+        pinned.add(
+            deployment.recording.of_type("docker:index/image:Image")[0].outputs["repoDigest"].split("@")[1]
+        )
+    # The KubernetesExecutor replaces the pod template's base image with its own (checked below).
+    images = {
+        f"{where} container {container['name']}": container["image"]
+        for where, spec in _pods(deployment)
+        for container in (spec.get("initContainers") or []) + spec["containers"]
+        if not (where.startswith("task pod") and container["name"] == "base")
+    }
+    executor = deployment.values["config"].get("kubernetes_executor", {})
+    images["task pods"] = (
+        f"{executor.get('worker_container_repository', 'x')}:{executor.get('worker_container_tag')}"
+    )
+    by_tag = {where: image for where, image in images.items() if image.partition("@")[2] not in pinned}
+    assert by_tag == {}

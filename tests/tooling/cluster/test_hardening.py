@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tooling.cluster.hardening import TOKEN_PATH, read_only_root_problems, service_account_token_problems
+from tooling.cluster.hardening import (
+    TOKEN_PATH,
+    image_digest_problems,
+    read_only_root_problems,
+    service_account_token_problems,
+)
 
 TMP = {"name": "tmp", "emptyDir": {}}
 
@@ -71,4 +76,32 @@ def test_a_token_is_named_where_no_api_is_called_and_missing_where_one_is() -> N
     assert service_account_token_problems(pods) == [
         "pod airflow-statsd-1 (statsd): carries a service-account token but calls no Kubernetes API",
         "pod airflow-triggerer-3 (triggerer): calls the Kubernetes API but has no service-account token",
+    ]
+
+
+def test_an_image_by_tag_or_other_content_than_its_digest_is_named() -> None:
+    digest = "sha256:" + "a" * 64
+    pods = [
+        {
+            "metadata": {"name": "airflow-statsd-0"},
+            "spec": {
+                "containers": [
+                    {"name": "statsd", "image": f"quay.io/prometheus/statsd-exporter:v0.30.0@{digest}"},
+                    {"name": "sidecar", "image": "redis:7.2-bookworm"},
+                    {"name": "moved", "image": f"redis:7.2-bookworm@{digest}"},
+                ]
+            },
+            "status": {
+                "containerStatuses": [
+                    {"name": "statsd", "imageID": f"quay.io/prometheus/statsd-exporter@{digest}"},
+                    {"name": "moved", "imageID": "docker.io/library/redis@sha256:" + "b" * 64},
+                ]
+            },
+        }
+    ]
+    problems, seen = image_digest_problems(pods)
+    assert seen == 3
+    assert problems == [
+        "pod airflow-statsd-0 container sidecar: redis:7.2-bookworm by tag",
+        f"pod airflow-statsd-0 container moved: runs docker.io/library/redis@sha256:{'b' * 64}, not {digest}",
     ]

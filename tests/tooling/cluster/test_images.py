@@ -70,3 +70,18 @@ def test_the_mirror_serves_every_registry_the_names_use() -> None:
     source = (ROOT / "tooling" / "cluster" / "node.py").read_text()
     assert all(f'"{host}"' in source for host in hosts)
     assert node.REGISTRY.startswith("127.0.0.1:")
+
+
+def test_the_pins_name_the_images_the_chart_pulls_and_the_test_pushes() -> None:
+    from tooling.cluster.pins import CHART_IMAGES
+
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    chart = {
+        role: f"{values['images'][role]['repository']}:{values['images'][role]['tag']}"
+        for role in ("statsd", "pgbouncer", "pgbouncerExporter", "redis")
+    }
+    postgresql = values["postgresql"]["image"]
+    chart["postgresql"] = f"docker.io/{postgresql['repository']}:{postgresql['tag']}"
+    pushed = _pushed()
+    assert {role: f"{name}:{tag}" for role, (name, tag, _) in CHART_IMAGES.items()} == chart
+    assert all(f"{mirrored}:{tag}" in pushed for _, tag, mirrored in CHART_IMAGES.values())

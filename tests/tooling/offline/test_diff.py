@@ -28,8 +28,10 @@ def test_a_dag_edit_in_image_mode_shows_the_new_tag_and_digest(
     code, out = _cli(before, after, capsys)
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == "test: 4 change(s)"
+    assert lines[0] == "test: 5 change(s)"
+    # Task pods follow the new digest too (release/values.py, _task_pods_by_digest).
     assert [line.split(":")[1].strip() for line in lines if line.startswith("  ~ airflow:")] == [
+        "config.kubernetes_executor.worker_container_tag",
         "images.airflow.digest",
         "images.airflow.tag",
     ]
@@ -76,7 +78,8 @@ def test_markdown_puts_each_section_in_a_diff_block(
     code, out = _cli(before, after, capsys, "--markdown")
     assert code == 1
     assert out.startswith(
-        "### test\n\n**release values**\n\n```diff\n~ airflow: images.airflow.digest: sha256:"
+        "### test\n\n**release values**\n\n```diff\n"
+        "~ airflow: config.kubernetes_executor.worker_container_tag: dags-"
     )
     assert out.count("```diff") == 3  # release values, images, outputs
 

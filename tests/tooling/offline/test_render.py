@@ -169,7 +169,12 @@ def test_one_dag_edit_in_image_mode_changes_only_the_image_reference(tmp_path: P
     before, after, changed = _render_before_and_after_one_dag_edit(tmp_path, "image")
     assert changed == {"releases/airflow.yaml", "images/airflow-dags-image.yaml", "outputs.yaml"}
     paths = _key_paths(_yaml(before, "releases/airflow.yaml"), _yaml(after, "releases/airflow.yaml"))
-    assert paths == ["values.images.airflow.digest", "values.images.airflow.tag"]
+    # Task pods run the scheduler's image by the same digest (release/values.py, _task_pods_by_digest).
+    assert paths == [
+        "values.config.kubernetes_executor.worker_container_tag",
+        "values.images.airflow.digest",
+        "values.images.airflow.tag",
+    ]
     assert _key_paths(
         _yaml(before, "images/airflow-dags-image.yaml"), _yaml(after, "images/airflow-dags-image.yaml")
     ) == ["imageName"]
@@ -194,7 +199,10 @@ def test_the_made_up_image_digest_is_labelled_where_it_lands(tmp_path: Path) -> 
     _, summary = render("test", out, project_dir=project_copy(tmp_path, IMAGE_STACK_YAML))
     label = "the pushed image's digest, known only after the push"
     release = (out / "releases" / "airflow.yaml").read_text()
-    assert release.startswith(f"# offline stand-in at values.images.airflow.digest: {label}\n")
+    assert f"# offline stand-in at values.images.airflow.digest: {label}\n" in release
+    assert (
+        f"# offline stand-in at values.config.kubernetes_executor.worker_container_tag: {label}\n" in release
+    )
     assert (out / "outputs.yaml").read_text().startswith(f"# offline stand-in at dagImage: {label}\n")
     assert "made up offline (marked '# offline stand-in' in the files): the DAG image digest" in summary
 
@@ -225,7 +233,9 @@ def test_stand_ins_file_lists_everything_a_reviewer_must_not_take_for_real(tmp_p
         "madeUpOffline": {
             "outputs.yaml": ["dagImage: the pushed image's digest, known only after the push"],
             "releases/airflow.yaml": [
-                "values.images.airflow.digest: the pushed image's digest, known only after the push"
+                "values.images.airflow.digest: the pushed image's digest, known only after the push",
+                "values.config.kubernetes_executor.worker_container_tag: the pushed image's digest, known "
+                "only after the push",
             ],
         },
         "exampleValues": ["airflow:admin.email"],
