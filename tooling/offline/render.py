@@ -242,7 +242,7 @@ def _write_render(
     return printed
 
 
-class _NoAliasDumper(yaml.SafeDumper):
+class _NoAliasDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Writes a value shared by two places twice: the diff refuses aliases, which no render holds."""
 
     def ignore_aliases(self, data: Any) -> bool:

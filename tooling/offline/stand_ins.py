@@ -54,8 +54,9 @@ def made_up_in(document: Any, made_up: dict[str, str]) -> list[str]:
 
     def walk(path: str, value: Any) -> None:
         if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{path}.{key}" if path else str(key), item)
+            # By key: the order the program's outputs resolved in is not the same in every run.
+            for key in sorted(value, key=str):
+                walk(f"{path}.{key}" if path else str(key), value[key])
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(f"{path}[{index}]", item)

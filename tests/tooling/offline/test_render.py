@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import ROOT
 from tests.helpers import generated_values
 from tooling.offline import render as render_module
 from tooling.offline.diff import changed_paths
@@ -19,6 +23,17 @@ from tooling.offline.trial import IMAGE_STACK_YAML, THROWAWAY_STACK, project_cop
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_renders_by_two_processes_are_byte_identical(tmp_path: Path) -> None:
+    """Each process resolves the program's outputs in its own order (and hashes strings with its own
+    seed): a render must not carry that order into its files, as the offline stand-ins' lines once did."""
+    for run, seed in (("a", "1"), ("b", "2")):
+        subprocess.run(
+            [sys.executable, "-m", "tooling.offline.render", "--stack", "prod", "--out", str(tmp_path / run)],
+            check=True, capture_output=True, cwd=ROOT, env=os.environ | {"PYTHONHASHSEED": seed},
+        )  # fmt: skip
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -233,9 +248,9 @@ def test_stand_ins_file_lists_everything_a_reviewer_must_not_take_for_real(tmp_p
         "madeUpOffline": {
             "outputs.yaml": ["dagImage: the pushed image's digest, known only after the push"],
             "releases/airflow.yaml": [
-                "values.images.airflow.digest: the pushed image's digest, known only after the push",
                 "values.config.kubernetes_executor.worker_container_tag: the pushed image's digest, known "
                 "only after the push",
+                "values.images.airflow.digest: the pushed image's digest, known only after the push",
             ],
         },
         "exampleValues": ["airflow:admin.email"],
