@@ -48,6 +48,7 @@ def stack_summary(stack: str, recording: Recording) -> str:
         )
         if "CeleryExecutor" in values["executor"]:
             lines.append(_broker_summary(recording, values))
+        lines.append(_image_summary(values))
     lines.append(_dag_summary(recording))
     lines.append(_monitoring_summary(recording))
     secrets = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret"))
@@ -57,6 +58,32 @@ def stack_summary(stack: str, recording: Recording) -> str:
         f"resources: {len(recording.registrations)} registered; protected: {', '.join(protected) or 'none'}"
     )
     return "\n".join(lines)
+
+
+def _image_summary(values: dict[str, Any]) -> str:
+    """Which images the release runs by tag rather than by digest (airflow:images pins them)."""
+    images = values.get("images", {})
+
+    def by_tag(key: str) -> bool:
+        return "@" not in str(images.get(key, {}).get("tag", ""))
+
+    running = {
+        "airflow": images.get("airflow", {}).get("digest") is None,
+        "statsd": values.get("statsd", {}).get("enabled", True) and by_tag("statsd"),
+        "pgbouncer": values.get("pgbouncer", {}).get("enabled", False) and by_tag("pgbouncer"),
+        "pgbouncerExporter": values.get("pgbouncer", {}).get("enabled", False)
+        and by_tag("pgbouncerExporter"),
+        "redis": "CeleryExecutor" in values["executor"]
+        and values.get("redis", {}).get("enabled", True)
+        and by_tag("redis"),
+        "gitSync": values.get("dags", {}).get("gitSync", {}).get("enabled", False) and by_tag("gitSync"),
+        "postgresql": values.get("postgresql", {}).get("enabled", True)
+        and not values.get("postgresql", {}).get("image", {}).get("digest"),
+    }
+    unpinned = [role for role, tagged in running.items() if tagged]
+    if not unpinned:
+        return "images: every one by digest"
+    return f"images by tag, not digest (pin them in airflow:images): {', '.join(unpinned)}"
 
 
 def _broker_summary(recording: Recording, values: dict[str, Any]) -> str:

@@ -68,3 +68,22 @@ def test_summary_says_which_redis_celery_uses(tmp_path: Path, redis: str, expect
     _, summary = render("test", tmp_path / "out", project_dir=project_copy(tmp_path, stack))
     assert expected in summary.splitlines()
     assert ("airflow:brokerUrl" in summary.splitlines()[-1]) == bool(redis)  # a placeholder until it is set
+
+
+def _pin(name: str, index: int) -> str:
+    return f"registry.example/{name}:1@sha256:{index:064x}"
+
+
+def test_summary_names_each_image_that_runs_by_tag_until_every_one_is_pinned(tmp_path: Path) -> None:
+    configmap = THROWAWAY_STACK + "  airflow:dags: {delivery: configmap}\n"
+    (tmp_path / "a").mkdir()
+    _, summary = render("test", tmp_path / "a" / "out", project_dir=project_copy(tmp_path / "a", configmap))
+    line = "images by tag, not digest (pin them in airflow:images): airflow, statsd, postgresql"
+    assert line in summary.splitlines()
+    pins = ", ".join(
+        f"{role}: '{_pin(role, i)}'" for i, role in enumerate(("airflow", "statsd", "postgresql"))
+    )
+    pinned = configmap + f"  airflow:images: {{{pins}}}\n"
+    (tmp_path / "b").mkdir()
+    _, summary = render("test", tmp_path / "b" / "out", project_dir=project_copy(tmp_path / "b", pinned))
+    assert "images: every one by digest" in summary.splitlines()
