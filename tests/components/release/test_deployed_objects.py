@@ -248,11 +248,13 @@ def test_every_other_container_has_a_read_only_root_too(deployment: Deployment) 
     assert problems == []
 
 
-def test_a_stack_that_pins_every_image_runs_each_by_its_digest(deployment: Deployment) -> None:
+@pytest.mark.parametrize("name", ["pinned-both-git-sync-bundled", "pinned-prod"])
+def test_a_stack_that_pins_every_image_runs_each_by_its_digest(
+    name: str, deployments: dict[str, Deployment]
+) -> None:
     """Every container of every pod, and the task pods the KubernetesExecutor starts, by digest: the
-    pins given, or the DAG image's push. Stacks that pin nothing run the chart's tags."""
-    if not deployment.name.startswith("pinned-"):
-        pytest.skip("pins no image")
+    pins given, or the DAG image's push."""
+    deployment = deployments[name]
     pinned = {pin.split("@")[1] for pin in PINS.values()}
     if deployment.settings.dags.delivery == "image":
         pinned.add(
