@@ -19,7 +19,7 @@ from tooling.rehearsal.pods import (
 from tooling.rehearsal.services import wait_until
 from tooling.rehearsal.session import PROJECT, SLEEP_DAG, SLEEP_DAG_SOURCE, Rehearsal
 from tooling.rehearsal.stack import RenderedStack
-from tooling.rehearsal.task_pods import pod_problems
+from tooling.rehearsal.task_pods import dag_image, pod_problems
 
 __all__ = ["steps"]
 
@@ -162,8 +162,7 @@ def _kubernetes_pods(r: Rehearsal, api: Api, stack: RenderedStack) -> None:
         180,
         2,
     )
-    image = stack.values["images"]["airflow"]
-    expected_image = f"{image['repository']}:{image['tag']}"
+    expected_image = dag_image(stack.values)
     problems = []
     pods_folder = r.root / "task-pods"
     pods_folder.mkdir(exist_ok=True)

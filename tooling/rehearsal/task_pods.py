@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["pod_problems"]
+__all__ = ["dag_image", "pod_problems"]
+
+
+def dag_image(values: dict[str, Any]) -> str:
+    """The image a task pod must run: the release's Airflow image by digest where it has one, as the
+    scheduler runs it (the program gives the executor ``TAG@DIGEST`` as its tag)."""
+    image = values["images"]["airflow"]
+    reference = f"{image['repository']}:{image['tag']}"
+    return f"{reference}@{image['digest']}" if image.get("digest") else reference
 
 
 def pod_problems(pod: dict[str, Any], image: str) -> list[str]:
@@ -42,6 +50,6 @@ def pod_problems(pod: dict[str, Any], image: str) -> list[str]:
         for m in base.get("volumeMounts", [])
     ):
         problems.append("base does not mount the rendered airflow.cfg (its execution_api_server_url)")
-    elif base["image"] != image and not base["image"].startswith(image.rsplit(":", 1)[0] + "@"):
+    elif base["image"] != image:
         problems.append(f"base runs {base['image']}, not the DAG image {image}")
     return problems

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tooling.rehearsal.pods import Rewrites
-from tooling.rehearsal.task_pods import pod_problems
+from tooling.rehearsal.task_pods import dag_image, pod_problems
 
 
 def _rewrites() -> Rewrites:
@@ -78,3 +78,21 @@ def test_each_broken_property_is_named(break_it: Any, expected: str) -> None:
     problems = pod_problems(pod, "ghcr.io/acme/dags:dags-1")
     assert len(problems) == 1
     assert expected in problems[0]
+
+
+def test_a_task_pod_must_run_the_dag_image_by_its_digest_where_it_has_one() -> None:
+    """Found by the rehearsal: the executor now runs ``repository:TAG@DIGEST``; a rehearsal that expected
+    the tag alone refused the right pods."""
+    digest = "sha256:" + "a" * 64
+    image = {"repository": "ghcr.io/acme/dags", "tag": "dags-1"}
+    assert (
+        dag_image({"images": {"airflow": {**image, "digest": digest}}})
+        == f"ghcr.io/acme/dags:dags-1@{digest}"
+    )
+    assert dag_image({"images": {"airflow": {**image, "digest": None}}}) == "ghcr.io/acme/dags:dags-1"
+    pod = copy.deepcopy(GOOD_POD)
+    pod["spec"]["containers"][0]["image"] = f"ghcr.io/acme/dags:dags-1@{digest}"
+    assert pod_problems(pod, f"ghcr.io/acme/dags:dags-1@{digest}") == []
+    assert pod_problems(GOOD_POD, f"ghcr.io/acme/dags:dags-1@{digest}") == [
+        f"base runs ghcr.io/acme/dags:dags-1, not the DAG image ghcr.io/acme/dags:dags-1@{digest}"
+    ]
