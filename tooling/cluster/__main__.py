@@ -22,6 +22,7 @@ from pathlib import Path
 from components.redact import redact
 from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
+from tooling.cluster.drift import check_drift
 from tooling.cluster.external import prod_overrides, start_external_services
 from tooling.cluster.hardening import (
     check_images_by_digest,
@@ -174,6 +175,10 @@ def run(stack: str, keep: bool) -> int:
             # cluster goes, and its state with it.
             if stack != "prod":
                 timeline.check("second-preview-no-changes", deployed.no_changes)
+                timeline.check(
+                    "drift",
+                    lambda: check_drift(workspace, deployed.kubectl_json, node.kubectl, deployed.namespace),
+                )
 
                 def dag_edit() -> None:
                     seconds = deployed.dag_edit()
