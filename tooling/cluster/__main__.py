@@ -193,6 +193,15 @@ def run(stack: str, keep: bool) -> int:
             elif stack != "prod":
                 timeline.check("protected-stack-refuses-destroy", deployed.protected_refuses)
                 timeline.check("destroy-leaves-nothing", deployed.destroy)
+
+                def recreate() -> None:
+                    """The same stack again after its destroy: nothing a destroy leaves behind (a
+                    volume, a release record, a keeper) stands in the way of a new ``up``."""
+                    workspace.run("up", "--yes", "--skip-preview", check=True)
+                    deployed.pods_ready()
+                    deployed.destroy()
+
+                timeline.check("recreate-after-destroy", recreate)
         except Stopped as stop:
             print(f"cluster-test: {stop}: stopping", flush=True)
             kept = False
