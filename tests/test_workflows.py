@@ -92,7 +92,8 @@ def test_deploys_never_overlap_and_prod_waits_for_its_environment() -> None:
     assert job["concurrency"]["cancel-in-progress"] is False
     run_steps = " ".join(step.get("run", "") for step in job["steps"])
     assert "bash .ci/run" in run_steps  # the gate runs before `pulumi up`
-    assert job["steps"][-1]["with"] == {"command": "up", "stack-name": "${{ env.STACK }}"}
+    # refresh: what was changed by hand in the cluster is read first and put back (README, "Drift").
+    assert job["steps"][-1]["with"] == {"command": "up", "stack-name": "${{ env.STACK }}", "refresh": True}
 
 
 def test_credentials_come_from_secrets_never_from_files() -> None:
