@@ -53,7 +53,6 @@ AIRFLOW_POD = restricted_pod(AIRFLOW_UID, 0, 0)
 # Airflow's own containers write only to their volumes (logs, DAGs) and to /tmp, an emptyDir of every
 # Airflow pod (AIRFLOW_SCRATCH): whatever else a compromised task or DAG writes fails.
 READ_ONLY_CONTAINER: dict[str, Any] = {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": True}
-AIRFLOW_CONTEXTS: dict[str, Any] = {"pod": AIRFLOW_POD, "container": READ_ONLY_CONTAINER}
 AIRFLOW_SCRATCH = {
     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
     "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
@@ -64,6 +63,9 @@ def restricted_contexts(pod: dict[str, Any]) -> dict[str, Any]:
     """A chart component's ``securityContexts``: ``pod`` for the pod, "restricted" for each container,
     each with a read-only root (StatsD's exporter, PgBouncer and Redis write only to their volumes)."""
     return {"pod": pod, "container": READ_ONLY_CONTAINER}
+
+
+AIRFLOW_CONTEXTS = restricted_contexts(AIRFLOW_POD)
 
 
 def merge_values(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from components.model import ConfigModel, matching
 
-__all__ = ["IMAGE_ROLES", "ImagePins", "PinnedReference", "split_pin"]
+__all__ = ["ImagePins", "PinnedReference", "split_pin"]
 
 # What Kubernetes takes for an image name (ASCII, lowercase path components, an optional registry with a
 # port), a tag, and a sha256 digest.
@@ -44,6 +44,3 @@ class ImagePins(ConfigModel):
     redis: PinnedReference | None = None
     git_sync: PinnedReference | None = None
     postgresql: PinnedReference | None = None
-
-
-IMAGE_ROLES = tuple(ImagePins.model_fields)

@@ -6,7 +6,7 @@
 - Service-account tokens: only the pods that call the Kubernetes API carry a token.
 - Images by digest: every container runs its image by digest, and the image the node runs is that one.
 
-Both checks run after the DAGs ran on both executors, so the DAGs' success proves Airflow works that way.
+The checks run after the DAGs ran on both executors, so the DAGs' success proves Airflow works that way.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "check_read_only_roots",
     "check_service_account_tokens",
     "image_digest_problems",
+    "pod_containers",
     "read_only_root_problems",
     "service_account_token_problems",
 ]
@@ -39,12 +40,18 @@ API_CALLERS = frozenset({"scheduler", "api-server", "triggerer", "worker"})
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
+def pod_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a pod spec: init, main and ephemeral."""
+    keys = ("initContainers", "containers", "ephemeralContainers")
+    return [container for key in keys for container in spec.get(key) or []]
+
+
 def read_only_root_problems(where: str, spec: dict[str, Any], *, airflow: bool = True) -> list[str]:
     """One line per container of a pod spec whose root is writable, or, for Airflow's, whose /tmp is no
     emptyDir."""
     volumes = {volume["name"]: volume for volume in spec.get("volumes") or []}
     problems = []
-    for container in (spec.get("initContainers") or []) + spec["containers"]:
+    for container in pod_containers(spec):
         if container["name"].startswith(WRITABLE_ROOTS):
             continue
         name = f"{where} container {container['name']}"
@@ -58,13 +65,11 @@ def read_only_root_problems(where: str, spec: dict[str, Any], *, airflow: bool =
     return problems
 
 
-def _running(kubectl_json: Callable[..., Any], namespace: str) -> list[dict[str, Any]]:
-    pods = [
-        pod
-        for pod in kubectl_json("get", "pods", "-n", namespace)["items"]
-        if pod["status"].get("phase") == "Running"
-    ]
-    if not any(_component(pod) in AIRFLOW_COMPONENTS for pod in pods):
+def _pods(kubectl_json: Callable[..., Any], namespace: str) -> list[dict[str, Any]]:
+    """The namespace's pods, finished ones included; a namespace without a running Airflow pod is a
+    failure, since none of the checks would then look at anything."""
+    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
+    if not any(_component(p) in AIRFLOW_COMPONENTS and p["status"].get("phase") == "Running" for p in pods):
         raise CheckFailed(f"no running Airflow pod in {namespace}")
     return pods
 
@@ -78,7 +83,8 @@ def check_read_only_roots(kubectl_json: Callable[..., Any], namespace: str) -> N
     raises CheckFailed naming each container that breaks the rule."""
     problems = [
         problem
-        for pod in _running(kubectl_json, namespace)
+        for pod in _pods(kubectl_json, namespace)
+        if pod["status"].get("phase") == "Running"
         for problem in read_only_root_problems(
             f"pod {pod['metadata']['name']}", pod["spec"], airflow=_component(pod) in AIRFLOW_COMPONENTS
         )
@@ -97,7 +103,7 @@ def service_account_token_problems(pods: list[dict[str, Any]]) -> list[str]:
     for pod in pods:
         mounted = any(
             mount["mountPath"] == TOKEN_PATH
-            for container in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]
+            for container in pod_containers(pod["spec"])
             for mount in container.get("volumeMounts") or []
         )
         component = _component(pod) or pod["metadata"].get("labels", {}).get("app.kubernetes.io/name")
@@ -111,8 +117,7 @@ def service_account_token_problems(pods: list[dict[str, Any]]) -> list[str]:
 
 def check_service_account_tokens(kubectl_json: Callable[..., Any], namespace: str) -> int:
     """Every pod of the namespace (Jobs' finished pods too); returns how many carry a token."""
-    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
-    _running(kubectl_json, namespace)
+    pods = _pods(kubectl_json, namespace)
     problems = service_account_token_problems(pods)
     if problems:
         raise CheckFailed("; ".join(problems))
@@ -129,7 +134,7 @@ def image_digest_problems(pods: list[dict[str, Any]]) -> tuple[list[str], int]:
             c["name"]: c.get("imageID", "")
             for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
         }
-        for container in (spec.get("initContainers") or []) + spec["containers"]:
+        for container in pod_containers(spec):
             seen += 1
             name = f"pod {pod['metadata']['name']} container {container['name']}"
             _, _, digest = container["image"].partition("@")
@@ -142,9 +147,7 @@ def image_digest_problems(pods: list[dict[str, Any]]) -> tuple[list[str], int]:
 
 def check_images_by_digest(kubectl_json: Callable[..., Any], namespace: str) -> int:
     """Every pod of the namespace; returns how many containers run by digest."""
-    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
-    _running(kubectl_json, namespace)
-    problems, seen = image_digest_problems(pods)
+    problems, seen = image_digest_problems(_pods(kubectl_json, namespace))
     if problems:
         raise CheckFailed("; ".join(problems))
     return seen

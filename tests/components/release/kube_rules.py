@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tooling.cluster.hardening import pod_containers
+
 __all__ = ["containers", "pod_specs", "resource_problems", "restricted_problems"]
 
 _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
@@ -51,10 +53,8 @@ def pod_specs(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield where, obj["spec"]
 
 
-def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every container of a pod spec: init, main and ephemeral."""
-    keys = ("initContainers", "containers", "ephemeralContainers")
-    return [container for key in keys for container in spec.get(key) or []]
+# Every container of a pod spec (init, main, ephemeral): the cluster checks' own reading.
+containers = pod_containers
 
 
 def restricted_problems(where: str, spec: dict[str, Any]) -> list[str]:

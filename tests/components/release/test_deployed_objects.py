@@ -12,9 +12,10 @@ import kubernetes_validate
 import pytest
 
 from components.quantity import cpu_cores, memory_bytes
-from tests.components.release.kube_rules import pod_specs, resource_problems, restricted_problems
+from tests.components.release.kube_rules import containers, pod_specs, resource_problems, restricted_problems
 from tests.conftest import PINS, Deployment, render_chart
 from tests.helpers import generated_values
+from tooling.cluster.hardening import read_only_root_problems
 from tooling.offline.footprint import workloads
 from tooling.offline.runtime import SECRET
 
@@ -177,38 +178,36 @@ def test_the_render_summary_s_footprint_is_what_the_chart_renders(deployment: De
         )
 
 
-def _airflow_containers(d: Deployment) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(where, pod spec, container) for every container that runs Airflow's image (its own command
-    line, the wait-for-migrations init container and the log groomer included)."""
+def _airflow_container(d: Deployment, container: dict[str, Any]) -> bool:
+    """Whether a container runs Airflow's image (its own command line, the wait-for-migrations init
+    container and the log groomer included)."""
     images = d.values.get("images", {}).get("airflow", {})
     airflow_image = images.get("repository") or d.values.get("defaultAirflowRepository", "apache/airflow")
-    found = []
-    for where, spec in _pods(d):
-        for container in (spec.get("initContainers") or []) + spec["containers"]:
-            image = container.get("image", "")
-            # The chart's PgBouncer images share the repository, under airflow-pgbouncer-* tags.
-            if (
-                image.startswith((f"{airflow_image}:", f"{airflow_image}@"))
-                and ":airflow-pgbouncer" not in image
-            ):
-                found.append((where, spec, container))
-    return found
+    image = container.get("image", "")
+    # The chart's PgBouncer images share the repository, under airflow-pgbouncer-* tags.
+    return image.startswith((f"{airflow_image}:", f"{airflow_image}@")) and ":airflow-pgbouncer" not in image
 
 
-def test_every_airflow_container_has_a_read_only_root_and_a_scratch_tmp(deployment: Deployment) -> None:
-    """Airflow writes to its logs and DAG volumes and to /tmp, an emptyDir: a task or DAG that writes
-    anywhere else in the image fails instead of changing it."""
-    found = _airflow_containers(deployment)
-    assert len(found) >= 6
-    problems = []
-    for where, spec, container in found:
-        name = f"{where} container {container['name']}"
-        if (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
-            problems.append(f"{name}: root filesystem writable")
-        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
-        volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        if "emptyDir" not in volumes.get(mounts.get("/tmp", ""), {}):
-            problems.append(f"{name}: no emptyDir at /tmp")
+# Left writable besides what the cluster check leaves (hardening.WRITABLE_ROOTS: the bundled PostgreSQL,
+# git-sync): the Fernet rotation Job, which the real cluster has not run yet (issue 22's fernet-rotation).
+NOT_YET_READ_ONLY = "rotate-fernet-key"
+
+
+def test_every_container_has_a_read_only_root_and_airflow_s_a_scratch_tmp(deployment: Deployment) -> None:
+    """Airflow writes to its logs and DAG volumes and to /tmp, an emptyDir; StatsD's exporter, PgBouncer
+    and its exporter, and the chart's Redis write only to their volumes: whatever else a compromised
+    container writes fails. Judged by the rule the cluster check applies to the running pods."""
+    problems, airflow_containers = [], 0
+    for where, spec in _pods(deployment):
+        kept = [c for c in containers(spec) if not c["name"].startswith(NOT_YET_READ_ONLY)]
+        airflow = [c for c in kept if _airflow_container(deployment, c)]
+        others = [c for c in kept if not _airflow_container(deployment, c)]
+        airflow_containers += len(airflow)
+        problems += read_only_root_problems(where, {**spec, "initContainers": [], "containers": airflow})
+        problems += read_only_root_problems(
+            where, {**spec, "initContainers": [], "containers": others}, airflow=False
+        )
+    assert airflow_containers >= 6
     assert problems == []
 
 
@@ -222,30 +221,11 @@ def test_no_exec_probe_can_unready_a_pod_for_a_slow_fork(deployment: Deployment)
     short = [
         f"{where} container {c['name']} {kind}: {probe.get('timeoutSeconds', 1)} s"
         for where, spec in _pods(deployment)
-        for c in (spec.get("initContainers") or []) + spec["containers"]
+        for c in containers(spec)
         for kind in ("livenessProbe", "readinessProbe", "startupProbe")
         if "exec" in (probe := c.get(kind) or {}) and probe.get("timeoutSeconds", 1) < MIN_EXEC_PROBE_SECONDS
     ]
     assert short == []
-
-
-# Left writable: the bundled PostgreSQL (a subchart for dev and local stacks, whose image writes beside
-# its data; docs/checkov.md, CKV_K8S_22), git-sync (its own image's rules) and the Fernet rotation Job,
-# which the real cluster has not run yet (issue 22's fernet-rotation check).
-WRITABLE_ROOTS = ("postgresql", "git-sync", "rotate-fernet-key")
-
-
-def test_every_other_container_has_a_read_only_root_too(deployment: Deployment) -> None:
-    """StatsD's exporter, PgBouncer and its exporter, and the chart's Redis write only to their volumes:
-    whatever else a compromised one writes fails."""
-    problems = [
-        f"{where} container {container['name']}"
-        for where, spec in _pods(deployment)
-        for container in (spec.get("initContainers") or []) + spec["containers"]
-        if not container["name"].startswith(WRITABLE_ROOTS)
-        and (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True
-    ]
-    assert problems == []
 
 
 @pytest.mark.parametrize("name", ["pinned-both-git-sync-bundled", "pinned-prod"])
@@ -264,12 +244,11 @@ def test_a_stack_that_pins_every_image_runs_each_by_its_digest(
     images = {
         f"{where} container {container['name']}": container["image"]
         for where, spec in _pods(deployment)
-        for container in (spec.get("initContainers") or []) + spec["containers"]
+        for container in containers(spec)
         if not (where.startswith("task pod") and container["name"] == "base")
     }
-    executor = deployment.values["config"].get("kubernetes_executor", {})
-    images["task pods"] = (
-        f"{executor.get('worker_container_repository', 'x')}:{executor.get('worker_container_tag')}"
-    )
+    # What the executor puts there: worker_container_repository (the chart's) with this tag.
+    tag = deployment.values["config"].get("kubernetes_executor", {}).get("worker_container_tag", "")
+    images["task pods (worker_container_tag)"] = tag
     by_tag = {where: image for where, image in images.items() if image.partition("@")[2] not in pinned}
     assert by_tag == {}
