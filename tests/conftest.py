@@ -18,7 +18,7 @@ import yaml
 from components.config import raw_from_config
 from components.settings import StackSettings
 from components.validation import parse_settings
-from tooling.helm import CHART, helm_template, run_helm
+from tooling.helm import CHART, helm_template, in_release_namespace, run_helm
 from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
 from tooling.offline.runtime import Recording, mocked_runtime, plain, run_program
 from tooling.rehearsal import certificates
@@ -286,11 +286,9 @@ def _deployment(name: str, stack: str, overrides: dict[str, Any], recording: Rec
         recording=recording,
         values=release["values"],
         namespace=release["namespace"],
-        # helm template leaves metadata.namespace out; Helm installs them into the release namespace.
-        chart_objects=[
-            {**o, "metadata": {"namespace": release["namespace"], **o["metadata"]}}
-            for o in render_chart(release["values"], namespace=release["namespace"])
-        ],
+        chart_objects=in_release_namespace(
+            render_chart(release["values"], namespace=release["namespace"]), release["namespace"]
+        ),
         program_objects=manifests(recording),
     )
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,20 @@ import yaml
 
 from components.kube import RELEASE_NAME
 
-__all__ = ["CHART", "KUBE_VERSION", "chart_path", "helm_binary", "helm_template", "run_helm"]
+__all__ = [
+    "CHART",
+    "KUBE_VERSION",
+    "chart_path",
+    "helm_binary",
+    "helm_template",
+    "in_release_namespace",
+    "run_helm",
+]
+
+# Objects that live outside any namespace: Helm leaves them as they are.
+_CLUSTER_SCOPED = frozenset(
+    {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PriorityClass"}
+)
 
 _PROJECT = Path(__file__).resolve().parents[1]
 CHART = Path(os.environ.get("AIRFLOW_CHART_DIR", _PROJECT.parent / "shared" / "airflow-chart-1.22.0"))
@@ -66,3 +80,13 @@ def helm_template(
     if result.returncode != 0:
         raise RuntimeError(f"helm template failed: {result.stderr.strip()}")
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def in_release_namespace(objects: Iterable[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+    """The chart's objects as ``helm install`` creates them: namespaced ones in the release's namespace."""
+    placed = []
+    for obj in objects:
+        if obj["kind"] not in _CLUSTER_SCOPED:
+            obj = {**obj, "metadata": {"namespace": namespace, **obj.get("metadata", {})}}
+        placed.append(obj)
+    return placed

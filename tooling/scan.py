@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,9 @@ from typing import Any
 import yaml
 
 from tooling.cli import guarded
-from tooling.helm import helm_template
+from tooling.helm import helm_template, in_release_namespace
 
-__all__ = ["Finding", "in_release_namespace", "justifications", "main", "unexplained"]
+__all__ = ["Finding", "justifications", "main", "unexplained"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 DOC = PROJECT / "docs" / "checkov.md"
@@ -56,16 +55,6 @@ class Finding:
     @property
     def object(self) -> str:
         return f"{self.kind}/{self.name}"
-
-
-def in_release_namespace(objects: Iterable[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    """The chart's objects as ``helm install`` creates them: namespaced ones in the release's namespace."""
-    placed = []
-    for obj in objects:
-        if obj["kind"] not in _CLUSTER_SCOPED:
-            obj = {**obj, "metadata": {"namespace": namespace, **obj.get("metadata", {})}}
-        placed.append(obj)
-    return placed
 
 
 def deployed_objects(render: Path) -> list[dict[str, Any]]:

@@ -1,11 +1,10 @@
-"""The scan's bookkeeping: what docs/checkov.md justifies, what is left unexplained or stale, and the
-chart's objects placed in the release's namespace as ``helm install`` does."""
+"""The scan's bookkeeping: what docs/checkov.md justifies, and what is left unexplained or stale."""
 
 from __future__ import annotations
 
 import re
 
-from tooling.scan import DOC, Finding, in_release_namespace, justifications, unexplained
+from tooling.scan import DOC, Finding, justifications, unexplained
 
 DOC_TEXT = """
 ## CKV_K8S_11: CPU limits
@@ -49,14 +48,3 @@ def test_every_heading_of_the_shipped_page_has_its_objects_line() -> None:
     headings = re.findall(r"^## (CKV_K8S_\d+)", text, flags=re.MULTILINE)
     assert headings
     assert sorted(headings) == sorted(justifications(text))
-
-
-def test_chart_objects_go_to_the_release_namespace_unless_cluster_scoped_or_placed() -> None:
-    objects = [
-        {"kind": "Deployment", "metadata": {"name": "airflow-scheduler"}},
-        {"kind": "ClusterRole", "metadata": {"name": "airflow-pod-launcher"}},
-        {"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "elsewhere"}},
-    ]
-    placed = in_release_namespace(objects, "airflow")
-    assert [o["metadata"].get("namespace") for o in placed] == ["airflow", None, "elsewhere"]
-    assert "namespace" not in objects[0]["metadata"]

@@ -17,18 +17,9 @@ from typing import Any
 
 from tooling.cluster.timeline import CheckFailed
 
-__all__ = ["EDITED_SECRET", "changed_names", "check_drift"]
+__all__ = ["EDITED_SECRET", "check_drift"]
 
 EDITED_SECRET = "airflow-webserver-secret"
-
-
-def changed_names(preview_json: str) -> list[str]:
-    """``type::name`` of each resource a ``--json`` preview or refresh would change."""
-    steps = json.loads(preview_json).get("steps", [])
-    return sorted(
-        "::".join((urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]))
-        for urn in {step["urn"] for step in steps if step.get("op") not in ("same", "read")}
-    )
 
 
 def _data_hash(secret: dict[str, Any]) -> str:
@@ -40,7 +31,7 @@ def check_drift(workspace: Any, kubectl_json: Any, kubectl: Any, namespace: str)
     ``pulumi preview --refresh`` and put back by ``pulumi up --refresh``."""
     refresh = workspace.run("refresh", "--yes", "--expect-no-changes", "--json")
     if refresh.code != 0:
-        names = changed_names(refresh.stdout) if refresh.stdout.strip().startswith("{") else []
+        names = [f"{kind}::{name}" for kind, name in refresh.changes()]
         raise CheckFailed(
             f"pulumi refresh right after up changes: {', '.join(names) or refresh.output[-600:]}"
         )
@@ -60,8 +51,8 @@ def check_drift(workspace: Any, kubectl_json: Any, kubectl: Any, namespace: str)
     preview = workspace.run("preview", "--refresh", "--json")
     if preview.code != 0:
         raise CheckFailed(f"preview --refresh after the hand edit failed: {preview.output[-600:]}")
-    seen = changed_names(preview.stdout)
-    if f"kubernetes:core/v1:Secret::{EDITED_SECRET}" not in seen:
+    seen = preview.changes()
+    if ("kubernetes:core/v1:Secret", EDITED_SECRET) not in seen:
         raise CheckFailed(
             f"preview --refresh does not report the Secret edited by hand (changes: {seen or 'none'})"
         )

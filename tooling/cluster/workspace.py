@@ -43,6 +43,16 @@ class PulumiResult:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def changes(self) -> list[tuple[str, str]]:
+        """``(type, name)`` of each resource a ``--json`` preview or refresh changes, from the URNs of
+        its steps; none when the output is no JSON (a run that failed before planning)."""
+        try:
+            steps = json.loads(self.stdout).get("steps", [])
+        except ValueError:
+            return []
+        urns = {step["urn"] for step in steps if step.get("op") not in ("same", "read")}
+        return sorted((urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]) for urn in urns)
+
 
 class Workspace:
     """The real Pulumi CLI on a copy of the project, with its own backend, passphrase and plugins."""
