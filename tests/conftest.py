@@ -256,7 +256,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "prod-fernet-rotation": ("prod", {"fernet": {"generation": 1, "previousGeneration": 0}}),
     # Every image the stack runs pinned by digest (airflow:images): the chart's Redis, git-sync, the
-    # bundled PostgreSQL and PgBouncer beside both executors; and prod, whose Airflow is the DAG image.
+    # bundled PostgreSQL and PgBouncer beside both executors; and prod with its Airflow as the DAG image
+    # (delivery and pins set here, whatever the shipped prod says: every image but Airflow's is pinned).
     "pinned-both-git-sync-bundled": (
         "dev",
         {
@@ -268,7 +269,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "pinned-prod": (
         "prod",
-        {"images": {role: PINS[role] for role in ("statsd", "pgbouncer", "pgbouncerExporter")}},
+        {
+            "dags": _DELIVERIES["image"],
+            "images": {role: pin for role, pin in PINS.items() if role != "airflow"},
+        },
     ),
     "prod-ingress": (
         "prod",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.model import ConfigError
+from components.redact import redact
 from components.validation import parse_settings
 from tests.hostile.conftest import GIT_SYNC, PASSWORD, TOKEN, Refused
 from tooling.offline.trial import THROWAWAY_STACK
@@ -154,8 +155,6 @@ def test_a_token_pasted_as_a_path_is_still_refused() -> None:
 
 def test_an_image_pinned_by_digest_is_no_credential_but_a_password_before_a_host_still_is() -> None:
     """``name:tag@sha256:...`` has the shape of ``user:password@host:``; a digest is not a host."""
-    from components.redact import redact
-
     pin = "quay.io/prometheus/statsd-exporter:v0.30.0@sha256:" + "0123456789abcdef" * 4
     assert redact(pin) == pin
     assert redact("deploy:hunter2@git.example.com:org/repo.git") == "***@git.example.com:org/repo.git"

@@ -18,6 +18,7 @@ from tests.helpers import generated_values
 from tooling.cluster.hardening import read_only_root_problems
 from tooling.offline.footprint import workloads
 from tooling.offline.runtime import SECRET
+from tooling.offline.summary import stack_summary
 
 # The README supports Kubernetes 1.30 and newer; the newest the validator knows stands for "newer".
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
@@ -166,8 +167,7 @@ def test_the_render_summary_s_footprint_is_what_the_chart_renders(deployment: De
     }
     for footprint in workloads(deployment.values):
         workload = rendered[_WORKLOAD_NAMES[footprint.name]]
-        containers = workload["spec"]["template"]["spec"]["containers"]
-        requests = [c["resources"]["requests"] for c in containers]
+        requests = [c["resources"]["requests"] for c in workload["spec"]["template"]["spec"]["containers"]]
         cpu = sum((cpu_cores(r["cpu"]) for r in requests), Decimal(0))
         memory = sum(memory_bytes(r["memory"]) for r in requests)
         assert (footprint.name, workload["spec"].get("replicas", 1), cpu, memory) == (
@@ -252,3 +252,25 @@ def test_a_stack_that_pins_every_image_runs_each_by_its_digest(
     images["task pods (worker_container_tag)"] = tag
     by_tag = {where: image for where, image in images.items() if image.partition("@")[2] not in pinned}
     assert by_tag == {}
+
+
+def test_the_render_summary_names_images_by_tag_exactly_when_the_chart_runs_some(
+    deployment: Deployment,
+) -> None:
+    """The summary reads the values; the chart decides which images its pods name, and how."""
+    by_tag = [
+        f"{where} container {c['name']}: {c['image']}"
+        for where, spec in _pods(deployment)
+        for c in containers(spec)
+        # The KubernetesExecutor replaces the template's base image with its own tag (below).
+        if "@" not in c["image"] and not (where.startswith("task pod") and c["name"] == "base")
+    ]
+    executor = deployment.values["config"].get("kubernetes_executor", {})
+    if deployment.task_pod is not None and "@" not in executor.get("worker_container_tag", ""):
+        by_tag.append("task pods (worker_container_tag)")
+    (line,) = [
+        line
+        for line in stack_summary(deployment.name, deployment.recording).splitlines()
+        if line.startswith("images")
+    ]
+    assert (line == "images: every one by digest") == (by_tag == []), (line, by_tag)
