@@ -13,9 +13,11 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from tooling.cluster.timeline import CheckFailed
+from tooling.cluster.workspace import Workspace
 
 __all__ = ["EDITED_SECRET", "check_drift"]
 
@@ -26,7 +28,12 @@ def _data_hash(secret: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(secret.get("data") or {}, sort_keys=True).encode()).hexdigest()
 
 
-def check_drift(workspace: Any, kubectl_json: Any, kubectl: Any, namespace: str) -> None:
+def check_drift(
+    workspace: Workspace,
+    kubectl_json: Callable[..., Any],
+    kubectl: Callable[..., str],
+    namespace: str,
+) -> None:
     """``pulumi refresh`` right after ``up`` changes nothing; a Secret edited by hand is reported by
     ``pulumi preview --refresh`` and put back by ``pulumi up --refresh``."""
     refresh = workspace.run("refresh", "--yes", "--expect-no-changes", "--json")
