@@ -47,7 +47,14 @@ class Node(ControlPlane):
         self._kube_proxy()
         self._coredns()
         self._s3()
-        self._wait_node_ready(kubelet)
+        try:
+            self._wait_node_ready(kubelet)
+        except RuntimeError as error:
+            # Seen in CI: the kubelet started while containerd's CRI was still initializing ("server is
+            # not initialized yet") and exited. A real node's systemd restarts it; so does this one, once.
+            if "exited" not in str(error) or "not initialized yet" not in str(error):
+                raise
+            self._wait_node_ready(self._kubelet(pki))
         # kube-router finds its node by name: only once the kubelet has registered it.
         self._network_policies()
         self._cluster_objects()
