@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from tooling.cluster.control_plane import ControlPlane
+from tooling.cluster.cri import cri_answers
 from tooling.cluster.layout import (
     CLUSTER_CIDR,
     DNS_SERVICE_IP,
@@ -47,14 +48,7 @@ class Node(ControlPlane):
         self._kube_proxy()
         self._coredns()
         self._s3()
-        try:
-            self._wait_node_ready(kubelet)
-        except RuntimeError as error:
-            # Seen in CI: the kubelet started while containerd's CRI was still initializing ("server is
-            # not initialized yet") and exited. A real node's systemd restarts it; so does this one, once.
-            if "exited" not in str(error) or "not initialized yet" not in str(error):
-                raise
-            self._wait_node_ready(self._kubelet(pki))
+        self._wait_node_ready(kubelet)
         # kube-router finds its node by name: only once the kubelet has registered it.
         self._network_policies()
         self._cluster_objects()
@@ -128,10 +122,12 @@ state = "{run / "containerd-state"}"
             json.dumps(sorted(p.name for p in Path("/run/netns").glob("cni-*")))
         )
         process = self._start("containerd", ["containerd", f"--config={config}"])
+        # Seen in CI: a kubelet started once the socket existed met "server is not initialized yet" and
+        # exited. It starts only once the CRI answers.
         wait_for(
-            "containerd",
-            lambda: (run / "containerd.sock").exists(),
-            30,
+            "containerd's CRI",
+            lambda: cri_answers(run / "containerd.sock"),
+            90,
             process,
             self.layout.logs / "containerd.log",
         )
