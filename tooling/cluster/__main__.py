@@ -30,6 +30,7 @@ from tooling.cluster.hardening import (
     check_service_account_tokens,
 )
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
+from tooling.cluster.mid_run import check_deploy_mid_run
 from tooling.cluster.node import Node
 from tooling.cluster.pins import registry_pins
 from tooling.cluster.timeline import MemoryWatch, Timeline
@@ -187,6 +188,19 @@ def run(stack: str, keep: bool) -> int:
                     )
 
                 timeline.check("dag-edit-changes-only-the-image", dag_edit)
+
+                def mid_run() -> None:
+                    assert deployed.api is not None
+                    result = check_deploy_mid_run(
+                        workspace, deployed.api, deployed.kubectl_json, deployed.namespace
+                    )
+                    timeline.facts.append(
+                        f"a DAG and config change deployed while a Celery and a pod task ran: "
+                        f"{result.replaced_pods} Airflow pods replaced, tasks killed: {result.killed_tasks}, "
+                        f"new DAG version live {result.seconds_until_live:.0f} s after `up` began"
+                    )
+
+                timeline.check("deploy-mid-run", mid_run)
             if keep:
                 kept = True
                 print("\n".join(workspace.shell_assignments(api_url)))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 from dataclasses import dataclass
 from typing import Any
 
 from tooling.cluster.layout import S3_ENDPOINT
 from tooling.cluster.network_probe import NetworkProbe
 from tooling.cluster.node import Node
+from tooling.cluster.probe_edits import PROBE_DAG, retag_probe, wait_for_probe_tag
 from tooling.cluster.secret_scan import SecretScan
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
@@ -34,7 +34,6 @@ _NON_COMPLIANT_POD = {
 
 
 BUCKET = "airflow-task-logs"  # Pulumi.local.yaml's airflow:remoteLogs.bucket
-PROBE_DAG = "cluster_probe"  # tooling/cluster/dags/cluster_probe.py
 
 
 def s3_call(node: Node, python: str, expression: str) -> str:
@@ -213,12 +212,7 @@ class Deployed:
     def dag_edit(self) -> float:
         """Tags the probe DAG anew; returns the seconds from the start of ``up`` to the new version parsed."""
         marker = f"edit-{int(time.time())}"
-        path = self.workspace.folder / "dags" / f"{PROBE_DAG}.py"
-        text = path.read_text()
-        edited = text.replace('TAGS = ["cluster-test"]', f'TAGS = ["cluster-test", "{marker}"]')
-        if edited == text:
-            raise CheckFailed(f"{path.name} has no TAGS line to edit")
-        path.write_text(edited)
+        retag_probe(self.workspace.folder / "dags", marker)
         preview = self.workspace.run("preview", "--json", "--diff")
         if preview.code != 0:
             raise CheckFailed(f"preview after the DAG edit failed: {preview.output[-800:]}")
@@ -230,17 +224,8 @@ class Deployed:
             )
         started = time.monotonic()
         self.workspace.run("up", "--yes", "--skip-preview", check=True)
-        api = self.api
-        assert api is not None
-
-        def parsed() -> bool:
-            try:
-                tags = [t["name"] for t in api.call("GET", f"/api/v2/dags/{PROBE_DAG}")["tags"]]
-            except (urllib.error.URLError, KeyError):
-                return False
-            return marker in tags
-
-        wait_until(parsed, "the edited DAG parsed", 600, 2)
+        assert self.api is not None
+        wait_for_probe_tag(self.api, marker, 600)
         seconds = time.monotonic() - started
         self.run_dag(PROBE_DAG)
         return seconds

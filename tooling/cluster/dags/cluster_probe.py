@@ -1,26 +1,34 @@
-"""The cluster test's own DAG, copied into the deployed project's ``dags/`` only (never the clone's):
-one task on a Celery worker, one in a pod of the KubernetesExecutor, and nothing that depends on the
-DAGs a user ships. Unscheduled, so unpausing it starts no run of its own; no retries, so a failure shows
-at once instead of after a retry delay."""
+"""The cluster test's own DAGs, copied into the deployed project's ``dags/`` only (never the clone's),
+so nothing depends on the DAGs a user ships. ``cluster_probe``: one task on a Celery worker, one in a
+pod of the KubernetesExecutor. ``cluster_probe_waits``: one of each that runs until the test releases
+it, so a deploy rolls out while they run (``tooling/cluster/mid_run.py``). Unscheduled, so unpausing
+starts no run of its own; no retries, so a task a deploy kills shows as failed instead of retried."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import Variable, dag, get_current_context, task
 
-TAGS = ["cluster-test"]  # the DAG-edit check adds one here and waits for the new version
+# The DAG-edit checks add a tag here and wait for the new version (tooling/cluster/probe_edits.py).
+TAGS = ["cluster-test"]
+# The variable the deploy-mid-run check sets to a run's id once the deploy has rolled out.
+RELEASE_VARIABLE = "cluster_probe_release"
+RELEASE_POLL_SECONDS = 3
+RELEASE_LIMIT_SECONDS = 1200
+
+DEFAULTS = {
+    "schedule": None,
+    "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": {"owner": "cluster-test", "retries": 0},
+    "tags": TAGS,
+}
 
 
-@dag(
-    dag_id="cluster_probe",
-    schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 0},
-    tags=TAGS,
-)
+@dag(dag_id="cluster_probe", **DEFAULTS)
 def cluster_probe() -> None:
     @task(queue="default")
     def on_celery() -> int:
@@ -35,4 +43,33 @@ def cluster_probe() -> None:
     in_a_pod(on_celery())
 
 
+def wait_for_release(
+    run_id: str, *, poll: float = RELEASE_POLL_SECONDS, limit: float = RELEASE_LIMIT_SECONDS
+) -> str:
+    """Runs until ``RELEASE_VARIABLE`` holds ``run_id``, reading it through the API server as any task
+    reads a Variable; fails after ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if Variable.get(RELEASE_VARIABLE, default=None) == run_id:
+            print(f"cluster-probe: released after the deploy ({run_id})")
+            return run_id
+        time.sleep(poll)
+    raise TimeoutError(f"{RELEASE_VARIABLE} was not set to {run_id} within {limit:.0f} s")
+
+
+@dag(dag_id="cluster_probe_waits", **DEFAULTS)
+def cluster_probe_waits() -> None:
+    @task(queue="default")
+    def waits_on_celery() -> str:
+        return wait_for_release(get_current_context()["run_id"])
+
+    @task(executor="KubernetesExecutor")
+    def waits_in_a_pod() -> str:
+        return wait_for_release(get_current_context()["run_id"])
+
+    waits_on_celery()
+    waits_in_a_pod()
+
+
 cluster_probe()
+cluster_probe_waits()
