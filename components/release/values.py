@@ -92,7 +92,7 @@ def build_helm_values(
         },
         "config": _airflow_config(settings),
         # A new Fernet generation restarts every Airflow pod, task pods included, with new,old.
-        "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: str(settings.fernet.generation)},
+        "airflowPodAnnotations": {FERNET_GENERATION_ANNOTATION: settings.fernet.held_generations},
         "redis": redis_values(settings.redis, names.redis_password),
         "postgresql": postgresql_values(settings.database, names.postgres_auth),
         "pgbouncer": pgbouncer_values(

@@ -2,7 +2,7 @@
 
 Order matters, or a stored connection becomes unreadable: every Airflow pod must hold ``new,old``
 before anything is re-encrypted under ``new`` (a pod with only ``old`` cannot read a re-encrypted
-value). The release restarts every pod when the generation changes (``airflowPodAnnotations``), and the
+value). The release restarts every pod when the keys it holds change (``airflowPodAnnotations``), and the
 Job first waits until no Airflow pod of an older generation is left (Celery workers finish their tasks
 first), then rotates. The Job is named by generation, so each rotation runs exactly once.
 """
@@ -99,7 +99,8 @@ class FernetRotation(pulumi.ComponentResource):
             _from_secret("AIRFLOW__CORE__FERNET_KEY", args.names.fernet_key, "fernet-key"),
             _from_secret("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", args.names.metadata_connection, "connection"),
             {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-            {"name": "GENERATION", "value": generation},
+            # Waits for pods holding new,old (the release's annotation while rotating).
+            {"name": "GENERATION", "value": fernet.held_generations},
             {"name": "ANNOTATION", "value": FERNET_GENERATION_ANNOTATION},
             {"name": "RELEASE", "value": RELEASE_NAME},
         ]

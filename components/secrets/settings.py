@@ -45,3 +45,15 @@ class FernetSettings(ConfigModel):
                 "bump generation to make a new key and name the one it replaces"
             )
         return self
+
+    @property
+    def held_generations(self) -> str:
+        """The generations of the keys Airflow holds, newest first: ``3,2`` while rotating, then ``3``.
+        Every Airflow pod is annotated with it, so each change restarts them all: a pod reads the key
+        from its environment at start, and one left running would keep a dropped key."""
+        held = (
+            [self.generation]
+            if self.previous_generation is None
+            else [self.generation, self.previous_generation]
+        )
+        return ",".join(str(g) for g in held)

@@ -24,13 +24,14 @@ from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.drift import check_drift
 from tooling.cluster.external import prod_overrides, start_external_services
+from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.hardening import (
     check_images_by_digest,
     check_read_only_roots,
     check_service_account_tokens,
 )
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
-from tooling.cluster.mid_run import check_deploy_mid_run
+from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
 from tooling.cluster.pins import registry_pins
 from tooling.cluster.timeline import MemoryWatch, Timeline
@@ -201,6 +202,24 @@ def run(stack: str, keep: bool) -> int:
                     )
 
                 timeline.check("deploy-mid-run", mid_run)
+
+                def scheduler_loss() -> None:
+                    assert deployed.api is not None
+                    deleted = check_scheduler_loss(
+                        deployed.api, deployed.kubectl_json, node.kubectl, deployed.namespace
+                    )
+                    timeline.facts.append(f"scheduler pods deleted mid-run, tasks kept: {deleted}")
+
+                timeline.check("scheduler-loss", scheduler_loss)
+
+                def fernet_rotation() -> None:
+                    assert deployed.api is not None
+                    done = check_fernet_rotation(
+                        workspace, deployed.api, deployed.kubectl_json, deployed.namespace
+                    )
+                    timeline.facts.append(f"Fernet rotation: {done}")
+
+                timeline.check("fernet-rotation", fernet_rotation)
             if keep:
                 kept = True
                 print("\n".join(workspace.shell_assignments(api_url)))

@@ -7,7 +7,8 @@ through an Airflow Variable, so they are provably still running once the rollout
 that started them, the api-server they report to and the worker that runs the Celery one have all been
 replaced (the old worker still running its task in Celery's warm shutdown), and then the tasks finish
 by reading the Variable through the new api-server. What people lost to deploys is what this proves
-they keep.
+they keep. The same tasks prove a scheduler's loss costs nothing: its pod deleted mid-run, the new one
+takes over both tasks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api
 from tooling.rehearsal.services import wait_until
 
-__all__ = ["MidRun", "check_deploy_mid_run"]
+__all__ = ["MidRun", "WaitingRun", "airflow_pods", "check_deploy_mid_run", "check_scheduler_loss"]
 
 WAITING_DAG = "cluster_probe_waits"
 RELEASE_VARIABLE = "cluster_probe_release"  # as in tooling/cluster/dags/cluster_probe.py
@@ -57,7 +58,7 @@ def _task_instances(api: Api, run: str) -> dict[str, dict[str, Any]] | None:
     return None if answer is None else {ti["task_id"]: ti for ti in answer["task_instances"]}
 
 
-def _airflow_pods(kubectl_json: Callable[..., Any], namespace: str) -> dict[str, dict[str, Any]]:
+def airflow_pods(kubectl_json: Callable[..., Any], namespace: str) -> dict[str, dict[str, Any]]:
     """The long-running Airflow components' pods, by name."""
     selector = f"component in ({','.join(ROLLED_COMPONENTS)})"
     pods = kubectl_json("get", "pods", "-n", namespace, "-l", selector)["items"]
@@ -75,23 +76,77 @@ def _next_concurrency(workspace: Workspace) -> str:
     return str(value + 1 if value < 256 else value - 1)
 
 
+@dataclass
+class WaitingRun:
+    """A run of ``cluster_probe_waits`` whose two tasks run until ``release``."""
+
+    api: Api
+    run: str
+    tasks: dict[str, dict[str, Any]]
+
+    @classmethod
+    def start(cls, api: Api) -> WaitingRun:
+        """Triggers a run and waits until both its tasks run."""
+        api.call("PATCH", f"/api/v2/dags/{WAITING_DAG}", {"is_paused": False})
+        run = api.call("POST", f"/api/v2/dags/{WAITING_DAG}/dagRuns", {"logical_date": None})["dag_run_id"]
+        waiting = cls(api, run, {})
+        wait_until(waiting.both_running, f"{WAITING_DAG} run {run}: both tasks running", 600, 3)
+        return waiting
+
+    def both_running(self) -> bool:
+        """Both tasks running at their first try (the task instances read anew)."""
+        self.tasks = _task_instances(self.api, self.run) or {}
+        return all(
+            self.tasks.get(t, {}).get("state") == "running" and self.tasks[t]["try_number"] == 1
+            for t in (CELERY_TASK, POD_TASK)
+        )
+
+    def host(self, task_id: str) -> str:
+        """The pod that runs ``task_id``: a Celery worker's, or the task's own."""
+        return self.tasks[task_id]["hostname"]
+
+    def still_running(self, after: str) -> None:
+        if not self.both_running():
+            raise CheckFailed(f"{after} stopped the tasks it should have left running: {_states(self.tasks)}")
+
+    def release_and_finish(self) -> int:
+        """Sets the Variable the tasks wait for and waits for the run to succeed; the tasks killed (0)."""
+        try:
+            self.api.call(
+                "PATCH", f"/api/v2/variables/{RELEASE_VARIABLE}", {"key": RELEASE_VARIABLE, "value": self.run}
+            )
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+            self.api.call("POST", "/api/v2/variables", {"key": RELEASE_VARIABLE, "value": self.run})
+        state = ""
+
+        def finished() -> bool:
+            nonlocal state
+            answer = _quiet(lambda: self.api.call("GET", f"/api/v2/dags/{WAITING_DAG}/dagRuns/{self.run}"))
+            state = "" if answer is None else answer["state"]
+            return state in ("success", "failed")
+
+        wait_until(finished, f"{WAITING_DAG} run {self.run} after its release", 600, 3)
+        self.tasks = _task_instances(self.api, self.run) or {}
+        killed = sum(1 for ti in self.tasks.values() if ti["state"] != "success" or ti["try_number"] != 1)
+        if state != "success" or killed:
+            raise CheckFailed(f"{WAITING_DAG} run {self.run} ended {state}: {_states(self.tasks)}")
+        return killed
+
+
+def _terminating(pod: dict[str, Any]) -> bool:
+    return "deletionTimestamp" in pod["metadata"]
+
+
 def check_deploy_mid_run(
     workspace: Workspace, api: Api, kubectl_json: Callable[..., Any], namespace: str
 ) -> MidRun:
     """Starts both waiting tasks, rolls out a DAG change and a config change with ``pulumi up``, then
     releases the tasks: both succeed at their first try, and the deploy replaced every Airflow pod."""
-    api.call("PATCH", f"/api/v2/dags/{WAITING_DAG}", {"is_paused": False})
-    run = api.call("POST", f"/api/v2/dags/{WAITING_DAG}/dagRuns", {"logical_date": None})["dag_run_id"]
-    tasks: dict[str, dict[str, Any]] = {}
-
-    def both_running() -> bool:
-        nonlocal tasks
-        tasks = _task_instances(api, run) or {}
-        return all(tasks.get(t, {}).get("state") == "running" for t in (CELERY_TASK, POD_TASK))
-
-    wait_until(both_running, f"{WAITING_DAG} run {run}: both tasks running", 600, 3)
-    celery_host, pod_host = tasks[CELERY_TASK]["hostname"], tasks[POD_TASK]["hostname"]
-    before = _airflow_pods(kubectl_json, namespace)
+    waiting = WaitingRun.start(api)
+    celery_host, pod_host = waiting.host(CELERY_TASK), waiting.host(POD_TASK)
+    before = airflow_pods(kubectl_json, namespace)
     if celery_host not in before:
         raise CheckFailed(
             f"{CELERY_TASK} runs on {celery_host!r}, not on one of the worker pods {sorted(before)}"
@@ -106,44 +161,57 @@ def check_deploy_mid_run(
     seconds = time.monotonic() - started
 
     def rolled_out() -> bool:
-        now = _airflow_pods(kubectl_json, namespace)
-        return not any(name in now and "deletionTimestamp" not in now[name]["metadata"] for name in before)
+        now = airflow_pods(kubectl_json, namespace)
+        return not any(name in now and not _terminating(now[name]) for name in before)
 
     wait_until(rolled_out, "every Airflow pod from before the deploy replaced", 600, 3)
-    now = _airflow_pods(kubectl_json, namespace)
-    tasks = _task_instances(api, run) or {}
-    if any(
-        tasks.get(t, {}).get("state") != "running" or tasks[t]["try_number"] != 1
-        for t in (CELERY_TASK, POD_TASK)
-    ):
-        raise CheckFailed(f"the deploy stopped the tasks it should have left running: {_states(tasks)}")
-    if celery_host in now and "deletionTimestamp" not in now[celery_host]["metadata"]:
+    waiting.still_running("the deploy")
+    now = airflow_pods(kubectl_json, namespace)
+    if celery_host in now and not _terminating(now[celery_host]):
         raise CheckFailed(f"the worker {celery_host} running {CELERY_TASK} was not told to stop")
-    pod = kubectl_json("get", "pods", "-n", namespace, "--field-selector", f"metadata.name={pod_host}")[
-        "items"
-    ]
-    if not pod or "deletionTimestamp" in pod[0]["metadata"]:
+    pods = {p["metadata"]["name"]: p for p in kubectl_json("get", "pods", "-n", namespace)["items"]}
+    if pod_host not in pods or _terminating(pods[pod_host]):
         raise CheckFailed(f"the deploy stopped the task pod {pod_host} running {POD_TASK}")
 
-    api.call("POST", "/api/v2/variables", {"key": RELEASE_VARIABLE, "value": run})
-    state = ""
-
-    def finished() -> bool:
-        nonlocal state
-        answer = _quiet(lambda: api.call("GET", f"/api/v2/dags/{WAITING_DAG}/dagRuns/{run}"))
-        state = "" if answer is None else answer["state"]
-        return state in ("success", "failed")
-
-    wait_until(finished, f"{WAITING_DAG} run {run} after its release", 600, 3)
-    tasks = _task_instances(api, run) or {}
-    killed = sum(1 for ti in tasks.values() if ti["state"] != "success" or ti["try_number"] != 1)
-    if state != "success" or killed:
-        raise CheckFailed(f"{WAITING_DAG} run {run} ended {state}: {_states(tasks)}")
+    killed = waiting.release_and_finish()
     # Its task done, the old worker ends its warm shutdown and exits long before its grace period.
     wait_until(
-        lambda: celery_host not in _airflow_pods(kubectl_json, namespace),
+        lambda: celery_host not in airflow_pods(kubectl_json, namespace),
         f"the old worker {celery_host} gone once its task finished",
         300,
         3,
     )
     return MidRun(seconds_until_live=seconds, replaced_pods=len(before), killed_tasks=killed)
+
+
+def check_scheduler_loss(
+    api: Api, kubectl_json: Callable[..., Any], kubectl: Callable[..., str], namespace: str
+) -> str:
+    """Deletes the scheduler pod (every one, where there are several) while both waiting tasks run: its
+    replacement adopts the Celery task and the task pod, and both succeed at their first try. The
+    deleted pods' names."""
+    waiting = WaitingRun.start(api)
+    schedulers = sorted(
+        name
+        for name, pod in airflow_pods(kubectl_json, namespace).items()
+        if pod["metadata"]["labels"].get("component") == "scheduler"
+    )
+    if not schedulers:
+        raise CheckFailed("no scheduler pod to delete")
+    kubectl("delete", "pod", "-n", namespace, "--wait=true", *schedulers)
+
+    def replaced() -> bool:
+        pods = airflow_pods(kubectl_json, namespace)
+        fresh = [
+            pod
+            for name, pod in pods.items()
+            if pod["metadata"]["labels"].get("component") == "scheduler" and name not in schedulers
+        ]
+        return bool(fresh) and all(
+            c.get("ready") for pod in fresh for c in pod["status"].get("containerStatuses", [])
+        )
+
+    wait_until(replaced, "a new scheduler Ready", 300, 3)
+    waiting.still_running("the scheduler's loss")
+    waiting.release_and_finish()
+    return ", ".join(schedulers)

@@ -72,19 +72,24 @@ def test_the_rotation_job_runs_once_per_generation_after_the_release() -> None:
         "name": "airflow-fernet",
         "key": "fernet-key",
     }
-    assert env["GENERATION"]["value"] == "2"
+    # It waits for pods holding both keys: the annotation the release gives them while rotating.
+    assert env["GENERATION"]["value"] == "2,1"
     assert run_stack("prod").of_type(JOB) == []
     assert run_stack("prod", fernet={"generation": 2}).of_type(JOB) == []
 
 
-def test_a_new_generation_restarts_every_airflow_pod() -> None:
+def test_a_new_generation_restarts_every_airflow_pod_and_so_does_dropping_the_old_key() -> None:
+    """Pods read the key from their environment, set at start: a pod left running after the old key is
+    dropped would keep it, so each change of the keys Airflow holds restarts every pod."""
+
     def annotations(**overrides: Any) -> dict[str, str]:
         return plain(run_stack("dev", **overrides).release().inputs)["values"]["airflowPodAnnotations"]
 
     assert annotations() == {"airflow-on-kubernetes/fernet-generation": "0"}
     assert annotations(fernet={"generation": 3, "previousGeneration": 2}) == {
-        "airflow-on-kubernetes/fernet-generation": "3"
+        "airflow-on-kubernetes/fernet-generation": "3,2"
     }
+    assert annotations(fernet={"generation": 3}) == {"airflow-on-kubernetes/fernet-generation": "3"}
 
 
 def test_the_wait_script_is_valid_python() -> None:
