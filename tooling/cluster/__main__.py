@@ -22,19 +22,18 @@ from pathlib import Path
 from components.redact import redact
 from tooling.cluster import teardown
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
-from tooling.cluster.drift import check_drift
+from tooling.cluster.day_two import DayTwo
 from tooling.cluster.external import prod_overrides, start_external_services
-from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.hardening import (
     check_images_by_digest,
     check_read_only_roots,
     check_service_account_tokens,
 )
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
-from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
 from tooling.cluster.pins import registry_pins
 from tooling.cluster.timeline import MemoryWatch, Timeline
+from tooling.cluster.upgrade import EARLIER_COMMIT
 from tooling.cluster.workspace import PROJECT, Workspace
 from tooling.helm import chart_path
 
@@ -129,10 +128,35 @@ def run(stack: str, keep: bool) -> int:
             with timeline.phase("cluster: containerd, kubelet, kube-proxy, DNS, policies, S3; node Ready"):
                 node.start_workers()
                 _create_bucket(node, tools_python)
+            # prod's shape is deployed once, from the working tree; local first from an earlier commit.
+            earlier = None if stack == "prod" else EARLIER_COMMIT
             with timeline.phase("pulumi: project copy, plugins, backend, stack config"):
-                workspace.prepare()
+                workspace.prepare(earlier)
                 _configure(workspace, stack, node)
             deployed = Deployed(node, workspace, namespace="", tools_python=tools_python)
+            api_urls: list[str] = []
+
+            def reach_api() -> str:
+                """Airflow's REST API on a loopback port, forwarded once."""
+                if not api_urls:
+                    api_urls.append(
+                        node.forward_service(
+                            "airflow-api-forward",
+                            AIRFLOW_API_PORT,
+                            deployed.namespace,
+                            "airflow-api-server",
+                            8080,
+                        )
+                    )
+                return api_urls[0]
+
+            day_two = DayTwo(timeline, node, workspace, deployed)
+            if earlier is not None:
+                timeline.check(
+                    "up-from-earlier-commit",
+                    lambda: day_two.up_from(earlier, reach_api()),
+                    stop_on_failure=True,
+                )
 
             def preview() -> None:
                 workspace.run("preview", check=True)
@@ -145,10 +169,10 @@ def run(stack: str, keep: bool) -> int:
             up_started = time.monotonic()
             timeline.check("up", up, stop_on_failure=True)
             timeline.check("pods-ready-restricted", deployed.pods_ready)
-            api_url = node.forward_service(
-                "airflow-api-forward", AIRFLOW_API_PORT, deployed.namespace, "airflow-api-server", 8080
-            )
+            api_url = reach_api()
             timeline.check("login", lambda: deployed.login(api_url), stop_on_failure=True)
+            if day_two.upgrade is not None:
+                timeline.check("upgrade", day_two.upgraded)
             timeline.check(
                 "dags-on-both-executors-logs-from-bucket", lambda: deployed.both_executors(up_started)
             )
@@ -169,72 +193,20 @@ def run(stack: str, keep: bool) -> int:
             timeline.check("images-by-digest", by_digest)
             if deployed.first_success_seconds is not None:
                 timeline.facts.append(
-                    f"from `up` to the first DAG run's success: {deployed.first_success_seconds:.0f} s"
+                    f"from {'the upgrade' if earlier else 'the first deploy'}'s `up` to the probe DAG's "
+                    f"success: {deployed.first_success_seconds:.0f} s"
                 )
             timeline.check("network-policies-enforced", deployed.network_policies)
             timeline.check("no-secret-in-plain-text", deployed.secrets_secret)
             # prod is checked by the above; it protects its state, so it is never destroyed here: the
             # cluster goes, and its state with it.
             if stack != "prod":
-                timeline.check("second-preview-no-changes", deployed.no_changes)
-                timeline.check(
-                    "drift",
-                    lambda: check_drift(workspace, deployed.kubectl_json, node.kubectl, deployed.namespace),
-                )
-
-                def dag_edit() -> None:
-                    seconds = deployed.dag_edit()
-                    timeline.facts.append(
-                        f"from the DAG edit's `up` to the new version parsed: {seconds:.0f} s"
-                    )
-
-                timeline.check("dag-edit-changes-only-the-image", dag_edit)
-
-                def mid_run() -> None:
-                    assert deployed.api is not None
-                    result = check_deploy_mid_run(
-                        workspace, deployed.api, deployed.kubectl_json, deployed.namespace
-                    )
-                    timeline.facts.append(
-                        f"a DAG and config change deployed while a Celery and a pod task ran: "
-                        f"{result.replaced_pods} Airflow pods replaced, tasks killed: {result.killed_tasks}, "
-                        f"new DAG version live {result.seconds_until_live:.0f} s after `up` began"
-                    )
-
-                timeline.check("deploy-mid-run", mid_run)
-
-                def scheduler_loss() -> None:
-                    assert deployed.api is not None
-                    deleted = check_scheduler_loss(
-                        deployed.api, deployed.kubectl_json, node.kubectl, deployed.namespace
-                    )
-                    timeline.facts.append(f"scheduler pods deleted mid-run, tasks kept: {deleted}")
-
-                timeline.check("scheduler-loss", scheduler_loss)
-
-                def fernet_rotation() -> None:
-                    assert deployed.api is not None
-                    done = check_fernet_rotation(
-                        workspace, deployed.api, deployed.kubectl_json, deployed.namespace
-                    )
-                    timeline.facts.append(f"Fernet rotation: {done}")
-
-                timeline.check("fernet-rotation", fernet_rotation)
+                day_two.after_deploy()
             if keep:
                 kept = True
                 print("\n".join(workspace.shell_assignments(api_url)))
             elif stack != "prod":
-                timeline.check("protected-stack-refuses-destroy", deployed.protected_refuses)
-                timeline.check("destroy-leaves-nothing", deployed.destroy)
-
-                def recreate() -> None:
-                    """The same stack again after its destroy: nothing a destroy leaves behind (a
-                    volume, a release record, a keeper) stands in the way of a new ``up``."""
-                    workspace.run("up", "--yes", "--skip-preview", check=True)
-                    deployed.pods_ready()
-                    deployed.destroy()
-
-                timeline.check("recreate-after-destroy", recreate)
+                day_two.teardown()
         except Stopped as stop:
             print(f"cluster-test: {stop}: stopping", flush=True)
             kept = False

@@ -90,7 +90,11 @@ class WaitingRun:
         api.call("PATCH", f"/api/v2/dags/{WAITING_DAG}", {"is_paused": False})
         run = api.call("POST", f"/api/v2/dags/{WAITING_DAG}/dagRuns", {"logical_date": None})["dag_run_id"]
         waiting = cls(api, run, {})
-        wait_until(waiting.both_running, f"{WAITING_DAG} run {run}: both tasks running", 600, 3)
+        try:
+            wait_until(waiting.both_running, f"{WAITING_DAG} run {run}: both tasks running", 600, 3)
+        except BaseException:
+            _quiet(waiting.release)  # its tasks never both ran: let them end
+            raise
         return waiting
 
     def both_running(self) -> bool:
@@ -109,8 +113,9 @@ class WaitingRun:
         if not self.both_running():
             raise CheckFailed(f"{after} stopped the tasks it should have left running: {_states(self.tasks)}")
 
-    def release_and_finish(self) -> int:
-        """Sets the Variable the tasks wait for and waits for the run to succeed; the tasks killed (0)."""
+    def release(self) -> None:
+        """Sets the Variable the tasks wait for. Also what a failed check does last, so its tasks end
+        and the next check's run is not queued behind them (``max_active_runs=1``)."""
         try:
             self.api.call(
                 "PATCH", f"/api/v2/variables/{RELEASE_VARIABLE}", {"key": RELEASE_VARIABLE, "value": self.run}
@@ -119,6 +124,16 @@ class WaitingRun:
             if error.code != 404:
                 raise
             self.api.call("POST", "/api/v2/variables", {"key": RELEASE_VARIABLE, "value": self.run})
+
+    def __enter__(self) -> WaitingRun:
+        return self
+
+    def __exit__(self, *failure: object) -> None:
+        _quiet(self.release)
+
+    def release_and_finish(self) -> int:
+        """Releases the tasks and waits for the run to succeed; the tasks killed (0)."""
+        self.release()
         state = ""
 
         def finished() -> bool:
@@ -144,7 +159,13 @@ def check_deploy_mid_run(
 ) -> MidRun:
     """Starts both waiting tasks, rolls out a DAG change and a config change with ``pulumi up``, then
     releases the tasks: both succeed at their first try, and the deploy replaced every Airflow pod."""
-    waiting = WaitingRun.start(api)
+    with WaitingRun.start(api) as waiting:
+        return _deploy_while_running(waiting, workspace, api, kubectl_json, namespace)
+
+
+def _deploy_while_running(
+    waiting: WaitingRun, workspace: Workspace, api: Api, kubectl_json: Callable[..., Any], namespace: str
+) -> MidRun:
     celery_host, pod_host = waiting.host(CELERY_TASK), waiting.host(POD_TASK)
     before = airflow_pods(kubectl_json, namespace)
     if celery_host not in before:
@@ -190,7 +211,17 @@ def check_scheduler_loss(
     """Deletes the scheduler pod (every one, where there are several) while both waiting tasks run: its
     replacement adopts the Celery task and the task pod, and both succeed at their first try. The
     deleted pods' names."""
-    waiting = WaitingRun.start(api)
+    with WaitingRun.start(api) as waiting:
+        return _lose_the_schedulers(waiting, api, kubectl_json, kubectl, namespace)
+
+
+def _lose_the_schedulers(
+    waiting: WaitingRun,
+    api: Api,
+    kubectl_json: Callable[..., Any],
+    kubectl: Callable[..., str],
+    namespace: str,
+) -> str:
     schedulers = sorted(
         name
         for name, pod in airflow_pods(kubectl_json, namespace).items()

@@ -81,27 +81,19 @@ class Workspace:
             "NO_COLOR": "1",
         }
 
-    def prepare(self) -> None:
-        """The project copy, the plugins, the backend and the stack."""
+    def prepare(self, commit: str | None = None) -> None:
+        """The project copy (of the working tree, or of an earlier ``commit``), the plugins, the backend
+        and the stack."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        listed = (
-            subprocess.run(
-                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                cwd=PROJECT,
-                check=True,
-                capture_output=True,
-            )
-            .stdout.decode()
-            .split("\0")
-        )
-        for name in filter(None, listed):
-            source = PROJECT / name
-            if source.is_file():
-                target = self.folder / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
-        # The test's own DAG beside the user's (tooling/cluster/dags/cluster_probe.py).
-        shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
+        self.folder.mkdir(parents=True)
+        if commit is None:
+            self._copy_working_tree(keep_stack_files=False)
+        else:
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", commit], cwd=PROJECT, check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(self.folder)], input=archive, check=True)
+            shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
         # The program's own virtualenv (bash .ci/setup), as Pulumi.yaml names it.
         (self.folder / ".venv").symlink_to(PROJECT / ".venv")
         self.bin.mkdir(parents=True, exist_ok=True)
@@ -129,6 +121,42 @@ class Workspace:
             check=True,
         )
         self.run("stack", "init", self.stack, check=True)
+
+    def upgrade_program(self) -> None:
+        """The working tree's program over an earlier commit's copy, as ``git pull`` brings it to an
+        operator: files it no longer has are removed; the stack files keep what the stack set."""
+        keep = {path for path in self.folder.glob("Pulumi.*.yaml")}
+        for path in sorted(self.folder.rglob("*"), reverse=True):
+            if path.is_symlink() or path in keep:
+                continue
+            if path.is_file():
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        self._copy_working_tree(keep_stack_files=True)
+
+    def _copy_working_tree(self, *, keep_stack_files: bool) -> None:
+        """The clone's tracked and untracked-but-not-ignored files, and the test's own DAG beside the
+        user's (tooling/cluster/dags/cluster_probe.py)."""
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=PROJECT,
+                check=True,
+                capture_output=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
+        for name in filter(None, listed):
+            source, target = PROJECT / name, self.folder / name
+            if not source.is_file() or (
+                keep_stack_files and target.match("Pulumi.*.yaml") and target.exists()
+            ):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
 
     def run(
         self, *args: str, check: bool = False, stdin: str | None = None, timeout: float = 3600

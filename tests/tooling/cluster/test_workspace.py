@@ -30,3 +30,29 @@ def test_only_the_resources_a_preview_would_change_are_named_by_type_and_name() 
 def test_a_run_without_json_output_changes_nothing_it_can_name() -> None:
     assert _result(json.dumps({"steps": []})).changes() == []
     assert _result("error: could not load plugin").changes() == []
+
+
+def test_an_upgrade_brings_the_working_tree_over_an_earlier_copy_and_keeps_the_stack_file(tmp_path) -> None:
+    from pathlib import Path
+
+    from tooling.cluster.layout import NodeLayout
+    from tooling.cluster.workspace import PROBE_DAG, PROJECT, Workspace
+
+    workspace = Workspace(NodeLayout(tmp_path / "run", tmp_path / "cache"), "local")
+    folder = workspace.folder
+    (folder / "components").mkdir(parents=True)
+    (folder / "components" / "removed_since.py").write_text("old module\n")
+    (folder / "__main__.py").write_text("the earlier program\n")
+    (folder / "Pulumi.local.yaml").write_text("config: {what the stack set}\n")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (folder / ".venv").symlink_to(venv)
+
+    workspace.upgrade_program()
+
+    assert not (folder / "components" / "removed_since.py").exists()
+    assert (folder / "__main__.py").read_text() == (PROJECT / "__main__.py").read_text()
+    assert (folder / "Pulumi.local.yaml").read_text() == "config: {what the stack set}\n"
+    assert (folder / "Pulumi.prod.yaml").read_text() == (PROJECT / "Pulumi.prod.yaml").read_text()
+    assert (folder / "dags" / PROBE_DAG.name).read_text() == PROBE_DAG.read_text()
+    assert (folder / ".venv").resolve() == Path(venv).resolve()

@@ -1,0 +1,111 @@
+"""The day-two checks of the ``local`` stack, in the order they share one cluster and one deploy: the
+deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
+changes, drift, DAG edits, a deploy and a scheduler's loss while tasks run, the Fernet rotation), and
+the teardown (a protected stack refuses, destroy leaves nothing, the stack comes back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tooling.cluster.checks import Deployed
+from tooling.cluster.drift import check_drift
+from tooling.cluster.fernet_rotation import check_fernet_rotation
+from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
+from tooling.cluster.node import Node
+from tooling.cluster.timeline import Timeline
+from tooling.cluster.upgrade import UpgradeProbe
+from tooling.cluster.workspace import Workspace
+from tooling.rehearsal.api import Api
+
+__all__ = ["DayTwo"]
+
+
+@dataclass
+class DayTwo:
+    """The checks, each one line of the timeline; what one learns for another is kept here."""
+
+    timeline: Timeline
+    node: Node
+    workspace: Workspace
+    deployed: Deployed
+    upgrade: UpgradeProbe | None = None
+
+    @property
+    def api(self) -> Api:
+        assert self.deployed.api is not None, "the login check runs first"
+        return self.deployed.api
+
+    def up_from(self, commit: str, api_url: str) -> None:
+        """The stack as ``commit`` deploys it, something stored and tasks running in it, then the
+        working tree's program over it: the next ``up`` is the upgrade."""
+        deployed, workspace = self.deployed, self.workspace
+        workspace.run("up", "--yes", "--skip-preview", check=True)
+        deployed.namespace = workspace.outputs()["namespace"]
+        deployed.pods_ready()
+        deployed.login(api_url)
+        self.upgrade = UpgradeProbe.start(self.api, deployed.kubectl_json, deployed.namespace)
+        workspace.upgrade_program()
+        changed = workspace.run("preview", "--json").changes()
+        kinds = sorted({kind.split(":")[-1] for kind, _ in changed})
+        self.timeline.facts.append(
+            f"the upgrade from {commit[:7]} changes {len(changed)} resources: {', '.join(kinds) or 'none'}"
+        )
+
+    def upgraded(self) -> None:
+        """After the upgrade's ``up``: see ``UpgradeProbe.judge``."""
+        assert self.upgrade is not None
+        compared = self.upgrade.judge(self.deployed.kubectl_json, self.deployed.namespace)
+        self.timeline.facts.append(
+            f"the upgrade kept {compared} objects (uid; a Secret's data), the stored connection and "
+            "variable, and the tasks that ran across it"
+        )
+
+    def after_deploy(self) -> None:
+        deployed, workspace, timeline = self.deployed, self.workspace, self.timeline
+        timeline.check("second-preview-no-changes", deployed.no_changes)
+        timeline.check(
+            "drift",
+            lambda: check_drift(workspace, deployed.kubectl_json, self.node.kubectl, deployed.namespace),
+        )
+        timeline.check("dag-edit-changes-only-the-image", self._dag_edit)
+        timeline.check("deploy-mid-run", self._mid_run)
+        timeline.check("scheduler-loss", self._scheduler_loss)
+        timeline.check("fernet-rotation", self._fernet_rotation)
+
+    def teardown(self) -> None:
+        self.timeline.check("protected-stack-refuses-destroy", self.deployed.protected_refuses)
+        self.timeline.check("destroy-leaves-nothing", self.deployed.destroy)
+        self.timeline.check("recreate-after-destroy", self._recreate)
+
+    def _dag_edit(self) -> None:
+        seconds = self.deployed.dag_edit()
+        self.timeline.facts.append(f"from the DAG edit's `up` to the new version parsed: {seconds:.0f} s")
+
+    def _mid_run(self) -> None:
+        result = check_deploy_mid_run(
+            self.workspace, self.api, self.deployed.kubectl_json, self.deployed.namespace
+        )
+        self.timeline.facts.append(
+            "a DAG and a config change deployed while a Celery and a pod task ran: "
+            f"{result.replaced_pods} Airflow pods replaced, tasks killed: {result.killed_tasks}, "
+            f"the new DAG version live {result.seconds_until_live:.0f} s after `up` began"
+        )
+
+    def _scheduler_loss(self) -> None:
+        deleted = check_scheduler_loss(
+            self.api, self.deployed.kubectl_json, self.node.kubectl, self.deployed.namespace
+        )
+        self.timeline.facts.append(f"scheduler pods deleted mid-run, their tasks kept: {deleted}")
+
+    def _fernet_rotation(self) -> None:
+        done = check_fernet_rotation(
+            self.workspace, self.api, self.deployed.kubectl_json, self.deployed.namespace
+        )
+        self.timeline.facts.append(f"Fernet rotation: {done}")
+
+    def _recreate(self) -> None:
+        """The same stack again after its destroy: nothing a destroy leaves behind (a volume, a release
+        record, a keeper) stands in the way of a new ``up``."""
+        self.workspace.run("up", "--yes", "--skip-preview", check=True)
+        self.deployed.pods_ready()
+        self.deployed.destroy()

@@ -1,0 +1,112 @@
+"""Upgrading the program itself, judged on the real cluster: a stack deployed from an earlier commit of
+this repository, then ``pulumi up`` from the working tree on the same state.
+
+The earlier deploy stores a connection and a variable and starts the probe's waiting tasks; the
+snapshot taken then holds, for every Secret the program or the chart made (Helm's release records
+aside) and for the namespace and every volume claim, its uid (a replaced object gets a new one) and,
+for the Secrets, the hash of their data (a re-rolled password changes it). After the upgrade's ``up``
+the same objects must be there with the same uids and hashes, the connection and variable read back,
+and the waiting tasks, released, succeed at their first try. Values are never shown, only hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tooling.cluster.mid_run import WaitingRun
+from tooling.cluster.timeline import CheckFailed
+from tooling.rehearsal.api import Api
+
+__all__ = ["EARLIER_COMMIT", "Snapshot", "UpgradeProbe", "differences", "snapshot"]
+
+# The commit a stack is first deployed from: the last one a fresh-clone CI proved on this cluster.
+# Move it forward with each release, so every release is proven to upgrade from the one before.
+EARLIER_COMMIT = "2f9839cc4c8751e63c4e1db5a7ea1a93c741791e"
+PROBE_ID = "cluster_probe_upgrade"  # the stored connection's and the variable's id
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What must survive an upgrade: uid per object, and the hash of each Secret's data."""
+
+    uids: dict[str, str]  # "Kind/name" -> uid
+    secret_hashes: dict[str, str]  # "Secret/name" -> sha256 of its data
+
+
+def snapshot(kubectl_json: Callable[..., Any], namespace: str) -> Snapshot:
+    """The namespace, its volume claims and its Secrets (Helm's release records aside: each upgrade
+    writes a new one)."""
+    uids = {f"Namespace/{namespace}": kubectl_json("get", "namespace", namespace)["metadata"]["uid"]}
+    hashes = {}
+    for claim in kubectl_json("get", "pvc", "-n", namespace)["items"]:
+        uids[f"PersistentVolumeClaim/{claim['metadata']['name']}"] = claim["metadata"]["uid"]
+    for secret in kubectl_json("get", "secrets", "-n", namespace)["items"]:
+        if secret.get("type") == "helm.sh/release.v1":
+            continue
+        key = f"Secret/{secret['metadata']['name']}"
+        uids[key] = secret["metadata"]["uid"]
+        hashes[key] = hashlib.sha256(
+            json.dumps(secret.get("data") or {}, sort_keys=True).encode()
+        ).hexdigest()
+    return Snapshot(uids, hashes)
+
+
+def differences(before: Snapshot, after: Snapshot) -> list[str]:
+    """What the upgrade lost, replaced or re-rolled, one phrase each (names only)."""
+    found = [f"{key} is gone" for key in sorted(before.uids) if key not in after.uids]
+    found += [
+        f"{key} was replaced"
+        for key in sorted(before.uids)
+        if key in after.uids and after.uids[key] != before.uids[key]
+    ]
+    found += [
+        f"{key} changed its data"
+        for key in sorted(before.secret_hashes)
+        if key in after.secret_hashes and after.secret_hashes[key] != before.secret_hashes[key]
+    ]
+    return found
+
+
+@dataclass
+class UpgradeProbe:
+    """Set up on the earlier deploy; judged after the upgrade."""
+
+    api: Api
+    before: Snapshot
+    waiting: WaitingRun
+    extra: str  # the stored connection's extra holds it
+    value: str  # the stored variable's value
+
+    @classmethod
+    def start(cls, api: Api, kubectl_json: Callable[..., Any], namespace: str) -> UpgradeProbe:
+        """A connection and a variable stored, the waiting tasks running, then the snapshot."""
+        extra, value = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        api.call(
+            "POST",
+            "/api/v2/connections",
+            {"connection_id": PROBE_ID, "conn_type": "generic", "extra": json.dumps({"probe": extra})},
+        )
+        api.call("POST", "/api/v2/variables", {"key": PROBE_ID, "value": value})
+        waiting = WaitingRun.start(api)
+        return cls(api, snapshot(kubectl_json, namespace), waiting, extra, value)
+
+    def judge(self, kubectl_json: Callable[..., Any], namespace: str) -> int:
+        """After the upgrade's ``up``: nothing lost, replaced or re-rolled, the stored values read back,
+        and the tasks that ran across it succeed at their first try. The objects compared."""
+        with self.waiting:
+            lost = differences(self.before, snapshot(kubectl_json, namespace))
+            if lost:
+                raise CheckFailed("the upgrade " + "; ".join(lost))
+            connection = self.api.call("GET", f"/api/v2/connections/{PROBE_ID}")
+            if json.loads(connection.get("extra") or "{}").get("probe") != self.extra:
+                raise CheckFailed("the connection stored before the upgrade does not read back")
+            if self.api.call("GET", f"/api/v2/variables/{PROBE_ID}").get("value") != self.value:
+                raise CheckFailed("the variable stored before the upgrade does not read back")
+            self.waiting.still_running("the upgrade")
+            self.waiting.release_and_finish()
+        return len(self.before.uids)
