@@ -72,8 +72,15 @@ def _create_bucket(node: Node, python: str) -> None:
     s3_call(node, python, f"s3.create_bucket(Bucket={BUCKET!r})")
 
 
-def _configure(workspace: Workspace, stack: str, node: Node) -> None:
-    """What a user sets with ``pulumi config set`` before the first ``up``, made for this machine."""
+def _pin_images(workspace: Workspace) -> None:
+    """Every chart image pinned by the digest the test registry gave it (``airflow:images``)."""
+    for role, pin in registry_pins(workspace.layout.docker_host, REGISTRY).items():
+        workspace.set_value(f"airflow:images.{role}", pin, path=True)
+
+
+def _configure(workspace: Workspace, stack: str, node: Node, *, pin: bool) -> None:
+    """What a user sets with ``pulumi config set`` before the first ``up``, made for this machine; the
+    image pins only where the program knows ``airflow:images``."""
     if stack == "prod":
         external = start_external_services(node, workspace.layout.run / "external")
         for key in ("airflow:remoteLogs.roleArn", "airflow:database.existingSecretName"):
@@ -83,8 +90,8 @@ def _configure(workspace: Workspace, stack: str, node: Node) -> None:
         workspace.set_secret("airflow:metadataConnection", external.metadata_connection)
         workspace.set_secret("airflow:brokerUrl", external.broker_url)
         workspace.set_value("airflow:redis.caCertificate", external.redis_ca, path=True)
-    for role, pin in registry_pins(workspace.layout.docker_host, REGISTRY).items():
-        workspace.set_value(f"airflow:images.{role}", pin, path=True)
+    if pin:
+        _pin_images(workspace)
     workspace.set_secret("airflow:registryPassword", secrets.token_urlsafe(16))  # the registry has no auth
     # A copy at a fixed path: a clone under mktemp's random folder name reads to the credential check
     # as a token (seen from a fresh clone: "airflow:chart.tarball ... looks like it holds a credential").
@@ -132,7 +139,8 @@ def run(stack: str, keep: bool) -> int:
             earlier = None if stack == "prod" else EARLIER_COMMIT
             with timeline.phase("pulumi: project copy, plugins, backend, stack config"):
                 workspace.prepare(earlier)
-                _configure(workspace, stack, node)
+                # The earlier commit predates airflow:images: the upgrade adopts the pins.
+                _configure(workspace, stack, node, pin=earlier is None)
             deployed = Deployed(node, workspace, namespace="", tools_python=tools_python)
             api_urls: list[str] = []
 
@@ -154,7 +162,7 @@ def run(stack: str, keep: bool) -> int:
             if earlier is not None:
                 timeline.check(
                     "up-from-earlier-commit",
-                    lambda: day_two.up_from(earlier, reach_api()),
+                    lambda: day_two.up_from(earlier, reach_api, lambda: _pin_images(workspace)),
                     stop_on_failure=True,
                 )
 

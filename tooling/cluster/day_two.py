@@ -5,6 +5,7 @@ the teardown (a protected stack refuses, destroy leaves nothing, the stack comes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tooling.cluster.checks import Deployed
@@ -35,16 +36,18 @@ class DayTwo:
         assert self.deployed.api is not None, "the login check runs first"
         return self.deployed.api
 
-    def up_from(self, commit: str, api_url: str) -> None:
+    def up_from(self, commit: str, reach_api: Callable[[], str], adopt: Callable[[], None]) -> None:
         """The stack as ``commit`` deploys it, something stored and tasks running in it, then the
-        working tree's program over it: the next ``up`` is the upgrade."""
+        working tree's program over it and what an operator sets to adopt its new config (``adopt``):
+        the next ``up`` is the upgrade."""
         deployed, workspace = self.deployed, self.workspace
         workspace.run("up", "--yes", "--skip-preview", check=True)
         deployed.namespace = workspace.outputs()["namespace"]
         deployed.pods_ready()
-        deployed.login(api_url)
+        deployed.login(reach_api())  # forwarded once the namespace exists
         self.upgrade = UpgradeProbe.start(self.api, deployed.kubectl_json, deployed.namespace)
         workspace.upgrade_program()
+        adopt()
         changed = workspace.run("preview", "--json").changes()
         kinds = sorted({kind.split(":")[-1] for kind, _ in changed})
         self.timeline.facts.append(

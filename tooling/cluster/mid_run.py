@@ -59,8 +59,10 @@ def _task_instances(api: Api, run: str) -> dict[str, dict[str, Any]] | None:
 
 
 def airflow_pods(kubectl_json: Callable[..., Any], namespace: str) -> dict[str, dict[str, Any]]:
-    """The long-running Airflow components' pods, by name."""
-    selector = f"component in ({','.join(ROLLED_COMPONENTS)})"
+    """The long-running Airflow components' pods, by name: not the KubernetesExecutor's task pods,
+    which the chart labels ``component=worker`` too (found on the cluster: the check waited for the
+    running task pod to be replaced by the deploy)."""
+    selector = f"component in ({','.join(ROLLED_COMPONENTS)}),!kubernetes_executor"
     pods = kubectl_json("get", "pods", "-n", namespace, "-l", selector)["items"]
     return {pod["metadata"]["name"]: pod for pod in pods}
 

@@ -89,9 +89,15 @@ class Workspace:
         if commit is None:
             self._copy_working_tree(keep_stack_files=False)
         else:
-            archive = subprocess.run(
-                ["git", "archive", "--format=tar", commit], cwd=PROJECT, check=True, capture_output=True
-            ).stdout
+            done = subprocess.run(
+                ["git", "archive", "--format=tar", commit], cwd=PROJECT, capture_output=True
+            )
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"the earlier commit {commit[:12]} to upgrade from is not in this clone "
+                    "(a shallow clone? git fetch --unshallow)"
+                )
+            archive = done.stdout
             subprocess.run(["tar", "-x", "-C", str(self.folder)], input=archive, check=True)
             shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
         # The program's own virtualenv (bash .ci/setup), as Pulumi.yaml names it.

@@ -63,3 +63,19 @@ def test_a_lost_a_replaced_and_a_rerolled_object_are_each_named() -> None:
         "Secret/b was replaced",
         "Secret/c changed its data",
     ]
+
+
+def test_the_earlier_commit_is_an_ancestor_of_this_one() -> None:
+    import subprocess
+
+    import pytest
+
+    from tooling.cluster.upgrade import EARLIER_COMMIT
+    from tooling.cluster.workspace import PROJECT
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True, check=False)
+
+    if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+        pytest.skip("a shallow clone holds no earlier commit")
+    assert git("merge-base", "--is-ancestor", EARLIER_COMMIT, "HEAD").returncode == 0
