@@ -59,8 +59,9 @@ class DayTwo:
         assert self.upgrade is not None
         compared = self.upgrade.judge(self.deployed.kubectl_json, self.deployed.namespace)
         self.timeline.facts.append(
-            f"the upgrade kept {compared} objects (uid; a Secret's data), the stored connection and "
-            "variable, and the tasks that ran across it"
+            f"the upgrade kept {compared} objects (uid; each Secret key's value), the stored connection and "
+            "variable, and the tasks that ran across it; derived configuration changed: "
+            + ("; ".join(self.upgrade.notes) or "none")
         )
 
     def after_deploy(self) -> None:

@@ -15,14 +15,14 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tooling.cluster.mid_run import WaitingRun
 from tooling.cluster.timeline import CheckFailed
 from tooling.rehearsal.api import Api
 
-__all__ = ["EARLIER_COMMIT", "Snapshot", "UpgradeProbe", "differences", "snapshot"]
+__all__ = ["DERIVED_KEYS", "EARLIER_COMMIT", "Snapshot", "UpgradeProbe", "differences", "snapshot"]
 
 # The commit a stack is first deployed from, proven on this cluster at the time: "Stack file: a
 # top-level .inf or .nan is named in one line", from before read-only roots (every Airflow container,
@@ -33,12 +33,18 @@ EARLIER_COMMIT = "53c14cedcd4a27e3183ea80514dea2707d39ccb7"
 PROBE_ID = "cluster_probe_upgrade"  # the stored connection's and the variable's id
 
 
+# Secret keys that hold configuration built from other values, not a generated value: an upgrade may
+# change them, and since pulumi-kubernetes replaces a Secret whose data changes, replace their Secret.
+# Found on the cluster: 53c14ce -> HEAD turns PgBouncer's Unix socket off in pgbouncer.ini.
+DERIVED_KEYS = frozenset({("airflow-pgbouncer-config", "pgbouncer.ini")})
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """What must survive an upgrade: uid per object, and the hash of each Secret's data."""
+    """What must survive an upgrade: uid per object, and the hash of each Secret's every key."""
 
     uids: dict[str, str]  # "Kind/name" -> uid
-    secret_hashes: dict[str, str]  # "Secret/name" -> sha256 of its data
+    key_hashes: dict[tuple[str, str], str]  # (Secret name, key) -> sha256 of its value
 
 
 def snapshot(kubectl_json: Callable[..., Any], namespace: str) -> Snapshot:
@@ -51,28 +57,39 @@ def snapshot(kubectl_json: Callable[..., Any], namespace: str) -> Snapshot:
     for secret in kubectl_json("get", "secrets", "-n", namespace)["items"]:
         if secret.get("type") == "helm.sh/release.v1":
             continue
-        key = f"Secret/{secret['metadata']['name']}"
-        uids[key] = secret["metadata"]["uid"]
-        hashes[key] = hashlib.sha256(
-            json.dumps(secret.get("data") or {}, sort_keys=True).encode()
-        ).hexdigest()
+        name = secret["metadata"]["name"]
+        uids[f"Secret/{name}"] = secret["metadata"]["uid"]
+        for key, value in (secret.get("data") or {}).items():
+            hashes[(name, key)] = hashlib.sha256(value.encode()).hexdigest()
     return Snapshot(uids, hashes)
 
 
-def differences(before: Snapshot, after: Snapshot) -> list[str]:
-    """What the upgrade lost, replaced or re-rolled, one phrase each (names only)."""
-    found = [f"{key} is gone" for key in sorted(before.uids) if key not in after.uids]
-    found += [
-        f"{key} was replaced"
-        for key in sorted(before.uids)
-        if key in after.uids and after.uids[key] != before.uids[key]
-    ]
-    found += [
-        f"{key} changed its data"
-        for key in sorted(before.secret_hashes)
-        if key in after.secret_hashes and after.secret_hashes[key] != before.secret_hashes[key]
-    ]
-    return found
+def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]]:
+    """What the upgrade lost, replaced or re-rolled (names only), and the derived configuration it
+    changed: (problems, notes)."""
+    problems, notes = [], []
+    changed = {
+        (name, key)
+        for (name, key), digest in before.key_hashes.items()
+        if after.key_hashes.get((name, key), digest) != digest
+    }
+    for kind_name in sorted(before.uids):
+        kind, name = kind_name.split("/", 1)
+        if kind_name not in after.uids:
+            problems.append(f"{kind_name} is gone")
+            continue
+        own = sorted(key for secret, key in changed if secret == name and kind == "Secret")
+        rerolled = [key for key in own if (name, key) not in DERIVED_KEYS]
+        problems += [f"{kind_name} changed its {key}" for key in rerolled]
+        replaced = after.uids[kind_name] != before.uids[kind_name]
+        if replaced and (rerolled or not own):
+            problems.append(f"{kind_name} was replaced")
+        notes += [
+            f"{name}'s {key} changed" + (" (the Secret replaced)" if replaced else "")
+            for key in own
+            if (name, key) in DERIVED_KEYS
+        ]
+    return sorted(problems), notes
 
 
 @dataclass
@@ -84,6 +101,7 @@ class UpgradeProbe:
     waiting: WaitingRun
     extra: str  # the stored connection's extra holds it
     value: str  # the stored variable's value
+    notes: list[str] = field(default_factory=list)  # the derived configuration the upgrade changed
 
     @classmethod
     def start(cls, api: Api, kubectl_json: Callable[..., Any], namespace: str) -> UpgradeProbe:
@@ -102,9 +120,9 @@ class UpgradeProbe:
         """After the upgrade's ``up``: nothing lost, replaced or re-rolled, the stored values read back,
         and the tasks that ran across it succeed at their first try. The objects compared."""
         with self.waiting:
-            lost = differences(self.before, snapshot(kubectl_json, namespace))
+            lost, self.notes = differences(self.before, snapshot(kubectl_json, namespace))
             if lost:
-                raise CheckFailed("the upgrade " + "; ".join(lost))
+                raise CheckFailed("the upgrade: " + "; ".join(lost))
             connection = self.api.call("GET", f"/api/v2/connections/{PROBE_ID}")
             if json.loads(connection.get("extra") or "{}").get("probe") != self.extra:
                 raise CheckFailed("the connection stored before the upgrade does not read back")

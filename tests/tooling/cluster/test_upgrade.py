@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tooling.cluster.upgrade import Snapshot, differences, snapshot
+from tooling.cluster.upgrade import DERIVED_KEYS, Snapshot, differences, snapshot
 
 
 def _cluster(secrets: list[dict[str, Any]]):
@@ -25,7 +25,7 @@ def _secret(name: str, uid: str, data: dict[str, str], kind: str = "Opaque") -> 
     return {"metadata": {"name": name, "uid": uid}, "type": kind, "data": data}
 
 
-def test_a_snapshot_holds_uids_and_data_hashes_but_no_value_and_no_helm_record() -> None:
+def test_a_snapshot_holds_uids_and_each_keys_hash_but_no_value_and_no_helm_record() -> None:
     taken = snapshot(
         _cluster(
             [
@@ -40,29 +40,44 @@ def test_a_snapshot_holds_uids_and_data_hashes_but_no_value_and_no_helm_record()
         "PersistentVolumeClaim/data-airflow-postgresql-0": "pvc-1",
         "Secret/airflow-fernet": "s-1",
     }
-    assert list(taken.secret_hashes) == ["Secret/airflow-fernet"]
+    assert list(taken.key_hashes) == [("airflow-fernet", "fernet-key")]
     assert "c2VjcmV0" not in repr(taken)
 
 
 def test_an_upgrade_that_keeps_everything_differs_in_nothing() -> None:
     cluster = _cluster([_secret("airflow-fernet", "s-1", {"fernet-key": "a2V5"})])
-    assert differences(snapshot(cluster, "ns"), snapshot(cluster, "ns")) == []
+    assert differences(snapshot(cluster, "ns"), snapshot(cluster, "ns")) == ([], [])
 
 
 def test_a_lost_a_replaced_and_a_rerolled_object_are_each_named() -> None:
     before = Snapshot(
-        uids={"Secret/a": "1", "Secret/b": "2", "Secret/c": "3"},
-        secret_hashes={"Secret/a": "x", "Secret/b": "y", "Secret/c": "z"},
+        uids={"Secret/a": "1", "Secret/b": "2", "Secret/c": "3", "PersistentVolumeClaim/d": "4"},
+        key_hashes={("a", "k"): "x", ("b", "k"): "y", ("c", "password"): "z"},
     )
     after = Snapshot(
-        uids={"Secret/b": "22", "Secret/c": "3", "Secret/new": "4"},
-        secret_hashes={"Secret/b": "y", "Secret/c": "zz", "Secret/new": "n"},
+        uids={"Secret/b": "22", "Secret/c": "3", "PersistentVolumeClaim/d": "44", "Secret/new": "5"},
+        key_hashes={("b", "k"): "y", ("c", "password"): "zz", ("new", "k"): "n"},
     )
-    assert differences(before, after) == [
+    problems, notes = differences(before, after)
+    assert problems == [
+        "PersistentVolumeClaim/d was replaced",
         "Secret/a is gone",
         "Secret/b was replaced",
-        "Secret/c changed its data",
+        "Secret/c changed its password",
     ]
+    assert notes == []
+
+
+def test_a_secret_of_derived_configuration_may_change_and_so_be_replaced() -> None:
+    """pulumi-kubernetes replaces a Secret whose data changes (Secrets are immutable to it): for a key
+    built from other values, such as pgbouncer.ini, that is an upgrade's change, not a loss."""
+    (name, key), *_ = sorted(DERIVED_KEYS)
+    before = Snapshot(uids={f"Secret/{name}": "1"}, key_hashes={(name, key): "x", (name, "users.txt"): "u"})
+    changed = Snapshot(uids={f"Secret/{name}": "2"}, key_hashes={(name, key): "y", (name, "users.txt"): "u"})
+    assert differences(before, changed) == ([], [f"{name}'s {key} changed (the Secret replaced)"])
+    rerolled = Snapshot(uids={f"Secret/{name}": "2"}, key_hashes={(name, key): "y", (name, "users.txt"): "v"})
+    problems, _ = differences(before, rerolled)
+    assert problems == [f"Secret/{name} changed its users.txt", f"Secret/{name} was replaced"]
 
 
 def test_the_earlier_commit_is_an_ancestor_of_this_one() -> None:
