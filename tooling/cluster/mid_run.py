@@ -190,7 +190,10 @@ def _deploy_while_running(
     wait_until(rolled_out, "every Airflow pod from before the deploy replaced", 600, 3)
     waiting.still_running("the deploy")
     now = airflow_pods(kubectl_json, namespace)
-    if celery_host in now and not _terminating(now[celery_host]):
+    # The old worker must still be there, stopping: in Celery's warm shutdown, holding the task.
+    if celery_host not in now:
+        raise CheckFailed(f"the worker {celery_host} was gone while its task {CELERY_TASK} still ran")
+    if not _terminating(now[celery_host]):
         raise CheckFailed(f"the worker {celery_host} running {CELERY_TASK} was not told to stop")
     pods = {p["metadata"]["name"]: p for p in kubectl_json("get", "pods", "-n", namespace)["items"]}
     if pod_host not in pods or _terminating(pods[pod_host]):
