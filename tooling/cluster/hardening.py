@@ -146,8 +146,12 @@ def image_digest_problems(pods: list[dict[str, Any]]) -> tuple[list[str], int]:
 
 
 def check_images_by_digest(kubectl_json: Callable[..., Any], namespace: str) -> int:
-    """Every pod of the namespace; returns how many containers run by digest."""
-    problems, seen = image_digest_problems(_pods(kubectl_json, namespace))
+    """Every pod of the namespace that still runs (a finished task pod the scheduler has yet to delete
+    runs nothing); returns how many containers run by digest."""
+    running = [
+        p for p in _pods(kubectl_json, namespace) if p["status"].get("phase") not in ("Succeeded", "Failed")
+    ]
+    problems, seen = image_digest_problems(running)
     if problems:
         raise CheckFailed("; ".join(problems))
     return seen

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tooling.cluster.mid_run import WaitingRun
+from tooling.cluster.mid_run import POD_TASK, WaitingRun
 from tooling.cluster.timeline import CheckFailed
 from tooling.rehearsal.api import Api
+from tooling.rehearsal.services import wait_until
 
 __all__ = ["DERIVED_KEYS", "EARLIER_COMMIT", "Snapshot", "UpgradeProbe", "differences", "snapshot"]
 
@@ -130,4 +131,13 @@ class UpgradeProbe:
                 raise CheckFailed("the variable stored before the upgrade does not read back")
             self.waiting.still_running("the upgrade")
             self.waiting.release_and_finish()
+        # The task pod the earlier program started has finished (found on the cluster: still running by
+        # tag, it failed images-by-digest); the scheduler deletes it in its own time.
+        pod = self.waiting.host(POD_TASK)
+
+        def finished() -> bool:
+            pods = {p["metadata"]["name"]: p for p in kubectl_json("get", "pods", "-n", namespace)["items"]}
+            return pod not in pods or pods[pod]["status"].get("phase") in ("Succeeded", "Failed")
+
+        wait_until(finished, f"the earlier program's task pod {pod} finished", 300, 3)
         return len(self.before.uids)
