@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import secrets
-import urllib.error
 from collections.abc import Callable
 from typing import Any
 
+from components.kube import RELEASE_NAME
 from components.secrets.names import FERNET_GENERATION_ANNOTATION
-from tooling.cluster.mid_run import airflow_pods
+from tooling.cluster.mid_run import airflow_pods, terminating
+from tooling.cluster.stored import StoredValues
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api
@@ -27,7 +26,7 @@ from tooling.rehearsal.services import wait_until
 
 __all__ = ["FERNET_SECRET", "check_fernet_rotation", "key_hashes"]
 
-FERNET_SECRET = "airflow-fernet"  # SecretNames.fernet_key
+FERNET_SECRET = f"{RELEASE_NAME}-fernet"  # SecretNames.fernet_key
 PROBE_ID = "cluster_probe_fernet"  # the stored connection's and the variable's id
 GENERATION_KEY = "airflow:fernet.generation"
 PREVIOUS_KEY = "airflow:fernet.previousGeneration"
@@ -39,44 +38,6 @@ def key_hashes(secret: dict[str, Any]) -> list[str]:
     return [hashlib.sha256(key.encode()).hexdigest() for key in text.split(",") if key]
 
 
-class _Probe:
-    """A connection and a variable stored through the REST API, and the reading back of both."""
-
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.extra, self.value = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-        api.call(
-            "POST",
-            "/api/v2/connections",
-            {
-                "connection_id": PROBE_ID,
-                "conn_type": "generic",
-                "login": "cluster-test",
-                "password": secrets.token_urlsafe(18),
-                "extra": json.dumps({"probe": self.extra}),
-            },
-        )
-        api.call("POST", "/api/v2/variables", {"key": PROBE_ID, "value": self.value})
-
-    def reads_back(self, after: str) -> None:
-        try:
-            connection = self.api.call("GET", f"/api/v2/connections/{PROBE_ID}")
-            variable = self.api.call("GET", f"/api/v2/variables/{PROBE_ID}")
-        except urllib.error.HTTPError as error:
-            raise CheckFailed(
-                f"after {after}: the stored connection or variable cannot be read ({error})"
-            ) from None
-        if json.loads(connection.get("extra") or "{}").get("probe") != self.extra:
-            raise CheckFailed(f"after {after}: the stored connection's extra does not read back")
-        if variable.get("value") != self.value:
-            raise CheckFailed(f"after {after}: the stored variable does not read back")
-
-
-def _generation(workspace: Workspace) -> int:
-    current = workspace.run("config", "get", "--path", GENERATION_KEY)
-    return int(current.stdout.strip()) if current.code == 0 else 0
-
-
 def _wait_for_pods_holding(kubectl_json: Callable[..., Any], namespace: str, held: str) -> None:
     """Until every Airflow pod carries ``held`` as its keys' annotation and is Ready: the old ones gone."""
 
@@ -84,7 +45,7 @@ def _wait_for_pods_holding(kubectl_json: Callable[..., Any], namespace: str, hel
         pods = airflow_pods(kubectl_json, namespace).values()
         return bool(pods) and all(
             (pod["metadata"].get("annotations") or {}).get(FERNET_GENERATION_ANNOTATION) == held
-            and "deletionTimestamp" not in pod["metadata"]
+            and not terminating(pod)
             and all(c.get("ready") for c in pod["status"].get("containerStatuses", []))
             for pod in pods
         )
@@ -96,7 +57,7 @@ def check_fernet_rotation(
     workspace: Workspace, api: Api, kubectl_json: Callable[..., Any], namespace: str
 ) -> str:
     """Rotates to the next generation in the README's two steps; what it did, for the timeline."""
-    probe = _Probe(api)
+    probe = StoredValues(api, PROBE_ID)
     probe.reads_back("storing")
 
     def secret() -> dict[str, Any]:
@@ -106,7 +67,7 @@ def check_fernet_rotation(
     if len(before) != 1:
         raise CheckFailed(f"before rotating the Secret should hold one key: {len(before)}")
     old = before[0]
-    old_generation = _generation(workspace)
+    old_generation = int(workspace.config_value(GENERATION_KEY) or 0)
     new_generation = old_generation + 1
 
     workspace.set_value(GENERATION_KEY, str(new_generation), path=True)

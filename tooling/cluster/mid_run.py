@@ -19,13 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from components.release.settings import TaskSettings
 from tooling.cluster.probe_edits import retag_probe, wait_for_probe_tag
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api
 from tooling.rehearsal.services import wait_until
 
-__all__ = ["MidRun", "WaitingRun", "airflow_pods", "check_deploy_mid_run", "check_scheduler_loss"]
+__all__ = [
+    "MidRun",
+    "WaitingRun",
+    "airflow_pods",
+    "check_deploy_mid_run",
+    "check_scheduler_loss",
+    "terminating",
+]
 
 WAITING_DAG = "cluster_probe_waits"
 RELEASE_VARIABLE = "cluster_probe_release"  # as in tooling/cluster/dags/cluster_probe.py
@@ -33,7 +41,6 @@ CELERY_TASK, POD_TASK = "waits_on_celery", "waits_in_a_pod"
 # The chart's long-running Airflow components: a new DAG image replaces each of their pods.
 ROLLED_COMPONENTS = ("scheduler", "api-server", "dag-processor", "triggerer", "worker")
 CONCURRENCY_KEY = "airflow:tasks.celeryConcurrency"
-DEFAULT_CONCURRENCY = 16  # components/release/settings.py, when the stack does not set it
 
 
 @dataclass
@@ -42,7 +49,6 @@ class MidRun:
 
     seconds_until_live: float  # from the start of `up` to the new DAG version parsed
     replaced_pods: int  # Airflow pods the deploy replaced while the tasks ran
-    killed_tasks: int  # tasks that did not succeed at their first try
 
 
 def _quiet(call: Callable[[], Any]) -> Any:
@@ -73,8 +79,7 @@ def _states(tasks: dict[str, dict[str, Any]]) -> str:
 
 def _next_concurrency(workspace: Workspace) -> str:
     """The stack's Celery concurrency plus one: a config change that rolls the workers out."""
-    current = workspace.run("config", "get", "--path", CONCURRENCY_KEY)
-    value = int(current.stdout.strip()) if current.code == 0 else DEFAULT_CONCURRENCY
+    value = int(workspace.config_value(CONCURRENCY_KEY) or TaskSettings().celery_concurrency)
     return str(value + 1 if value < 256 else value - 1)
 
 
@@ -133,8 +138,8 @@ class WaitingRun:
     def __exit__(self, *failure: object) -> None:
         _quiet(self.release)
 
-    def release_and_finish(self) -> int:
-        """Releases the tasks and waits for the run to succeed; the tasks killed (0)."""
+    def release_and_finish(self) -> None:
+        """Releases the tasks and waits for the run to succeed, each task at its first try."""
         self.release()
         state = ""
 
@@ -149,10 +154,10 @@ class WaitingRun:
         killed = sum(1 for ti in self.tasks.values() if ti["state"] != "success" or ti["try_number"] != 1)
         if state != "success" or killed:
             raise CheckFailed(f"{WAITING_DAG} run {self.run} ended {state}: {_states(self.tasks)}")
-        return killed
 
 
-def _terminating(pod: dict[str, Any]) -> bool:
+def terminating(pod: dict[str, Any]) -> bool:
+    """Told to stop: deleted, and still there for its grace period."""
     return "deletionTimestamp" in pod["metadata"]
 
 
@@ -185,7 +190,7 @@ def _deploy_while_running(
 
     def rolled_out() -> bool:
         now = airflow_pods(kubectl_json, namespace)
-        return not any(name in now and not _terminating(now[name]) for name in before)
+        return not any(name in now and not terminating(now[name]) for name in before)
 
     wait_until(rolled_out, "every Airflow pod from before the deploy replaced", 600, 3)
     waiting.still_running("the deploy")
@@ -193,13 +198,13 @@ def _deploy_while_running(
     # The old worker must still be there, stopping: in Celery's warm shutdown, holding the task.
     if celery_host not in now:
         raise CheckFailed(f"the worker {celery_host} was gone while its task {CELERY_TASK} still ran")
-    if not _terminating(now[celery_host]):
+    if not terminating(now[celery_host]):
         raise CheckFailed(f"the worker {celery_host} running {CELERY_TASK} was not told to stop")
     pods = {p["metadata"]["name"]: p for p in kubectl_json("get", "pods", "-n", namespace)["items"]}
-    if pod_host not in pods or _terminating(pods[pod_host]):
+    if pod_host not in pods or terminating(pods[pod_host]):
         raise CheckFailed(f"the deploy stopped the task pod {pod_host} running {POD_TASK}")
 
-    killed = waiting.release_and_finish()
+    waiting.release_and_finish()
     # Its task done, the old worker ends its warm shutdown and exits long before its grace period.
     wait_until(
         lambda: celery_host not in airflow_pods(kubectl_json, namespace),
@@ -207,7 +212,7 @@ def _deploy_while_running(
         300,
         3,
     )
-    return MidRun(seconds_until_live=seconds, replaced_pods=len(before), killed_tasks=killed)
+    return MidRun(seconds_until_live=seconds, replaced_pods=len(before))
 
 
 def check_scheduler_loss(

@@ -12,13 +12,13 @@ and the waiting tasks, released, succeed at their first try. Values are never sh
 from __future__ import annotations
 
 import hashlib
-import json
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.kube import RELEASE_NAME
 from tooling.cluster.mid_run import POD_TASK, WaitingRun
+from tooling.cluster.stored import StoredValues
 from tooling.cluster.timeline import CheckFailed
 from tooling.rehearsal.api import Api
 from tooling.rehearsal.services import wait_until
@@ -37,7 +37,7 @@ PROBE_ID = "cluster_probe_upgrade"  # the stored connection's and the variable's
 # Secret keys that hold configuration built from other values, not a generated value: an upgrade may
 # change them, and since pulumi-kubernetes replaces a Secret whose data changes, replace their Secret.
 # Found on the cluster: 53c14ce -> HEAD turns PgBouncer's Unix socket off in pgbouncer.ini.
-DERIVED_KEYS = frozenset({("airflow-pgbouncer-config", "pgbouncer.ini")})
+DERIVED_KEYS = frozenset({(f"{RELEASE_NAME}-pgbouncer-config", "pgbouncer.ini")})
 
 
 @dataclass(frozen=True)
@@ -97,25 +97,17 @@ def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]
 class UpgradeProbe:
     """Set up on the earlier deploy; judged after the upgrade."""
 
-    api: Api
     before: Snapshot
+    stored: StoredValues
     waiting: WaitingRun
-    extra: str  # the stored connection's extra holds it
-    value: str  # the stored variable's value
     notes: list[str] = field(default_factory=list)  # the derived configuration the upgrade changed
 
     @classmethod
     def start(cls, api: Api, kubectl_json: Callable[..., Any], namespace: str) -> UpgradeProbe:
         """A connection and a variable stored, the waiting tasks running, then the snapshot."""
-        extra, value = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-        api.call(
-            "POST",
-            "/api/v2/connections",
-            {"connection_id": PROBE_ID, "conn_type": "generic", "extra": json.dumps({"probe": extra})},
-        )
-        api.call("POST", "/api/v2/variables", {"key": PROBE_ID, "value": value})
+        stored = StoredValues(api, PROBE_ID)
         waiting = WaitingRun.start(api)
-        return cls(api, snapshot(kubectl_json, namespace), waiting, extra, value)
+        return cls(snapshot(kubectl_json, namespace), stored, waiting)
 
     def judge(self, kubectl_json: Callable[..., Any], namespace: str) -> int:
         """After the upgrade's ``up``: nothing lost, replaced or re-rolled, the stored values read back,
@@ -124,11 +116,7 @@ class UpgradeProbe:
             lost, self.notes = differences(self.before, snapshot(kubectl_json, namespace))
             if lost:
                 raise CheckFailed("the upgrade: " + "; ".join(lost))
-            connection = self.api.call("GET", f"/api/v2/connections/{PROBE_ID}")
-            if json.loads(connection.get("extra") or "{}").get("probe") != self.extra:
-                raise CheckFailed("the connection stored before the upgrade does not read back")
-            if self.api.call("GET", f"/api/v2/variables/{PROBE_ID}").get("value") != self.value:
-                raise CheckFailed("the variable stored before the upgrade does not read back")
+            self.stored.reads_back("the upgrade")
             self.waiting.still_running("the upgrade")
             self.waiting.release_and_finish()
         # The task pod the earlier program started has finished (found on the cluster: still running by

@@ -197,6 +197,12 @@ class Workspace:
         # "--": a value may start with a dash (a PEM certificate does).
         self.run("config", "set", "--plaintext", *(["--path"] if path else []), "--", key, value, check=True)
 
+    def config_value(self, key: str) -> str | None:
+        """The stack's plain value at ``key`` (a ``--path``: ``airflow:tasks.celeryConcurrency``), or
+        None where the stack does not set it."""
+        current = self.run("config", "get", "--path", key)
+        return current.stdout.strip() if current.code == 0 else None
+
     def outputs(self) -> dict[str, Any]:
         """The stack outputs, secrets masked as the CLI masks them."""
         return json.loads(self.run("stack", "output", "--json", check=True).stdout or "{}")
