@@ -1,0 +1,1 @@
+"""A stack's deploy history (``python -m tooling.history``) and the rollback to one of its deploys."""

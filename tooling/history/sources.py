@@ -1,0 +1,76 @@
+"""Reading a stack's two records: Pulumi's update history through the ``pulumi`` CLI, and Helm's
+release records of the Airflow chart through ``kubectl``. A failing command is one line (``Refused``),
+its output masked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from components.kube import RELEASE_NAME
+from components.redact import safe_to_print
+from tooling.history.records import Deploy, HelmRevision, deploys, helm_revision
+
+__all__ = ["Refused", "read_deploys", "run_pulumi"]
+
+
+class Refused(Exception):
+    """What stops the command, in one line."""
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise Refused(f"{name} is not on PATH")
+    return found
+
+
+def run_pulumi(project: Path, *args: str, capture: bool = True) -> str:
+    """``pulumi ARGS`` in ``project``; its stdout. The CLI's own error, last line, on failure."""
+    done = subprocess.run(
+        [_tool("pulumi"), *args], cwd=project, capture_output=capture, text=True, check=False
+    )
+    if done.returncode != 0:
+        last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise Refused(f"pulumi {' '.join(args[:2])} failed: {safe_to_print(last[0])[:500]}")
+    return done.stdout or ""
+
+
+def _helm_revisions(namespace: str) -> list[HelmRevision]:
+    done = subprocess.run(
+        [
+            _tool("kubectl"),
+            "get",
+            "secrets",
+            "-n",
+            namespace,
+            "-l",
+            f"owner=helm,name={RELEASE_NAME}",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise Refused(f"kubectl cannot read Helm's records in {namespace}: {safe_to_print(last[0])[:500]}")
+    items: list[dict[str, Any]] = json.loads(done.stdout).get("items", [])
+    return [helm_revision(item) for item in items if item.get("type") == "helm.sh/release.v1"]
+
+
+def read_deploys(project: Path, stack: str) -> tuple[list[Deploy], str | None]:
+    """The stack's deploys, newest first, and why Helm's records are missing from them (or None)."""
+    updates = json.loads(run_pulumi(project, "stack", "history", "--json", "--stack", stack) or "[]")
+    outputs = json.loads(run_pulumi(project, "stack", "output", "--json", "--stack", stack) or "{}")
+    namespace = outputs.get("namespace")
+    if not isinstance(namespace, str) or not namespace:
+        return deploys(updates, []), "the stack has no namespace output (destroyed?): no Helm records"
+    try:
+        return deploys(updates, _helm_revisions(namespace)), None
+    except Refused as refused:
+        return deploys(updates, []), str(refused)
