@@ -1,7 +1,8 @@
 """The day-two checks of the ``local`` stack, in the order they share one cluster and one deploy: the
 deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
-changes, drift, DAG edits, a deploy and a scheduler's loss while tasks run, the Fernet rotation), and
-the teardown (a protected stack refuses, destroy leaves nothing, the stack comes back)."""
+changes, drift, DAG edits, a deploy while tasks run, the deploy history and a rollback, a scheduler's
+loss, the Fernet rotation), and the teardown (a protected stack refuses, destroy leaves nothing, the
+stack comes back)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tooling.cluster.checks import Deployed
+from tooling.cluster.deploy_history import HistoryCommand, check_history, check_rollback
 from tooling.cluster.drift import check_drift
 from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
@@ -73,6 +75,8 @@ class DayTwo:
         )
         timeline.check("dag-edit-changes-only-the-image", self._dag_edit)
         timeline.check("deploy-mid-run", self._mid_run)
+        timeline.check("history", self._history)
+        timeline.check("rollback", self._rollback)
         timeline.check("scheduler-loss", self._scheduler_loss)
         timeline.check("fernet-rotation", self._fernet_rotation)
 
@@ -94,6 +98,16 @@ class DayTwo:
             f"{result.replaced_pods} Airflow pods replaced, both tasks succeeded at their first try, "
             f"the new DAG version live {result.seconds_until_live:.0f} s after `up` began"
         )
+
+    def _history(self) -> None:
+        command = HistoryCommand(self.deployed.tools_python, self.workspace)
+        listed = check_history(command, self.deployed.kubectl_json, self.deployed.namespace)
+        self.timeline.facts.append(f"deploy history: {listed}")
+
+    def _rollback(self) -> None:
+        command = HistoryCommand(self.deployed.tools_python, self.workspace)
+        done = check_rollback(command, self.api, self.deployed.kubectl_json, self.deployed.namespace)
+        self.timeline.facts.append(f"rollback: {done}")
 
     def _scheduler_loss(self) -> None:
         deleted = check_scheduler_loss(

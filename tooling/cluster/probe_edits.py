@@ -3,6 +3,7 @@ parse the edit: what the DAG-edit checks change and how they know the new versio
 
 from __future__ import annotations
 
+import ast
 import re
 import urllib.error
 from pathlib import Path
@@ -11,7 +12,7 @@ from tooling.cluster.timeline import CheckFailed
 from tooling.rehearsal.api import Api
 from tooling.rehearsal.services import wait_until
 
-__all__ = ["PROBE_DAG", "retag_probe", "wait_for_probe_tag"]
+__all__ = ["PROBE_DAG", "probe_marker", "retag_probe", "wait_for_probe_tag"]
 
 PROBE_DAG = "cluster_probe"  # tooling/cluster/dags/cluster_probe.py
 _TAGS_LINE = re.compile(r"^TAGS = \[.*\]$", re.MULTILINE)
@@ -25,6 +26,16 @@ def retag_probe(dags: Path, marker: str) -> None:
     if count != 1:
         raise CheckFailed(f"{path.name} has no TAGS line to edit")
     path.write_text(edited)
+
+
+def probe_marker(text: str) -> str:
+    """The marker ``retag_probe`` set in a version of the probe's file (its tag other than
+    ``cluster-test``), or ``cluster-test`` for the file as shipped."""
+    found = _TAGS_LINE.search(text)
+    if found is None:
+        raise CheckFailed(f"{PROBE_DAG}.py has no TAGS line")
+    tags = ast.literal_eval(found.group(0).split("=", 1)[1].strip())
+    return next((tag for tag in tags if tag != "cluster-test"), "cluster-test")
 
 
 def wait_for_probe_tag(api: Api, marker: str, timeout: float) -> None:

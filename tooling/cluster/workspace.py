@@ -65,6 +65,7 @@ class Workspace:
         self.backend = layout.run / "state"
         self.passphrase_file = layout.run / "passphrase"
         self.bin = layout.run / "bin"
+        self.deployed_commits: list[str] = []  # the commit of each ``up``, in order
 
     @property
     def env(self) -> dict[str, str]:
@@ -102,6 +103,7 @@ class Workspace:
             shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
         # The program's own virtualenv (bash .ci/setup), as Pulumi.yaml names it.
         (self.folder / ".venv").symlink_to(PROJECT / ".venv")
+        self._init_repository(commit or "the working tree")
         self.bin.mkdir(parents=True, exist_ok=True)
         # The language host must lie beside the pulumi binary: a hard link keeps it one file.
         for name in ("pulumi", "pulumi-language-python-exec"):
@@ -133,7 +135,7 @@ class Workspace:
         operator: files it no longer has are removed; the stack files keep what the stack set."""
         keep = {path for path in self.folder.glob("Pulumi.*.yaml")}
         for path in sorted(self.folder.rglob("*"), reverse=True):
-            if path.is_symlink() or path in keep:
+            if path.is_symlink() or path in keep or ".git" in path.relative_to(self.folder).parts:
                 continue
             if path.is_file():
                 path.unlink()
@@ -164,11 +166,40 @@ class Workspace:
             shutil.copy2(source, target)
         shutil.copy2(PROBE_DAG, self.folder / "dags" / PROBE_DAG.name)
 
+    def _git(self, *args: str) -> str:
+        identity = ["-c", "user.name=cluster-test", "-c", "user.email=cluster-test@localhost"]
+        done = subprocess.run(
+            ["git", *identity, *args], cwd=self.folder, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    def _init_repository(self, source: str) -> None:
+        """The copy as a git repository of its own, as a user's clone is: each ``up`` deploys a
+        commit, which Pulumi's history records (git.head) and a rollback checks out again."""
+        self._git("init", "-q", "-b", "main")
+        # The shared virtualenv is a symlink, which the project's ".venv/" pattern does not match.
+        (self.folder / ".git" / "info" / "exclude").write_text("/.venv\n")
+        self._git("add", "-A")
+        self._git("commit", "-q", "-m", f"the program of {source}")
+
+    def file_at(self, commit: str, path: str) -> str:
+        """``path`` as ``commit`` of the copy holds it."""
+        return self._git("show", f"{commit}:{path}")
+
+    def commit(self) -> str:
+        """Commits what the test changed (a stack value, a DAG edit, a new program); HEAD's sha."""
+        self._git("add", "-A")
+        if subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=self.folder, check=False).returncode:
+            self._git("commit", "-q", "-m", "the cluster test's change")
+        return self._git("rev-parse", "HEAD")
+
     def run(
         self, *args: str, check: bool = False, stdin: str | None = None, timeout: float = 3600
     ) -> PulumiResult:
         """``pulumi ARGS`` in the project copy; with ``check``, a failure raises with the end of its
-        output."""
+        output. An ``up`` deploys a commit: what the test changed is committed first."""
+        if args[:1] == ("up",):
+            self.deployed_commits.append(self.commit())
         started = time.monotonic()
         done = subprocess.run(
             [str(self.bin / "pulumi"), *args],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tooling.cluster import mid_run
-from tooling.cluster.probe_edits import retag_probe
+from tooling.cluster.probe_edits import probe_marker, retag_probe
 from tooling.cluster.timeline import CheckFailed
 from tooling.gate.__main__ import gate_report
 from tooling.gate.sandbox import parse_folder
@@ -87,3 +87,13 @@ def test_a_file_without_a_tags_line_is_refused(tmp_path: Path) -> None:
     (tmp_path / "cluster_probe.py").write_text("tags = []\n")
     with pytest.raises(CheckFailed, match="no TAGS line"):
         retag_probe(tmp_path, "edit-1")
+
+
+def test_the_marker_a_retag_set_reads_back(tmp_path: Path) -> None:
+    shipped = (Path(mid_run.__file__).parent / "dags" / "cluster_probe.py").read_text()
+    assert probe_marker(shipped) == "cluster-test"
+    (tmp_path / "cluster_probe.py").write_text(shipped)
+    retag_probe(tmp_path, "edit-123")
+    assert probe_marker((tmp_path / "cluster_probe.py").read_text()) == "edit-123"
+    with pytest.raises(CheckFailed, match="no TAGS line"):
+        probe_marker("dag = 1\n")

@@ -56,3 +56,34 @@ def test_an_upgrade_brings_the_working_tree_over_an_earlier_copy_and_keeps_the_s
     assert (folder / "Pulumi.prod.yaml").read_text() == (PROJECT / "Pulumi.prod.yaml").read_text()
     assert (folder / "dags" / PROBE_DAG.name).read_text() == PROBE_DAG.read_text()
     assert (folder / ".venv").resolve() == Path(venv).resolve()
+
+
+def test_each_up_deploys_a_commit_of_the_copy_that_an_upgrade_keeps(tmp_path) -> None:
+    import subprocess
+
+    from tooling.cluster.layout import NodeLayout
+    from tooling.cluster.workspace import Workspace
+
+    workspace = Workspace(NodeLayout(tmp_path / "run", tmp_path / "cache"), "local")
+    folder = workspace.folder
+    folder.mkdir(parents=True)
+    (folder / "Pulumi.local.yaml").write_text("config: {}\n")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (folder / ".venv").symlink_to(venv)
+    workspace._init_repository("53c14ce")
+    first = workspace.commit()
+    assert workspace.commit() == first  # nothing changed: no new commit
+
+    def status() -> str:
+        return subprocess.run(
+            ["git", "status", "--porcelain"], cwd=folder, check=True, capture_output=True, text=True
+        ).stdout
+
+    assert status() == ""  # the shared virtualenv is no change: Pulumi records the deploy as clean
+    workspace.upgrade_program()
+    upgraded = workspace.commit()
+    assert upgraded != first
+    assert status() == ""
+    (folder / "Pulumi.local.yaml").write_text("config: {airflow:x: 1}\n")
+    assert workspace.commit() not in (first, upgraded)
