@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, model_validator
 
+from components.backup.settings import BackupSettings
 from components.broker.settings import RedisSettings, broker_url_problem
 from components.dags.settings import ConfigMapDags, DagSettings, GitDags, ImageDags, deploy_key_problem
 from components.database.settings import DatabaseSettings, parse_connection
@@ -61,6 +62,7 @@ class StackSettings(ConfigModel):
     statsd: SidecarSettings = SidecarSettings(resources=resources_of("20m", "32Mi", "128Mi"))
     redis: RedisSettings = RedisSettings()
     database: DatabaseSettings = DatabaseSettings()
+    backup: BackupSettings = BackupSettings()
     metadata_connection: SecretStr | None = None
     admin: AdminSettings = AdminSettings()
     dags: DagSettings = ConfigMapDags()
@@ -86,6 +88,13 @@ class StackSettings(ConfigModel):
     @property
     def uses_kubernetes_executor(self) -> bool:
         return "KubernetesExecutor" in self.executor
+
+    @property
+    def backs_up(self) -> bool:
+        """Whether the migration Job dumps the database first: ``backup.enabled``, or else as the
+        stack protects its stateful resources."""
+        enabled = self.backup.enabled
+        return self.protect_stateful_resources if enabled is None else enabled
 
     @property
     def prometheus_namespace(self) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.backup.volume import BackupVolume, BackupVolumeArgs
 from components.broker.settings import REDIS_CA_FILE
 from components.dags.delivery import DagDelivery, DagDeliveryArgs
 from components.dags.folder import DagFolder
@@ -63,6 +64,21 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             dags=dag_folder,
         ),
     )
+    # Before the release: its migration Job mounts the claim.
+    backups = (
+        [
+            BackupVolume(
+                _NAME,
+                BackupVolumeArgs(
+                    namespace=ns.name,
+                    storage_size=settings.backup.storage_size,
+                    protect=settings.protect_stateful_resources,
+                ),
+            ).claim
+        ]
+        if settings.backs_up
+        else []
+    )
     airflow = AirflowRelease(
         _NAME,
         AirflowReleaseArgs(
@@ -76,7 +92,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
                 pod_exec=settings.tasks.pod_exec,
             ),
             redis_ca_certificate=settings.redis.ca_certificate,
-            named_by_values=[*secrets.secrets, *dags.dependencies],
+            named_by_values=[*secrets.secrets, *dags.dependencies, *backups],
         ),
     )
     FernetRotation(
@@ -155,4 +171,5 @@ def secret_names(settings: StackSettings) -> SecretNames:
         task_logs_connection=settings.remote_logs.connection_secret_name
         if settings.remote_logs is not None and settings.remote_logs_connection is not None
         else None,
+        backup_connection=name("db-backup") if settings.backs_up and pgbouncer else None,
     )

@@ -23,6 +23,7 @@ __all__ = [
 # Chart 1.22.0 deploys Airflow 3.2.2 (its defaultAirflowTag); the values are built for exactly it.
 CHART_NAME = "airflow"
 CHART_VERSION = "1.22.0"
+AIRFLOW_VERSION = "3.2.2"  # chart 1.22.0's appVersion: the Airflow whose schema it migrates to
 
 
 def chart_problem(tarball: Path) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from components.backup.values import CHART_POSTGRESQL_IMAGE, backup_key, migration_backup_values
 from components.broker.values import broker_values, redis_values
 from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
 from components.database.settings import CLEANUP_SCHEDULE
@@ -81,7 +82,7 @@ def build_helm_values(
         },
         "dagProcessor": _airflow_component(settings.dag_processor, settings, groomer=True),
         "workers": _workers(settings),
-        "migrateDatabaseJob": _migrate_job(settings),
+        "migrateDatabaseJob": _migrate_job(settings, names),
         "createUserJob": _create_user_job(settings, names),
         "databaseCleanup": _database_cleanup(settings),
         "statsd": {
@@ -252,15 +253,26 @@ def _workers(settings: StackSettings) -> dict[str, Any]:
     }
 
 
-def _migrate_job(settings: StackSettings) -> dict[str, Any]:
+def _migrate_job(settings: StackSettings, names: SecretNames) -> dict[str, Any]:
     """Kept a Helm hook on purpose: Helm runs it once per install or upgrade and fails the release if it
     fails, while pods wait in their ``wait-for-airflow-migrations`` init container. The release is
-    not ``--wait``-ed (see ``AirflowRelease``), since Helm runs post-install hooks only after waiting."""
-    return {
+    not ``--wait``-ed (see ``AirflowRelease``), since Helm runs post-install hooks only after waiting.
+    With ``airflow:backup`` its init container dumps the database first (``backup/values.py``)."""
+    job = {
         "useHelmHooks": True,
         "resources": settings.jobs.resources.to_kubernetes(),
         "securityContexts": AIRFLOW_CONTEXTS,
     }
+    if settings.backs_up:
+        backup = settings.backup
+        job |= migration_backup_values(
+            image=backup.image or settings.images.postgresql or CHART_POSTGRESQL_IMAGE,
+            connection_secret=names.backup_connection or names.metadata_connection,
+            key=backup_key(backup.generation),
+            keep=backup.keep,
+            resources=backup.resources.to_kubernetes(),
+        )
+    return job
 
 
 def _create_user_job(settings: StackSettings, names: SecretNames) -> dict[str, Any]:

@@ -161,6 +161,8 @@ class AirflowSecrets(pulumi.ComponentResource):
             },
         )
         self._store("pgbouncer-stats", self.names.pgbouncer_stats, {"connection": db.apply(stats_url)})
+        if self.names.backup_connection is not None:  # the dump goes to the database itself
+            self._store("db-backup", self.names.backup_connection, {"connection": direct})
         self._store(
             "metadata-db",
             self.names.metadata_connection,

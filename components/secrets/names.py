@@ -40,3 +40,6 @@ class SecretNames:
     # The task-log bucket's AWS connection, key "connection", where the stack holds it
     # (airflow:remoteLogsConnection); named by airflow:remoteLogs.connectionSecretName.
     task_logs_connection: str | None = None
+    # The database backup's direct connection, key "connection", where PgBouncer stands in front of the
+    # database (the dump must not go through its transaction pooling); else the metadata connection's.
+    backup_connection: str | None = None

@@ -122,7 +122,7 @@ def test_fernet_key_is_a_valid_fernet_key() -> None:
 @pytest.mark.parametrize(
     ("stack", "protected"),
     [
-        ("prod", {"airflow-namespace", "airflow-fernet-key", "airflow-fernet"}),
+        ("prod", {"airflow-namespace", "airflow-fernet-key", "airflow-fernet", "airflow-db-backups"}),
         ("dev", set()),
     ],
 )

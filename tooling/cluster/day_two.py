@@ -1,14 +1,15 @@
 """The day-two checks of the ``local`` stack, in the order they share one cluster and one deploy: the
 deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
-changes, drift, DAG edits, a deploy while tasks run, the deploy history and a rollback, a scheduler's
-loss, the Fernet rotation), and the teardown (a protected stack refuses, destroy leaves nothing, the
-stack comes back)."""
+changes, drift, DAG edits, a deploy while tasks run, the backup before a migration, the deploy history
+and a rollback, a scheduler's loss, the Fernet rotation), and the teardown (a protected stack refuses,
+destroy leaves nothing, the stack comes back)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tooling.cluster.backup_check import check_backup
 from tooling.cluster.checks import Deployed
 from tooling.cluster.deploy_history import HistoryCommand, check_history, check_rollback
 from tooling.cluster.drift import check_drift
@@ -16,6 +17,7 @@ from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
 from tooling.cluster.timeline import Timeline
+from tooling.cluster.upgrade import PROBE_ID as UPGRADE_PROBE
 from tooling.cluster.upgrade import UpgradeProbe
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api
@@ -75,6 +77,7 @@ class DayTwo:
         )
         timeline.check("dag-edit-changes-only-the-image", self._dag_edit)
         timeline.check("deploy-mid-run", self._mid_run)
+        timeline.check("backup", self._backup)
         timeline.check("history", self._history)
         timeline.check("rollback", self._rollback)
         timeline.check("scheduler-loss", self._scheduler_loss)
@@ -98,6 +101,16 @@ class DayTwo:
             f"{result.replaced_pods} Airflow pods replaced, both tasks succeeded at their first try, "
             f"the new DAG version live {result.seconds_until_live:.0f} s after `up` began"
         )
+
+    def _backup(self) -> None:
+        done = check_backup(
+            self.workspace,
+            self.node.kubectl,
+            self.deployed.kubectl_json,
+            self.deployed.namespace,
+            UPGRADE_PROBE,
+        )
+        self.timeline.facts.append(f"backup before migration: {done}")
 
     def _history(self) -> None:
         command = HistoryCommand(self.deployed.tools_python, self.workspace)

@@ -75,6 +75,9 @@ def check_history(command: HistoryCommand, kubectl_json: Callable[..., Any], nam
             )
         if row["helm"]["chart"] != f"{CHART.name}-{CHART.version}":
             raise CheckFailed(f"update {row['version']} lists the chart {row['helm']['chart']}")
+    numbers = [row["version"] for row in oldest_first]
+    if numbers != sorted(set(numbers)) or min(numbers) < 1:
+        raise CheckFailed(f"the updates are not numbered one each, oldest first: {numbers}")
     revisions = [row["helm"]["revision"] for row in oldest_first]
     if revisions != sorted(revisions):
         raise CheckFailed(f"the Helm revisions do not follow the updates: {revisions}")

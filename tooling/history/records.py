@@ -100,12 +100,27 @@ def helm_revision(secret: dict[str, Any]) -> HelmRevision:
     )
 
 
+def _numbers(updates: list[dict[str, Any]]) -> list[int]:
+    """Each update's number: the backend's version where it keeps one (Pulumi Cloud), else its place
+    in the whole history, oldest 1 (a self-managed backend records 0 for every update)."""
+    versions = [int(update.get("version") or 0) for update in updates]
+    if all(v > 0 for v in versions) and len(set(versions)) == len(versions):
+        return versions
+    oldest_first = sorted(range(len(updates)), key=lambda i: (updates[i]["startTime"], -i))
+    numbers = [0] * len(updates)
+    for number, index in enumerate(oldest_first, start=1):
+        numbers[index] = number
+    return numbers
+
+
 def deploys(updates: list[dict[str, Any]], revisions: list[HelmRevision]) -> list[Deploy]:
-    """``pulumi stack history --json`` joined with the Helm records, newest first: each update gets
-    the latest revision written while it ran, or else the one in effect before it."""
+    """The whole of ``pulumi stack history --json`` (newest first) joined with the Helm records,
+    newest first: each update gets the latest revision written while it ran, or else the one in effect
+    before it."""
+    numbers = _numbers(updates)
     by_time = sorted(revisions, key=lambda r: (r.deployed_at, r.revision))
     found = []
-    for update in updates:
+    for position, update in enumerate(updates):
         started = _parse_time(update["startTime"])
         ended = _parse_time(update["endTime"]) if update.get("endTime") else None
         until = (ended or datetime.now(UTC)) + _SLACK
@@ -115,7 +130,7 @@ def deploys(updates: list[dict[str, Any]], revisions: list[HelmRevision]) -> lis
         environment = update.get("environment") or {}
         found.append(
             Deploy(
-                version=int(update["version"]),
+                version=numbers[position],
                 kind=update.get("kind", ""),
                 result=update.get("result", ""),
                 started=started,

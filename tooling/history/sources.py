@@ -64,8 +64,12 @@ def _helm_revisions(namespace: str) -> list[HelmRevision]:
 
 
 def read_deploys(project: Path, stack: str) -> tuple[list[Deploy], str | None]:
-    """The stack's deploys, newest first, and why Helm's records are missing from them (or None)."""
-    updates = json.loads(run_pulumi(project, "stack", "history", "--json", "--stack", stack) or "[]")
+    """The stack's deploys, newest first, and why Helm's records are missing from them (or None).
+    ``--page-size 0``: the whole history (the CLI's default is the newest 10), so the numbers of a
+    self-managed backend's updates, counted from the oldest, stay the same."""
+    updates = json.loads(
+        run_pulumi(project, "stack", "history", "--json", "--page-size", "0", "--stack", stack) or "[]"
+    )
     outputs = json.loads(run_pulumi(project, "stack", "output", "--json", "--stack", stack) or "{}")
     namespace = outputs.get("namespace")
     if not isinstance(namespace, str) or not namespace:

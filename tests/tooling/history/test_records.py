@@ -86,3 +86,22 @@ def test_an_update_still_running_has_no_end() -> None:
     (only,) = deploys([running], [])
     assert only.ended is None
     assert not only.can_be_rolled_back_to
+
+
+def test_updates_of_a_self_managed_backend_are_numbered_from_the_oldest() -> None:
+    # Newest first, as the CLI lists them; a file backend records version 0 for each.
+    updates = [
+        update(0, "2026-12-02T00:10:00Z", "2026-12-02T00:11:00Z", commit="3" * 40),
+        update(0, "2026-12-02T00:05:00Z", "2026-12-02T00:06:00Z", commit="2" * 40),
+        update(0, "2026-12-02T00:00:00Z", "2026-12-02T00:01:00Z", commit="1" * 40),
+    ]
+    found = deploys(updates, [])
+    assert [(d.version, d.commit[:1] if d.commit else "") for d in found] == [(3, "3"), (2, "2"), (1, "1")]
+
+
+def test_the_versions_a_backend_keeps_are_its_own() -> None:
+    updates = [
+        update(41, "2026-12-02T00:10:00Z", "2026-12-02T00:11:00Z"),
+        update(40, "2026-12-02T00:05:00Z", "2026-12-02T00:06:00Z"),
+    ]
+    assert [d.version for d in deploys(updates, [])] == [41, 40]

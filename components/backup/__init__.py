@@ -1,0 +1,1 @@
+"""The metadata database's backup before each upgrade that may migrate it (``airflow:backup``)."""
