@@ -17,9 +17,11 @@ from components.release.settings import AIRFLOW_VERSION, CHART_VERSION
 
 __all__ = [
     "BACKUP_CLAIM",
+    "BACKUP_CONTAINER",
     "BACKUP_MOUNT",
     "BACKUP_SCRIPT",
     "CHART_POSTGRESQL_IMAGE",
+    "LIBPQ_URL",
     "backup_key",
     "migration_backup_values",
 ]
@@ -32,9 +34,16 @@ CHART_POSTGRESQL_IMAGE = "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r1
 # bash, in the PostgreSQL image: $1 the folder, $2 the version key, $3 how many dumps to keep; the
 # database URL in $DATABASE_URL (SQLAlchemy's driver suffix is dropped: libpq does not know it).
 # No Helm template markers: the chart passes extraInitContainers through `tpl`.
-BACKUP_SCRIPT = r"""set -euo pipefail
+# $DATABASE_URL as libpq takes it, in $url: SQLAlchemy's driver suffix (postgresql+psycopg2://) dropped.
+LIBPQ_URL = (
+    r"""url=$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[A-Za-z0-9_]+)?://#postgresql://#')"""
+)
+BACKUP_SCRIPT = (
+    r"""set -euo pipefail
 folder="$1" key="$2" keep="$3"
-url=$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[A-Za-z0-9_]+)?://#postgresql://#')
+"""
+    + LIBPQ_URL
+    + r"""
 if [ "$(cat "$folder/last-backup-key" 2>/dev/null || true)" = "$key" ]; then
   echo "backup: the dump for $key was taken; the schema has not changed since"
   exit 0
@@ -57,6 +66,8 @@ ls -1 "$folder" | grep -E '\.dump$' | sort | head -n -"$keep" | while read -r ol
   echo "backup: removed the older $old"
 done
 """
+)
+BACKUP_CONTAINER = "backup-metadata-database"  # the migration Job's init container
 
 
 def backup_key(generation: int) -> str:
@@ -71,7 +82,7 @@ def migration_backup_values(
     return {
         "extraInitContainers": [
             {
-                "name": "backup-metadata-database",
+                "name": BACKUP_CONTAINER,
                 "image": image,
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["bash", "-c", BACKUP_SCRIPT, "backup", BACKUP_MOUNT, key, str(keep)],

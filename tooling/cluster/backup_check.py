@@ -10,18 +10,13 @@ its stored connections, the connection the upgrade check stored among them. Only
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-from components.backup.values import BACKUP_CLAIM, BACKUP_MOUNT, CHART_POSTGRESQL_IMAGE, backup_key
-from components.kube import READ_ONLY_CONTAINER, restricted_pod
+from components.backup.values import CHART_POSTGRESQL_IMAGE, backup_key
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
-from tooling.rehearsal.services import wait_until
+from tooling.history.claim import ClaimPod, run_on_claim
 
 __all__ = ["check_backup", "read_backups"]
 
@@ -31,60 +26,19 @@ cd "$1"
 ls -1 | grep -E '\.dump$' | sort | sed 's/^/DUMP /'
 newest=$(ls -1 | grep -E '\.dump$' | sort | tail -n 1)
 [ -n "$newest" ] || exit 0
-pg_restore --list "$newest" | grep -E ' TABLE DATA public ' | awk '{print "DATA " $NF}'
+pg_restore --list "$newest" | grep -E ' TABLE DATA public ' | awk '{print "DATA " $7}'
 echo "PROBE $(pg_restore --data-only --table=connection --file=- "$newest" | grep -c -- "$2" || true)"
 """
 
 
 def read_backups(
-    kubectl: Callable[..., str],
-    kubectl_json: Callable[..., Any],
-    run: Path,
-    namespace: str,
-    image: str,
-    probe: str,
+    kubectl: Callable[..., str], namespace: str, image: str, probe: str
 ) -> tuple[list[str], set[str], int]:
     """The dumps on the claim (oldest first), the tables the newest holds data of, and how many rows of
     its connection table name ``probe``."""
-    name = f"read-backups-{time.time_ns()}"
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "restartPolicy": "Never",
-            "automountServiceAccountToken": False,
-            "securityContext": restricted_pod(50000, 0, 0),
-            "containers": [
-                {
-                    "name": "read",
-                    "image": image,
-                    "command": ["bash", "-c", _LISTING, "read", BACKUP_MOUNT, probe],
-                    "securityContext": READ_ONLY_CONTAINER,
-                    "resources": {
-                        "requests": {"cpu": "10m", "memory": "32Mi"},
-                        "limits": {"memory": "256Mi"},
-                    },
-                    "volumeMounts": [{"name": "backups", "mountPath": BACKUP_MOUNT, "readOnly": True}],
-                }
-            ],
-            "volumes": [{"name": "backups", "persistentVolumeClaim": {"claimName": BACKUP_CLAIM}}],
-        },
-    }
-    path = run / f"{name}.json"
-    path.write_text(json.dumps(pod))
-    kubectl("apply", "-f", str(path))
-    phase = ""
-
-    def finished() -> bool:
-        nonlocal phase
-        phase = kubectl_json("get", "pod", "-n", namespace, name)["status"].get("phase", "")
-        return phase in ("Succeeded", "Failed")
-
-    wait_until(finished, f"the pod {name} reading the backups finished", 300, 3)
-    log = kubectl("logs", "-n", namespace, name)
-    kubectl("delete", "pod", "-n", namespace, name, "--wait=false")
-    if phase != "Succeeded":
+    pod = ClaimPod(image, _LISTING, [probe], connection_secret=None, read_only=True)
+    ok, log = run_on_claim(kubectl, namespace, pod, prefix="read-backups", timeout=300)
+    if not ok:
         raise CheckFailed(f"reading the backups failed: {log.strip()[-300:]}")
     lines = log.splitlines()
     dumps = [line[5:] for line in lines if line.startswith("DUMP ")]
@@ -94,18 +48,14 @@ def read_backups(
 
 
 def check_backup(
-    workspace: Workspace,
-    kubectl: Callable[..., str],
-    kubectl_json: Callable[..., Any],
-    namespace: str,
-    probe_connection: str,
+    workspace: Workspace, kubectl: Callable[..., str], namespace: str, probe_connection: str
 ) -> str:
     """See the module's docstring; the dumps taken, for the timeline."""
     image = workspace.config_value("airflow:images.postgresql") or CHART_POSTGRESQL_IMAGE
     generation = int(workspace.config_value("airflow:backup.generation") or 0)
 
     def read() -> tuple[list[str], set[str], int]:
-        return read_backups(kubectl, kubectl_json, workspace.layout.run, namespace, image, probe_connection)
+        return read_backups(kubectl, namespace, image, probe_connection)
 
     workspace.set_value("airflow:backup.enabled", "true", path=True)
     workspace.run("up", "--yes", "--skip-preview", check=True)

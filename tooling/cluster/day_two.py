@@ -1,8 +1,8 @@
 """The day-two checks of the ``local`` stack, in the order they share one cluster and one deploy: the
 deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
-changes, drift, DAG edits, a deploy while tasks run, the backup before a migration, the deploy history
-and a rollback, a scheduler's loss, the Fernet rotation), and the teardown (a protected stack refuses,
-destroy leaves nothing, the stack comes back)."""
+changes, drift, DAG edits, a deploy while tasks run, the backup before a migration and its restore,
+the deploy history and a rollback, a scheduler's loss, the Fernet rotation), and the teardown (a
+protected stack refuses, destroy leaves nothing, the stack comes back)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from tooling.cluster.checks import Deployed
 from tooling.cluster.deploy_history import HistoryCommand, check_history, check_rollback
 from tooling.cluster.drift import check_drift
 from tooling.cluster.fernet_rotation import check_fernet_rotation
-from tooling.cluster.mid_run import check_deploy_mid_run, check_scheduler_loss
+from tooling.cluster.mid_run import WAITING_DAG, check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
+from tooling.cluster.restore_check import check_restore
 from tooling.cluster.timeline import Timeline
 from tooling.cluster.upgrade import PROBE_ID as UPGRADE_PROBE
 from tooling.cluster.upgrade import UpgradeProbe
@@ -78,6 +79,7 @@ class DayTwo:
         timeline.check("dag-edit-changes-only-the-image", self._dag_edit)
         timeline.check("deploy-mid-run", self._mid_run)
         timeline.check("backup", self._backup)
+        timeline.check("restore", self._restore)
         timeline.check("history", self._history)
         timeline.check("rollback", self._rollback)
         timeline.check("scheduler-loss", self._scheduler_loss)
@@ -106,11 +108,16 @@ class DayTwo:
         done = check_backup(
             self.workspace,
             self.node.kubectl,
-            self.deployed.kubectl_json,
             self.deployed.namespace,
             UPGRADE_PROBE,
         )
         self.timeline.facts.append(f"backup before migration: {done}")
+
+    def _restore(self) -> None:
+        assert self.upgrade is not None  # local is deployed from an earlier commit first
+        command = HistoryCommand(self.deployed.tools_python, self.workspace)
+        earlier = (WAITING_DAG, self.upgrade.waiting.run)
+        self.timeline.facts.append(f"restore: {check_restore(command, self.deployed, earlier)}")
 
     def _history(self) -> None:
         command = HistoryCommand(self.deployed.tools_python, self.workspace)

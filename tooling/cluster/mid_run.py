@@ -27,6 +27,7 @@ from tooling.rehearsal.api import Api
 from tooling.rehearsal.services import wait_until
 
 __all__ = [
+    "WAITING_DAG",
     "MidRun",
     "WaitingRun",
     "airflow_pods",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["Deploy", "HelmRevision", "deploys", "helm_revision", "values_digest"]
+__all__ = ["Deploy", "HelmRevision", "deploys", "helm_revision", "release_of", "values_digest"]
 
 # Pulumi's history has whole seconds; Helm writes its record once the upgrade has started.
 _SLACK = timedelta(seconds=1)
@@ -82,11 +82,16 @@ def _image(values: dict[str, Any]) -> str:
     return f"{repository}:{airflow.get('tag') or values.get('defaultAirflowTag') or '(chart default)'}"
 
 
-def helm_revision(secret: dict[str, Any]) -> HelmRevision:
-    """A ``helm.sh/release.v1`` Secret as ``kubectl get -o json`` gives it: Kubernetes' base64 of
-    Helm's base64 of the gzipped release."""
+def release_of(secret: dict[str, Any]) -> dict[str, Any]:
+    """The release a ``helm.sh/release.v1`` Secret holds, as ``kubectl get -o json`` gives it:
+    Kubernetes' base64 of Helm's base64 of the gzipped release."""
     encoded = base64.b64decode(base64.b64decode(secret["data"]["release"]))
-    release = json.loads(gzip.decompress(encoded) if encoded[:2] == b"\x1f\x8b" else encoded)
+    return json.loads(gzip.decompress(encoded) if encoded[:2] == b"\x1f\x8b" else encoded)
+
+
+def helm_revision(secret: dict[str, Any]) -> HelmRevision:
+    """One Helm release record, as ``release_of`` reads it."""
+    release = release_of(secret)
     metadata = release["chart"]["metadata"]
     values = release.get("config") or {}
     return HelmRevision(

@@ -32,8 +32,9 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
-def check_target(history: list[Deploy], version: int) -> Deploy:
-    """The deploy to roll back to, or ``Refused`` saying why it cannot be."""
+def check_target(history: list[Deploy], version: int, *, after_restore: bool = False) -> Deploy:
+    """The deploy to roll back to, or ``Refused`` saying why it cannot be. ``after_restore``: a dump
+    from before the newer Airflow migrated has been restored (``restore``), so an older one may run."""
     target = next((d for d in history if d.version == version), None)
     if target is None:
         raise Refused(f"the stack has no update {version}; `python -m tooling.history` lists them")
@@ -50,7 +51,8 @@ def check_target(history: list[Deploy], version: int) -> Deploy:
     if current is not None and current.version == version:
         raise Refused(f"update {version} is the stack's current deploy")
     if (
-        current is not None
+        not after_restore
+        and current is not None
         and current.helm is not None
         and target.helm is not None
         and _version(target.helm.app_version) < _version(current.helm.app_version)
@@ -58,7 +60,7 @@ def check_target(history: list[Deploy], version: int) -> Deploy:
         raise Refused(
             f"update {version} ran Airflow {target.helm.app_version} and the stack runs "
             f"{current.helm.app_version}: the metadata database holds the newer schema; restore a "
-            "backup taken before the upgrade first"
+            "dump taken before the upgrade first (restore), then roll back with --after-restore"
         )
     return target
 

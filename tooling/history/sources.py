@@ -12,9 +12,9 @@ from typing import Any
 
 from components.kube import RELEASE_NAME
 from components.redact import safe_to_print
-from tooling.history.records import Deploy, HelmRevision, deploys, helm_revision
+from tooling.history.records import Deploy, HelmRevision, deploys, helm_revision, release_of
 
-__all__ = ["Refused", "read_deploys", "run_pulumi"]
+__all__ = ["Refused", "deployed_values", "kubectl", "read_deploys", "run_pulumi", "stack_namespace"]
 
 
 class Refused(Exception):
@@ -39,19 +39,19 @@ def run_pulumi(project: Path, *args: str, capture: bool = True) -> str:
     return done.stdout or ""
 
 
-def _helm_revisions(namespace: str) -> list[HelmRevision]:
+def kubectl(*args: str) -> str:
+    """``kubectl ARGS`` as the user's kubeconfig allows; its output, or ``Refused`` with its error."""
+    done = subprocess.run([_tool("kubectl"), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise Refused(f"kubectl {' '.join(args[:2])} failed: {safe_to_print(last[0])[:500]}")
+    return done.stdout
+
+
+def _helm_records(namespace: str, selector: str = "") -> list[dict[str, Any]]:
+    labels = f"owner=helm,name={RELEASE_NAME}{selector}"
     done = subprocess.run(
-        [
-            _tool("kubectl"),
-            "get",
-            "secrets",
-            "-n",
-            namespace,
-            "-l",
-            f"owner=helm,name={RELEASE_NAME}",
-            "-o",
-            "json",
-        ],
+        [_tool("kubectl"), "get", "secrets", "-n", namespace, "-l", labels, "-o", "json"],
         capture_output=True,
         text=True,
         check=False,
@@ -60,7 +60,29 @@ def _helm_revisions(namespace: str) -> list[HelmRevision]:
         last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         raise Refused(f"kubectl cannot read Helm's records in {namespace}: {safe_to_print(last[0])[:500]}")
     items: list[dict[str, Any]] = json.loads(done.stdout).get("items", [])
-    return [helm_revision(item) for item in items if item.get("type") == "helm.sh/release.v1"]
+    return [item for item in items if item.get("type") == "helm.sh/release.v1"]
+
+
+def _helm_revisions(namespace: str) -> list[HelmRevision]:
+    return [helm_revision(item) for item in _helm_records(namespace)]
+
+
+def stack_namespace(project: Path, stack: str) -> str:
+    """The namespace the stack's last ``up`` made (its output), or ``Refused``."""
+    outputs = json.loads(run_pulumi(project, "stack", "output", "--json", "--stack", stack) or "{}")
+    namespace = outputs.get("namespace")
+    if not isinstance(namespace, str) or not namespace:
+        raise Refused("the stack has no namespace output (destroyed?)")
+    return namespace
+
+
+def deployed_values(namespace: str) -> dict[str, Any]:
+    """The chart values of the release's deployed revision."""
+    records = _helm_records(namespace, ",status=deployed")
+    if not records:
+        raise Refused(f"no deployed Helm release {RELEASE_NAME} in {namespace}")
+    config: dict[str, Any] = release_of(records[0]).get("config") or {}
+    return config
 
 
 def read_deploys(project: Path, stack: str) -> tuple[list[Deploy], str | None]:

@@ -102,3 +102,13 @@ def test_a_pulumi_without_the_stack_is_one_line(
         capsys.readouterr().err.strip()
         == "history: pulumi stack history failed: error: no stack named 'dev' found"
     )
+
+
+def test_a_restore_on_a_stack_without_backups_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tools(tmp_path, monkeypatch)
+    assert main(["--stack", "dev", "--project", str(tmp_path), "restore"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "history: the stack takes no backups (airflow:backup.enabled): there is no dump to restore"
+    )

@@ -53,8 +53,12 @@ def test_what_cannot_be_rolled_back_to_is_refused(version: int, first: dict, ref
 
 
 def test_a_deploy_of_an_older_airflow_needs_a_restore() -> None:
-    with pytest.raises(Refused, match=r"ran Airflow 3\.1\.9 and the stack runs 3\.2\.2: .* restore a backup"):
+    with pytest.raises(
+        Refused,
+        match=r"ran Airflow 3\.1\.9 and the stack runs 3\.2\.2: .* then roll back with --after-restore",
+    ):
         check_target(_history(old_airflow="3.1.9"), 1)
+    assert check_target(_history(old_airflow="3.1.9"), 1, after_restore=True).commit == OLD
 
 
 def _preview(*steps: tuple[str, str]) -> str:
