@@ -22,6 +22,7 @@ __all__ = [
     "BACKUP_SCRIPT",
     "CHART_POSTGRESQL_IMAGE",
     "LIBPQ_URL",
+    "WAIT_FOR_DATABASE",
     "backup_key",
     "migration_backup_values",
 ]
@@ -38,6 +39,22 @@ CHART_POSTGRESQL_IMAGE = "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r1
 LIBPQ_URL = (
     r"""url=$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[A-Za-z0-9_]+)?://#postgresql://#')"""
 )
+# Until the database answers, $answer then holding whether Airflow's schema is there (empty for a new
+# database). Found on the cluster: a new pod's first connection is refused while its NetworkPolicy
+# allowance is not yet in place, so one failed query must not read as "a new database". After the
+# tries ($DATABASE_TRIES, 60; $DATABASE_RETRY_SECONDS apart, 2) the last error, and exit 1.
+WAIT_FOR_DATABASE = r"""tries="${DATABASE_TRIES:-60}"
+for attempt in $(seq 1 "$tries"); do
+  if answer=$(psql --no-psqlrc --tuples-only --no-align --dbname="$url" \
+      --command="select to_regclass('public.alembic_version')" 2>&1); then
+    break
+  fi
+  if [ "$attempt" = "$tries" ]; then
+    echo "database: no answer after $tries tries: $answer" >&2
+    exit 1
+  fi
+  sleep "${DATABASE_RETRY_SECONDS:-2}"
+done"""
 BACKUP_SCRIPT = (
     r"""set -euo pipefail
 folder="$1" key="$2" keep="$3"
@@ -48,8 +65,10 @@ if [ "$(cat "$folder/last-backup-key" 2>/dev/null || true)" = "$key" ]; then
   echo "backup: the dump for $key was taken; the schema has not changed since"
   exit 0
 fi
-if [ -z "$(psql --no-psqlrc --tuples-only --no-align --dbname="$url" \
-    --command="select to_regclass('public.alembic_version')")" ]; then
+"""
+    + WAIT_FOR_DATABASE
+    + r"""
+if [ -z "$answer" ]; then
   echo "backup: a new database, nothing to dump"
   printf '%s' "$key" > "$folder/last-backup-key"
   exit 0

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from components.backup.values import BACKUP_CLAIM, BACKUP_MOUNT
-from components.kube import AIRFLOW_UID, READ_ONLY_CONTAINER, restricted_pod
+from components.kube import AIRFLOW_UID, READ_ONLY_CONTAINER, RELEASE_NAME, restricted_pod
 
-__all__ = ["ClaimPod", "run_on_claim"]
+__all__ = ["CLAIM_POD_LABELS", "ClaimPod", "run_on_claim"]
 
 Kubectl = Callable[..., str]
+# The bundled PostgreSQL's and PgBouncer's NetworkPolicies admit the release's pods by tier and release.
+CLAIM_POD_LABELS = {"tier": "airflow", "release": RELEASE_NAME, "component": "database-backup"}
 
 
 class ClaimPod:
@@ -43,7 +45,7 @@ class ClaimPod:
         return {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": {"release": "airflow"}},
+            "metadata": {"name": name, "namespace": namespace, "labels": CLAIM_POD_LABELS},
             "spec": {
                 "restartPolicy": "Never",
                 "automountServiceAccountToken": False,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from components.backup.values import BACKUP_CONTAINER, LIBPQ_URL
+from components.backup.values import BACKUP_CONTAINER, LIBPQ_URL, WAIT_FOR_DATABASE
 from components.kube import RELEASE_NAME
 from tooling.history.claim import ClaimPod, run_on_claim
 from tooling.history.sources import Refused
@@ -32,6 +32,8 @@ RESTORE_SCRIPT = (
 folder="$1" dump="$2"
 """
     + LIBPQ_URL
+    + "\n"
+    + WAIT_FOR_DATABASE
     + r"""
 pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error \
   --dbname="$url" "$folder/$dump"

@@ -25,6 +25,11 @@ def tools(tmp_path: Path) -> Path:
     (bin_dir / "psql").write_text(
         "#!/bin/bash\n"
         'echo "psql $*" >> "$TOOL_LOG"\n'
+        'calls=$(grep -c ^psql "$TOOL_LOG")\n'
+        'if [ "$calls" -le "${PSQL_FAILS:-0}" ]; then\n'
+        "  echo 'psql: error: connection to server at \"db.example\" failed: Connection refused' >&2\n"
+        "  exit 2\n"
+        "fi\n"
         '[ -n "$NEW_DATABASE" ] && echo "" || echo alembic_version\n'
     )
     (bin_dir / "pg_dump").write_text(
@@ -54,6 +59,8 @@ def _backup(
             "TOOL_LOG": str(folder.parent / "tools.log"),
             "NEW_DATABASE": "",
             "DUMP_FAILS": "",
+            "DATABASE_TRIES": "3",
+            "DATABASE_RETRY_SECONDS": "0",
             **env,
         },
         capture_output=True,
@@ -120,3 +127,21 @@ def test_only_the_newest_dumps_are_kept(tools: Path, folder: Path) -> None:
     assert done.returncode == 0
     assert [name.split("-", 1)[1] for name in _dumps(folder)] == ["b.dump", "c.dump"]
     assert "removed the older 20260101T000000Z-a.dump" in done.stdout
+
+
+def test_a_refused_first_connection_is_retried_not_taken_for_a_new_database(
+    tools: Path, folder: Path
+) -> None:
+    # Found on the cluster: a new pod's NetworkPolicy allowance lags its start.
+    done = _backup(tools, folder, "k1", PSQL_FAILS="2")
+    assert done.returncode == 0, done.stderr
+    assert len(_dumps(folder)) == 1
+
+
+def test_a_database_that_never_answers_fails_the_job_and_remembers_nothing(tools: Path, folder: Path) -> None:
+    done = _backup(tools, folder, "k1", PSQL_FAILS="99")
+    assert done.returncode == 1
+    assert "database: no answer after 3 tries: psql: error: connection to server" in done.stderr
+    assert _dumps(folder) == []
+    assert not (folder / "last-backup-key").exists()
+    assert "s3cret-pass" not in done.stdout + done.stderr
