@@ -55,7 +55,9 @@ def cluster_objects(volumes: Path) -> list[dict]:
             "reclaimPolicy": "Delete",
         },
     ]
-    for index in range(6):
+    # Retained volumes are not bound again: enough for every claim of a deploy, a destroy and a
+    # recreate (found on the cluster: with 6, the recreate's Redis claim found none).
+    for index in range(12):
         path = volumes / f"pv{index}"
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o1777)

@@ -8,6 +8,7 @@ What it refuses, each in one line, before anything is deployed:
   virtualenv would not be the one this checkout's ``.venv`` holds);
 - a deploy that ran an older Airflow than the stack runs now: the metadata database holds the newer
   schema, which the older Airflow cannot run on without a restored backup;
+- a rollback whose preview would delete a volume claim (the backups' dumps are on one);
 - a rollback whose preview would generate a value anew (a ``random:`` resource created or replaced):
   the Fernet key, a password or a signing secret that the stored data and sessions depend on.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from tooling.history.records import Deploy
 from tooling.history.sources import Refused, run_pulumi
 
-__all__ = ["check_target", "generated_anew", "roll_back"]
+__all__ = ["check_target", "deleted_claims", "generated_anew", "roll_back"]
 
 # Steps of a preview that give a resource a new value: what a random resource must never get back.
 _NEW_VALUE_OPS = frozenset({"create", "replace", "create-replacement"})
@@ -63,6 +64,18 @@ def check_target(history: list[Deploy], version: int, *, after_restore: bool = F
             "dump taken before the upgrade first (restore), then roll back with --after-restore"
         )
     return target
+
+
+def deleted_claims(preview_json: str) -> list[str]:
+    """The volume claims the preview would delete (the backups' claim among them): what they hold
+    goes with them."""
+    steps = json.loads(preview_json or "{}").get("steps", [])
+    return sorted(
+        step["urn"].split("::")[-1]
+        for step in steps
+        if step.get("op") in ("delete", "replace", "delete-replaced")
+        and step.get("urn", "").split("::")[2].endswith("core/v1:PersistentVolumeClaim")
+    )
 
 
 def generated_anew(preview_json: str) -> list[str]:
@@ -116,6 +129,12 @@ def roll_back(project: Path, stack: str, target: Deploy, *, deploy: bool) -> lis
         folder = _checkout(project, target.commit, Path(scratch))
         preview = run_pulumi(folder, "preview", "--json", "--stack", stack)
         anew = generated_anew(preview)
+        claims = deleted_claims(preview)
+        if claims:
+            raise Refused(
+                f"rolling back to update {target.version} would delete the volume claim(s) "
+                f"{', '.join(claims)} and what they hold (the database's dumps)"
+            )
         if anew:
             raise Refused(
                 f"rolling back to update {target.version} would generate anew {', '.join(anew)}: what was "

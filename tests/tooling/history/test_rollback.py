@@ -12,7 +12,7 @@ import pytest
 
 from tests.tooling.history.helm_records import helm_secret, update
 from tooling.history.records import deploys, helm_revision
-from tooling.history.rollback import check_target, generated_anew, roll_back
+from tooling.history.rollback import check_target, deleted_claims, generated_anew, roll_back
 from tooling.history.sources import Refused
 
 OLD, NEW = "1" * 40, "2" * 40
@@ -185,3 +185,17 @@ def test_a_commit_this_clone_lacks_is_refused(
     missing = deploys([update(1, "2026-12-02T00:00:00Z", "2026-12-02T00:01:00Z", commit="f" * 40)], [])[0]
     with pytest.raises(Refused, match="commit ffffffffffff is not in this clone"):
         roll_back(project, "dev", missing, deploy=True)
+
+
+def test_a_rollback_that_would_delete_a_volume_claim_deploys_nothing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preview = _preview(("delete", "kubernetes:core/v1:PersistentVolumeClaim::airflow-db-backups"))
+    assert deleted_claims(preview) == ["airflow-db-backups"]
+    assert deleted_claims(_preview(("update", "kubernetes:core/v1:PersistentVolumeClaim::x"))) == []
+    log = _fake_pulumi(tmp_path, monkeypatch, preview)
+    with pytest.raises(
+        Refused, match=r"would delete the volume claim\(s\) airflow-db-backups and what they hold"
+    ):
+        roll_back(project, "dev", _target(project), deploy=True)  # type: ignore[arg-type]
+    assert [call["args"][0] for call in _calls(log)] == ["preview"]
