@@ -39,6 +39,16 @@ def check_restore(command: HistoryCommand, deployed: Deployed, earlier: tuple[st
         raise CheckFailed(f"restore lists no dump: {redact(listed.stderr.strip())[-300:]}")
     newest = dumps[-1]
     after = deployed.run_dag(PROBE_DAG)
+
+    def task_pods_done() -> bool:
+        pods = deployed.kubectl_json(
+            "get", "pods", "-n", deployed.namespace, "-l", "kubernetes_executor=True"
+        )
+        return all(pod["status"].get("phase") in ("Succeeded", "Failed") for pod in pods["items"])
+
+    # The run's task pod outlives its task by a few seconds, and restore refuses while one runs (found on
+    # the cluster: "task pods still run"): as a user would, wait for it first.
+    wait_until(task_pods_done, "the probe run's task pods finished", 300, 2)
     for args in (("restore", newest), ("restore", newest, "--yes")):
         done = command.run(*args)
         if done.returncode != 0:
