@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from components.backup.values import BACKUP_CLAIM, CHART_POSTGRESQL_IMAGE, backup_key
+from components.backup.values import BACKUP_CLAIM, BACKUP_SCRIPT, CHART_POSTGRESQL_IMAGE, backup_key
 from components.dags.settings import ConfigMapDags
 from components.release.values import build_helm_values
 from components.settings import StackSettings
@@ -70,3 +70,26 @@ def test_the_values_fit_the_charts_schema(chart_schema: dict[str, Any]) -> None:
     )
     errors = list(jsonschema.Draft7Validator(chart_schema).iter_errors(values))
     assert [f"{list(e.path)}: {e.message}" for e in errors] == []
+
+
+def test_the_charts_migration_job_dumps_first_on_the_claim_as_restricted() -> None:
+    from tests.conftest import render_chart
+
+    settings = _settings(protect_stateful_resources=True)
+    values = build_helm_values(settings, secret_names(settings), {})
+    (job,) = [
+        doc
+        for doc in render_chart(values, namespace="airflow")
+        if doc["kind"] == "Job" and doc["metadata"]["name"] == "airflow-run-airflow-migrations"
+    ]
+    pod = job["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["name"] == "backup-metadata-database"
+    # the chart passes extraInitContainers through `tpl`: the script must come out as written
+    assert init["command"][:3] == ["bash", "-c", BACKUP_SCRIPT]
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert init["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"name": "db-backups", "persistentVolumeClaim": {"claimName": BACKUP_CLAIM}} in pod["volumes"]
+    assert [c["name"] for c in pod["containers"]] == ["run-airflow-migrations"]
+    # the secret reaches the pod by reference only
+    assert "value" not in init["env"][0]
