@@ -37,6 +37,11 @@ class DayTwo:
     upgrade: UpgradeProbe | None = None
 
     @property
+    def history_command(self) -> HistoryCommand:
+        """``python -m tooling.history`` on this stack, as a user runs it."""
+        return HistoryCommand(self.deployed.tools_python, self.workspace)
+
+    @property
     def api(self) -> Api:
         assert self.deployed.api is not None, "the login check runs first"
         return self.deployed.api
@@ -115,18 +120,17 @@ class DayTwo:
 
     def _restore(self) -> None:
         assert self.upgrade is not None  # local is deployed from an earlier commit first
-        command = HistoryCommand(self.deployed.tools_python, self.workspace)
         earlier = (WAITING_DAG, self.upgrade.waiting.run)
-        self.timeline.facts.append(f"restore: {check_restore(command, self.deployed, earlier)}")
+        self.timeline.facts.append(f"restore: {check_restore(self.history_command, self.deployed, earlier)}")
 
     def _history(self) -> None:
-        command = HistoryCommand(self.deployed.tools_python, self.workspace)
-        listed = check_history(command, self.deployed.kubectl_json, self.deployed.namespace)
+        listed = check_history(self.history_command, self.deployed.kubectl_json, self.deployed.namespace)
         self.timeline.facts.append(f"deploy history: {listed}")
 
     def _rollback(self) -> None:
-        command = HistoryCommand(self.deployed.tools_python, self.workspace)
-        done = check_rollback(command, self.api, self.deployed.kubectl_json, self.deployed.namespace)
+        done = check_rollback(
+            self.history_command, self.api, self.deployed.kubectl_json, self.deployed.namespace
+        )
         self.timeline.facts.append(f"rollback: {done}")
 
     def _scheduler_loss(self) -> None:

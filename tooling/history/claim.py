@@ -79,8 +79,6 @@ def run_on_claim(
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "pod.json"
         path.write_text(json.dumps(pod.manifest(name, namespace)))
-        path.chmod(0o644)
-        Path(scratch).chmod(0o755)
         kubectl("apply", "-f", str(path))
     try:
         deadline = time.monotonic() + timeout

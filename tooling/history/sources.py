@@ -34,32 +34,39 @@ def run_pulumi(project: Path, *args: str, capture: bool = True) -> str:
         [_tool("pulumi"), *args], cwd=project, capture_output=capture, text=True, check=False
     )
     if done.returncode != 0:
-        last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
-        raise Refused(f"pulumi {' '.join(args[:2])} failed: {safe_to_print(last[0])[:500]}")
+        raise Refused(f"pulumi {' '.join(args[:2])} failed: {_last_line(done)}")
     return done.stdout or ""
 
 
-def kubectl(*args: str) -> str:
-    """``kubectl ARGS`` as the user's kubeconfig allows; its output, or ``Refused`` with its error."""
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    """A failed command's last line of error, escaped and masked."""
+    last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+    return safe_to_print(last[0])[:500]
+
+
+def kubectl(*args: str, failing: str | None = None) -> str:
+    """``kubectl ARGS`` as the user's kubeconfig allows; its output, or ``Refused`` with its error
+    after ``failing`` (what could not be done; by default the command)."""
     done = subprocess.run([_tool("kubectl"), *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
-        raise Refused(f"kubectl {' '.join(args[:2])} failed: {safe_to_print(last[0])[:500]}")
+        raise Refused(f"{failing or 'kubectl ' + ' '.join(args[:2]) + ' failed'}: {_last_line(done)}")
     return done.stdout
 
 
 def _helm_records(namespace: str, selector: str = "") -> list[dict[str, Any]]:
     labels = f"owner=helm,name={RELEASE_NAME}{selector}"
-    done = subprocess.run(
-        [_tool("kubectl"), "get", "secrets", "-n", namespace, "-l", labels, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
+    listed = kubectl(
+        "get",
+        "secrets",
+        "-n",
+        namespace,
+        "-l",
+        labels,
+        "-o",
+        "json",
+        failing=f"kubectl cannot read Helm's records in {namespace}",
     )
-    if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
-        raise Refused(f"kubectl cannot read Helm's records in {namespace}: {safe_to_print(last[0])[:500]}")
-    items: list[dict[str, Any]] = json.loads(done.stdout).get("items", [])
+    items: list[dict[str, Any]] = json.loads(listed).get("items", [])
     return [item for item in items if item.get("type") == "helm.sh/release.v1"]
 
 
