@@ -32,6 +32,7 @@ from tooling.cluster.hardening import (
 from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
 from tooling.cluster.node import Node
 from tooling.cluster.pins import registry_pins
+from tooling.cluster.prometheus import ClusterPrometheus, stack_monitoring
 from tooling.cluster.timeline import MemoryWatch, Timeline
 from tooling.cluster.upgrade import EARLIER_COMMIT
 from tooling.cluster.workspace import PROJECT, Workspace
@@ -135,6 +136,12 @@ def run(stack: str, keep: bool) -> int:
             with timeline.phase("cluster: containerd, kubelet, kube-proxy, DNS, policies, S3; node Ready"):
                 node.start_workers()
                 _create_bucket(node, tools_python)
+            # The monitoring a cluster runs already, started before the deploy so it scrapes all of it.
+            monitoring = stack_monitoring(PROJECT, stack)
+            prometheus = None if monitoring.mode == "off" else ClusterPrometheus(node, monitoring)
+            if prometheus is not None:
+                with timeline.phase("monitoring: the Prometheus Operator and a Prometheus (Debian's)"):
+                    prometheus.start()
             # prod's shape is deployed once, from the working tree; local first from an earlier commit.
             earlier = None if stack == "prod" else EARLIER_COMMIT
             with timeline.phase("pulumi: project copy, plugins, backend, stack config"):
@@ -158,7 +165,7 @@ def run(stack: str, keep: bool) -> int:
                     )
                 return api_urls[0]
 
-            day_two = DayTwo(timeline, node, workspace, deployed)
+            day_two = DayTwo(timeline, node, workspace, deployed, prometheus)
             if earlier is not None:
                 timeline.check(
                     "up-from-earlier-commit",

@@ -1,7 +1,8 @@
 """The day-two checks of the ``local`` stack, in the order they share one cluster and one deploy: the
 deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
 changes, drift, DAG edits, a deploy while tasks run, the backup before a migration and its restore,
-the deploy history and a rollback, a scheduler's loss, the Fernet rotation), and the teardown (a
+the deploy history and a rollback, a scheduler's loss, the Fernet rotation, the alerts firing and the
+dashboards answering on a Prometheus the operator runs), and the teardown (a
 protected stack refuses, destroy leaves nothing, the stack comes back)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tooling.cluster.alerts_check import check_alerts, check_dashboards
 from tooling.cluster.backup_check import check_backup
 from tooling.cluster.checks import Deployed
 from tooling.cluster.deploy_history import HistoryCommand, check_history, check_rollback
@@ -16,6 +18,7 @@ from tooling.cluster.drift import check_drift
 from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.mid_run import WAITING_DAG, check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
+from tooling.cluster.prometheus import ClusterPrometheus
 from tooling.cluster.restore_check import check_restore
 from tooling.cluster.timeline import Timeline
 from tooling.cluster.upgrade import PROBE_ID as UPGRADE_PROBE
@@ -34,6 +37,7 @@ class DayTwo:
     node: Node
     workspace: Workspace
     deployed: Deployed
+    prometheus: ClusterPrometheus | None = None  # None where the stack's monitoring is off
     upgrade: UpgradeProbe | None = None
 
     @property
@@ -89,6 +93,9 @@ class DayTwo:
         timeline.check("rollback", self._rollback)
         timeline.check("scheduler-loss", self._scheduler_loss)
         timeline.check("fernet-rotation", self._fernet_rotation)
+        if self.prometheus is not None:
+            timeline.check("alerts", self._alerts)
+            timeline.check("dashboards", self._dashboards)
 
     def teardown(self) -> None:
         self.timeline.check("protected-stack-refuses-destroy", self.deployed.protected_refuses)
@@ -144,6 +151,28 @@ class DayTwo:
             self.workspace, self.api, self.deployed.kubectl_json, self.deployed.namespace
         )
         self.timeline.facts.append(f"Fernet rotation: {done}")
+
+    def _alerts(self) -> None:
+        assert self.prometheus is not None
+        done = check_alerts(
+            self.workspace,
+            self.prometheus.api(),
+            self.api,
+            self.deployed.kubectl_json,
+            self.node.kubectl,
+            self.deployed.namespace,
+        )
+        self.timeline.facts.append(f"alerts: {done}")
+
+    def _dashboards(self) -> None:
+        assert self.prometheus is not None
+        done = check_dashboards(
+            self.prometheus.api(),
+            self.deployed.kubectl_json,
+            self.deployed.namespace,
+            self.prometheus.monitoring,
+        )
+        self.timeline.facts.append(f"dashboards on live series: {done}")
 
     def _recreate(self) -> None:
         """The same stack again after its destroy: nothing a destroy leaves behind (a volume, a release

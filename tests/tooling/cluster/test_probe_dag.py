@@ -21,7 +21,11 @@ def test_the_probe_dags_pass_the_gate_of_a_stack_with_both_executors() -> None:
     parsed = parse_folder(PROBE_FOLDER, "CeleryExecutor,KubernetesExecutor", pod_exec=False, kill_after=120)
     report = gate_report(PROBE_FOLDER, parsed, max_parse_seconds=30)
     assert report.problems == []
-    assert sorted(report.dags["dags/cluster_probe.py"]) == ["cluster_probe", "cluster_probe_waits"]
+    assert sorted(report.dags["dags/cluster_probe.py"]) == [
+        "cluster_probe",
+        "cluster_probe_fails",
+        "cluster_probe_waits",
+    ]
 
 
 @pytest.fixture
@@ -50,6 +54,12 @@ def test_a_waiting_task_returns_once_released_with_its_own_run_id(probe) -> None
     on_sleep[module.RELEASE_VARIABLE] = "run-1"
     assert module.wait_for_release("run-1", poll=0, limit=60) == "run-1"
     assert reads == [module.RELEASE_VARIABLE, module.RELEASE_VARIABLE]
+
+
+def test_the_failing_probe_fails(probe) -> None:
+    module, _, _ = probe
+    with pytest.raises(RuntimeError, match="fails on purpose"):
+        module.cluster_probe_fails().get_task("fails").python_callable()
 
 
 def test_a_waiting_task_is_not_released_by_another_runs_id(probe) -> None:

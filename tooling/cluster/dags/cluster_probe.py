@@ -1,8 +1,10 @@
 """The cluster test's own DAGs, copied into the deployed project's ``dags/`` only (never the clone's),
 so nothing depends on the DAGs a user ships. ``cluster_probe``: one task on a Celery worker, one in a
 pod of the KubernetesExecutor. ``cluster_probe_waits``: one of each that runs until the test releases
-it, so a deploy rolls out while they run (``tooling/cluster/mid_run.py``). Unscheduled, so unpausing
-starts no run of its own; no retries, so a task a deploy kills shows as failed instead of retried."""
+it, so a deploy rolls out while they run (``tooling/cluster/mid_run.py``). ``cluster_probe_fails``: one
+Celery task that fails, so the failure alerts fire on what Airflow emits (``alerts_check.py``).
+Unscheduled, so unpausing starts no run of its own; no retries, so a task a deploy kills shows as failed
+instead of retried."""
 
 from __future__ import annotations
 
@@ -71,5 +73,19 @@ def cluster_probe_waits() -> None:
     waits_in_a_pod()
 
 
+# What the failing task raises: the alerts check reads it back from the task's log.
+FAILURE_MESSAGE = "cluster-probe: fails on purpose, so the failure alerts have something to fire on"
+
+
+@dag(dag_id="cluster_probe_fails", **DEFAULTS)
+def cluster_probe_fails() -> None:
+    @task(queue="default")
+    def fails() -> None:
+        raise RuntimeError(FAILURE_MESSAGE)
+
+    fails()
+
+
 cluster_probe()
 cluster_probe_waits()
+cluster_probe_fails()

@@ -1,0 +1,207 @@
+"""The alerts and dashboards checks' own logic, against a Prometheus API played by a fake: which alert
+counts as the stack's, how a wait that never ends explains itself, and the queries Grafana would send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.observability.dashboards import dashboards
+from components.observability.settings import MonitoringSettings
+from tooling.cluster import alerts_check
+from tooling.cluster.alerts_check import (
+    AlertWatch,
+    check_dashboards,
+    dashboard_queries,
+    resolve_variables,
+    wait_for_scrape_and_rules,
+)
+from tooling.cluster.timeline import CheckFailed
+
+
+class FakePrometheus:
+    """Answers as ``/api/v1`` does, from what the test put in it."""
+
+    def __init__(self) -> None:
+        self.active: list[dict[str, Any]] = []
+        self.loaded: list[dict[str, Any]] = []
+        self.scraped: list[dict[str, Any]] = []
+        self.up: list[dict[str, Any]] = []
+        self.series: dict[str, list[dict[str, Any]]] = {}
+        self.labels: dict[str, list[str]] = {}
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self.active
+
+    def rules(self) -> list[dict[str, Any]]:
+        return self.loaded
+
+    def targets(self) -> list[dict[str, Any]]:
+        return self.scraped
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        return self.up if expr.startswith("up{") else []
+
+    def query_range(self, expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
+        return self.series.get(expr, [])
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        return self.labels.get(label, [])
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alerts_check, "POLL_SECONDS", 0)
+    monkeypatch.setattr(alerts_check.time, "sleep", lambda seconds: None)
+
+
+def _alert(name: str, state: str, **labels: str) -> dict[str, Any]:
+    return {"labels": {"alertname": name, **labels}, "state": state}
+
+
+def test_an_alert_of_another_stacks_namespace_is_not_this_stacks() -> None:
+    prometheus = FakePrometheus()
+    prometheus.active = [_alert("AirflowSchedulerHeartbeatMissing", "firing", namespace="airflow-dev")]
+    watch = AlertWatch(prometheus, "airflow-local")  # type: ignore[arg-type]
+    assert watch.state("AirflowSchedulerHeartbeatMissing", {}) is None
+    prometheus.active.append(_alert("AirflowSchedulerHeartbeatMissing", "pending", namespace="airflow-local"))
+    assert watch.state("AirflowSchedulerHeartbeatMissing", {}) == "pending"
+
+
+def test_an_alert_is_matched_by_its_labels() -> None:
+    prometheus = FakePrometheus()
+    prometheus.active = [_alert("AirflowDagRunFailed", "firing", namespace="ns", dag_id="other")]
+    watch = AlertWatch(prometheus, "ns")  # type: ignore[arg-type]
+    assert watch.state("AirflowDagRunFailed", {"dag_id": "cluster_probe_fails"}) is None
+    assert watch.state("AirflowDagRunFailed", {"dag_id": "other"}) == "firing"
+
+
+def test_an_alert_that_never_fires_names_its_rules_health() -> None:
+    prometheus = FakePrometheus()
+    prometheus.loaded = [
+        {"name": "AirflowDagRunFailed", "health": "err", "lastError": "bad_data", "duration": 0}
+    ]
+    watch = AlertWatch(prometheus, "ns")  # type: ignore[arg-type]
+    with pytest.raises(
+        CheckFailed, match=r"did not fire within 0 s: it is inactive; rule health err.*bad_data"
+    ):
+        watch.wait("AirflowDagRunFailed", {"dag_id": "d"}, "firing", 0)
+
+
+def test_an_alert_still_firing_does_not_count_as_resolved() -> None:
+    prometheus = FakePrometheus()
+    prometheus.active = [_alert("AirflowSchedulerHeartbeatMissing", "firing", namespace="ns")]
+    watch = AlertWatch(prometheus, "ns")  # type: ignore[arg-type]
+    with pytest.raises(CheckFailed, match=r"did not resolve .* it is firing"):
+        watch.wait("AirflowSchedulerHeartbeatMissing", {}, None, 0)
+    prometheus.active = []
+    assert watch.wait("AirflowSchedulerHeartbeatMissing", {}, None, 0) >= 0
+
+
+def _rule_object(**durations: str) -> dict[str, Any]:
+    return {
+        "spec": {
+            "groups": [{"name": "airflow", "rules": [{"alert": a, "for": d} for a, d in durations.items()]}]
+        }
+    }
+
+
+def test_a_servicemonitor_prometheus_did_not_select_is_named() -> None:
+    prometheus = FakePrometheus()
+    with pytest.raises(CheckFailed, match="no target of job airflow-statsd in ns: it did not select"):
+        wait_for_scrape_and_rules(prometheus, lambda *a: _rule_object(), "ns", timeout=0)  # type: ignore[arg-type]
+
+
+def test_a_scrape_the_network_refuses_names_the_targets_error() -> None:
+    prometheus = FakePrometheus()
+    prometheus.scraped = [
+        {
+            "labels": {"job": "airflow-statsd", "namespace": "ns"},
+            "scrapeUrl": "http://10.0.0.5:9102/metrics",
+            "health": "down",
+            "lastError": "context deadline exceeded",
+        }
+    ]
+    with pytest.raises(CheckFailed, match=r"9102/metrics down: context deadline exceeded"):
+        wait_for_scrape_and_rules(prometheus, lambda *a: _rule_object(), "ns", timeout=0)  # type: ignore[arg-type]
+
+
+def test_rules_count_as_loaded_only_with_the_for_the_cluster_holds() -> None:
+    prometheus = FakePrometheus()
+    prometheus.up = [{"metric": {}, "value": [0, "1"]}]
+    prometheus.loaded = [{"name": "AirflowSchedulerHeartbeatMissing", "duration": 180}]
+    rules = _rule_object(AirflowSchedulerHeartbeatMissing="30s")
+    with pytest.raises(CheckFailed, match=r"Prometheus has .*180"):
+        wait_for_scrape_and_rules(prometheus, lambda *a: rules, "ns", timeout=0)  # type: ignore[arg-type]
+    prometheus.loaded = [{"name": "AirflowSchedulerHeartbeatMissing", "duration": 30}]
+    assert wait_for_scrape_and_rules(prometheus, lambda *a: rules, "ns", timeout=0) == [  # type: ignore[arg-type]
+        "AirflowSchedulerHeartbeatMissing"
+    ]
+
+
+def _config_maps() -> list[dict[str, Any]]:
+    return [{"data": {name: json.dumps(model)}} for name, model in dashboards().items()]
+
+
+def test_every_dashboard_query_leaves_no_variable_once_chosen() -> None:
+    found = dashboard_queries(_config_maps())
+    assert {uid for uid, _, _ in found} == {"airflow-overview", "airflow-dag"}
+    for _, title, expr in found:
+        resolved = resolve_variables(expr, {"namespace": "airflow-local", "dag_id": "cluster_probe"})
+        assert "$" not in resolved, title
+        assert (
+            'namespace="airflow-local"' in resolved
+            or "label_values(airflow_scheduler_heartbeat_total," in resolved
+        )
+
+
+def test_longer_variable_names_are_replaced_first() -> None:
+    assert resolve_variables("$dag_id $dag", {"dag": "a", "dag_id": "b"}) == "b a"
+
+
+def _answering(expr: str) -> list[dict[str, Any]]:
+    return [{"metric": {}, "values": [[0, "1"]]}]
+
+
+def test_dashboards_answer_when_every_query_has_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    prometheus = FakePrometheus()
+    prometheus.labels = {"namespace": ["ns"], "dag_id": ["cluster_probe"]}
+    monkeypatch.setattr(prometheus, "query_range", lambda expr, seconds, step=30: _answering(expr))
+    maps = _config_maps()
+    result = check_dashboards(prometheus, lambda *a: {"items": maps}, "ns", _monitoring())  # type: ignore[arg-type]
+    assert result.startswith(f"{len(dashboard_queries(maps))} queries of 2 dashboards")
+
+
+def test_a_panel_of_nan_or_nothing_and_a_variable_without_the_stack_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prometheus = FakePrometheus()
+    prometheus.labels = {"namespace": ["another"], "dag_id": ["cluster_probe"]}
+
+    def answers(expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
+        if "histogram_quantile(0.95, sum by (task_id" in expr:
+            return [{"metric": {}, "values": [[0, "NaN"], [30, "NaN"]]}]
+        if "airflow_pool_starving_tasks" in expr:
+            return []
+        return _answering(expr)
+
+    monkeypatch.setattr(prometheus, "query_range", answers)
+    maps = _config_maps()
+    with pytest.raises(CheckFailed) as failed:
+        check_dashboards(prometheus, lambda *a: {"items": maps}, "ns", _monitoring())  # type: ignore[arg-type]
+    message = str(failed.value)
+    assert "Task duration p95" in message
+    assert "Pool slots" in message
+    assert "variable namespace offers ['another'], not ns" in message
+    assert "DAG runs by outcome" not in message
+
+
+def test_no_dashboard_configmap_is_a_failure() -> None:
+    with pytest.raises(CheckFailed, match="no dashboard ConfigMap labelled grafana_dashboard=1"):
+        check_dashboards(FakePrometheus(), lambda *a: {"items": []}, "ns", _monitoring())  # type: ignore[arg-type]
+
+
+def _monitoring() -> MonitoringSettings:
+    return MonitoringSettings(mode="existing")

@@ -1,0 +1,260 @@
+"""Monitoring on what Airflow really emits (README "Day two"): the stack's ServiceMonitor scraped by a
+Prometheus the operator runs, its rules loaded, its alerts firing for a failing DAG and a stopped
+scheduler and resolving after, and every dashboard query answering on the live series.
+
+The alerts' windows are shortened through ``airflow:monitoring.alerts``, as a user tunes them, so an alert
+fires and resolves within minutes; the expressions, the scrape interval and the metric names stay the
+program's. Nothing here feeds Prometheus a series: every sample is one Airflow sent to statsd-exporter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from components.kube import RELEASE_NAME
+from components.observability.alerts import STATSD_JOB
+from components.observability.dashboards import queries
+from components.observability.settings import MonitoringSettings
+from tooling.cluster.prometheus import PrometheusApi
+from tooling.cluster.timeline import CheckFailed
+from tooling.cluster.workspace import Workspace
+from tooling.rehearsal.api import Api, run_dag
+
+__all__ = [
+    "ALERT_WINDOWS",
+    "AlertWatch",
+    "check_alerts",
+    "check_dashboards",
+    "dashboard_queries",
+    "resolve_variables",
+]
+
+# What the check sets before it starts (``pulumi config set --path``): short windows, same expressions.
+ALERT_WINDOWS = {
+    "airflow:monitoring.alerts.schedulerHeartbeatMissingFor": "30s",
+    "airflow:monitoring.alerts.failedDagRunsWindow": "3m",
+    "airflow:monitoring.alerts.taskFailuresWindow": "3m",
+}
+RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+FAILING_DAG = "cluster_probe_fails"  # tooling/cluster/dags/cluster_probe.py
+FAILING_TASK = "fails"
+PER_DAG_DASHBOARD_DAG = "cluster_probe"  # the per-DAG dashboard is asked about the probe DAG
+SCHEDULER = f"{RELEASE_NAME}-scheduler"
+POLL_SECONDS = 5
+_LABEL_VALUES = re.compile(r"label_values\((?P<match>.+),\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\)")
+
+
+@dataclass(frozen=True)
+class AlertWatch:
+    """The active alerts of one stack's namespace, as ``/api/v1/alerts`` lists them."""
+
+    prometheus: PrometheusApi
+    namespace: str
+
+    def state(self, name: str, labels: dict[str, str]) -> str | None:
+        """``pending``, ``firing``, or None where no such alert is active."""
+        for alert in self.prometheus.alerts():
+            found = alert["labels"]
+            wanted = {"alertname": name} | labels
+            # The stack's own alerts only: absent() and by-less rules carry the namespace as a label too.
+            if (
+                all(found.get(key) == value for key, value in wanted.items())
+                and found.get("namespace", self.namespace) == self.namespace
+            ):
+                return alert["state"]
+        return None
+
+    def wait(self, name: str, labels: dict[str, str], want: str | None, timeout: float) -> float:
+        """Seconds until the alert is ``want`` (``firing``, or None: resolved); a CheckFailed naming the
+        rule's own health and last error otherwise."""
+        started = time.monotonic()
+        state = self.state(name, labels)
+        while state != want:
+            if time.monotonic() - started > timeout:
+                rule = next((r for r in self.prometheus.rules() if r["name"] == name), {})
+                raise CheckFailed(
+                    f"{name} {labels or ''} did not {'fire' if want else 'resolve'} within {timeout:.0f} s: "
+                    f"it is {state or 'inactive'}; rule health {rule.get('health', 'not loaded')}"
+                    + (f", last error {rule['lastError']}" if rule.get("lastError") else "")
+                )
+            time.sleep(POLL_SECONDS)
+            state = self.state(name, labels)
+        return time.monotonic() - started
+
+
+def _wait(what: str, ready: Callable[[], Any], timeout: float, explain: Callable[[], str]) -> Any:
+    """Polls ``ready`` until it returns something true; a CheckFailed with ``explain()`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = ready()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{what} not within {timeout:.0f} s: {explain()}")
+        time.sleep(POLL_SECONDS)
+
+
+def _scrape_explained(prometheus: PrometheusApi, namespace: str) -> str:
+    targets = [
+        t
+        for t in prometheus.targets()
+        if t["labels"].get("job") == STATSD_JOB and t["labels"].get("namespace") == namespace
+    ]
+    if not targets:
+        return (
+            f"Prometheus has no target of job {STATSD_JOB} in {namespace}: it did not select the stack's "
+            "ServiceMonitor (its labels, or the operator)"
+        )
+    return "; ".join(f"{t['scrapeUrl']} {t['health']}: {t.get('lastError') or 'no error'}" for t in targets)
+
+
+def wait_for_scrape_and_rules(
+    prometheus: PrometheusApi, kubectl_json: Callable[..., Any], namespace: str, timeout: float = 300
+) -> list[str]:
+    """Until statsd-exporter is scraped (``up == 1``) and every rule of the stack's PrometheusRule is
+    loaded with its ``for`` as the cluster holds it; the alert names."""
+    ns = f'namespace="{namespace}"'
+    _wait(
+        f"a scrape of the stack's statsd-exporter (up{{job={STATSD_JOB}}} == 1)",
+        lambda: prometheus.query(f'up{{job="{STATSD_JOB}",{ns}}} == 1'),
+        timeout,
+        lambda: _scrape_explained(prometheus, namespace),
+    )
+    rule_object = kubectl_json("get", "prometheusrule", RELEASE_NAME, "-n", namespace)
+    wanted = {
+        rule["alert"]: _seconds(rule.get("for", "0s"))
+        for group in rule_object["spec"]["groups"]
+        for rule in group["rules"]
+    }
+
+    def loaded() -> bool:
+        return {r["name"]: r["duration"] for r in prometheus.rules() if r["name"] in wanted} == wanted
+
+    def differs() -> str:
+        have = {r["name"]: r["duration"] for r in prometheus.rules()}
+        return f"the PrometheusRule says {wanted}, Prometheus has {have}"
+
+    _wait("the stack's alert rules loaded by Prometheus", loaded, timeout, differs)
+    return sorted(wanted)
+
+
+def _seconds(duration: str) -> float:
+    """A Prometheus duration (``30s``, ``3m``, ``1h``) in seconds, as ``/api/v1/rules`` gives ``for``."""
+    return float(int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]])
+
+
+def check_alerts(
+    workspace: Workspace,
+    prometheus: PrometheusApi,
+    api: Api,
+    kubectl_json: Callable[..., Any],
+    kubectl: Callable[..., str],
+    namespace: str,
+) -> str:
+    """Shortens the windows, fails a DAG and stops the scheduler: each alert fires, then resolves; what
+    it measured, for the timeline."""
+    for key, value in ALERT_WINDOWS.items():
+        workspace.set_value(key, value, path=True)
+    changed = {kind for kind, _ in workspace.run("preview", "--json").changes()}
+    if changed != {RULE_TYPE}:
+        raise CheckFailed(f"shortening the alerts' windows should change only the PrometheusRule: {changed}")
+    workspace.run("up", "--yes", "--skip-preview", check=True)
+    names = wait_for_scrape_and_rules(prometheus, kubectl_json, namespace)
+    watch = AlertWatch(prometheus, namespace)
+    heartbeat = f'sum(rate(airflow_scheduler_heartbeat_total{{namespace="{namespace}"}}[2m])) > 0'
+    if not prometheus.query(heartbeat):
+        raise CheckFailed(
+            f"the running scheduler's heartbeat does not reach Prometheus: {heartbeat} is empty"
+        )
+    early = [name for name in names if watch.state(name, {}) == "firing"]
+    if early:
+        raise CheckFailed(f"alerts fire before anything is broken: {early}")
+
+    _, state = run_dag(api, FAILING_DAG, timeout=300, parse_timeout=300, every=3)
+    if state != "failed":
+        raise CheckFailed(f"{FAILING_DAG} ended {state}, not failed")
+    failed_at = time.monotonic()
+    dag = {"dag_id": FAILING_DAG}
+    run_fired = watch.wait("AirflowDagRunFailed", dag, "firing", 300)
+    task_fired = watch.wait("AirflowTaskFailures", dag | {"task_id": FAILING_TASK}, "firing", 300)
+
+    scheduler = kubectl_json("get", "deployment", SCHEDULER, "-n", namespace)
+    replicas = scheduler["spec"].get("replicas", 1)
+    kubectl("scale", "deployment", SCHEDULER, "-n", namespace, "--replicas=0")
+    try:
+        # The heartbeat's 2-minute rate reads 0 once the window holds no new beat, then the `for`.
+        stopped_fired = watch.wait("AirflowSchedulerHeartbeatMissing", {}, "firing", 480)
+    finally:
+        kubectl("scale", "deployment", SCHEDULER, "-n", namespace, f"--replicas={replicas}")
+    restarted_resolved = watch.wait("AirflowSchedulerHeartbeatMissing", {}, None, 420)
+    # Both failure alerts look back one window (3m) from the failure.
+    watch.wait("AirflowDagRunFailed", dag, None, 420)
+    watch.wait("AirflowTaskFailures", dag | {"task_id": FAILING_TASK}, None, 420)
+    resolved = time.monotonic() - failed_at
+    return (
+        f"a failed run fired AirflowDagRunFailed in {run_fired:.0f} s and AirflowTaskFailures "
+        f"{task_fired:.0f} s after it, both resolved {resolved:.0f} s after the failure (window 3m); "
+        f"a stopped scheduler fired AirflowSchedulerHeartbeatMissing in {stopped_fired:.0f} s, "
+        f"resolved {restarted_resolved:.0f} s after its restart"
+    )
+
+
+def dashboard_queries(config_maps: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(dashboard uid, panel or variable, PromQL) of every dashboard the ConfigMaps hold, as Grafana's
+    sidecar loads them."""
+    found = []
+    for config_map in config_maps:
+        for text in config_map.get("data", {}).values():
+            model = json.loads(text)
+            found += [(model["uid"], title, expr) for title, expr in queries(model)]
+    return found
+
+
+def resolve_variables(expr: str, values: dict[str, str]) -> str:
+    """The query Grafana sends once ``$name`` variables are chosen (longest names first)."""
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace(f"${name}", values[name])
+    return expr
+
+
+def _a_number(series: dict[str, Any]) -> bool:
+    """Whether a range query's series holds a value a panel draws (a quantile of no events is NaN)."""
+    return any(value != "NaN" for _, value in series.get("values", []))
+
+
+def check_dashboards(
+    prometheus: PrometheusApi,
+    kubectl_json: Callable[..., Any],
+    namespace: str,
+    monitoring: MonitoringSettings,
+) -> str:
+    """Every panel query and variable of the dashboards the stack deployed answers over the last half
+    hour with at least one value that is a number, the variables set as a user picks them (the stack's
+    namespace, the probe DAG)."""
+    selector = ",".join(f"{key}={value}" for key, value in monitoring.dashboard_labels.items())
+    config_maps = kubectl_json("get", "configmaps", "-n", namespace, "-l", selector)["items"]
+    found = dashboard_queries(config_maps)
+    if not found:
+        raise CheckFailed(f"no dashboard ConfigMap labelled {selector} in {namespace}")
+    chosen = {"namespace": namespace, "dag_id": PER_DAG_DASHBOARD_DAG, "datasource": "prometheus"}
+    empty = []
+    for uid, title, expr in found:
+        query = resolve_variables(expr, chosen)
+        variable = _LABEL_VALUES.fullmatch(query)
+        if variable is not None:
+            offered = prometheus.label_values(variable["label"], variable["match"])
+            if chosen[variable["label"]] not in offered:
+                empty.append(f"{uid}: {title} offers {offered}, not {chosen[variable['label']]}")
+            continue
+        if not any(_a_number(series) for series in prometheus.query_range(query, seconds=1800)):
+            empty.append(f"{uid}: {title}: {query}")
+    if empty:
+        raise CheckFailed(
+            f"{len(empty)} of {len(found)} dashboard queries answer nothing: " + "; ".join(empty)
+        )
+    return f"{len(found)} queries of {len({uid for uid, _, _ in found})} dashboards, each answered"

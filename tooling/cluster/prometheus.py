@@ -1,0 +1,210 @@
+"""The monitoring a cluster runs beside the stack, on the test cluster: the Prometheus Operator, built
+from its module and run from the example RBAC and Deployment the module ships, and one Prometheus that
+the operator runs from Debian's ``prometheus`` package.
+
+The Prometheus selects ServiceMonitors and PrometheusRules by the labels ``airflow:monitoring``'s
+``selectorLabels`` names and runs in the namespace its ``namespace`` names, as a cluster-wide
+kube-prometheus-stack a user already runs would: the stack's objects are found, its statsd scrape crosses
+the stack's own NetworkPolicies, and its rules are loaded through the operator, or a check says which
+link is broken. ``PrometheusApi`` is Prometheus' HTTP API as the checks read it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import raw_from_config
+from components.observability.settings import MonitoringSettings
+from components.stack_file import stack_file_path
+from tooling.cluster.layout import wait_for
+from tooling.cluster.node import Node
+from tooling.offline.render import load_stack_config
+
+__all__ = [
+    "PROMETHEUS_IMAGE",
+    "ClusterPrometheus",
+    "PrometheusApi",
+    "debian_prometheus_version",
+    "prometheus_objects",
+    "stack_monitoring",
+]
+
+NAME = "cluster-test"
+# Pushed by .ci/cluster-images from Debian's package; the operator needs its version (spec.version) to
+# write a configuration that release reads.
+PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:debian"
+SERVICE = "cluster-test-prometheus"
+PORT = 9090
+HOST_PORT = 19090
+# Faster than a production Prometheus, so alerts fire and resolve within the test's minutes; the scrape
+# interval is the ServiceMonitor's own (30 s), never changed here.
+EVALUATION_INTERVAL = "15s"
+_POD_LABELS = {"app.kubernetes.io/name": SERVICE}
+
+
+def debian_prometheus_version(dpkg_version: str) -> str:
+    """``v2.42.0`` for Debian's ``2.42.0+ds-5+deb12u1``: the upstream release the package is."""
+    match = re.fullmatch(r"(?:[0-9]+:)?([0-9]+\.[0-9]+\.[0-9]+)(?:[+~-].*)?", dpkg_version.strip())
+    if match is None:
+        raise RuntimeError(f"Debian's prometheus package has a version no release reads as: {dpkg_version!r}")
+    return f"v{match[1]}"
+
+
+def stack_monitoring(project: Path, stack: str) -> MonitoringSettings:
+    """``airflow:monitoring`` as the stack file sets it (defaults where it does not)."""
+    config, _ = load_stack_config(stack_file_path(project, stack))
+    return MonitoringSettings.model_validate(raw_from_config(config).get("monitoring", {}))
+
+
+def prometheus_objects(monitoring: MonitoringSettings, version: str) -> list[dict[str, Any]]:
+    """The Prometheus' namespace, service account (bound to the example's ClusterRole), the Prometheus
+    object itself and a Service the test forwards a loopback port to."""
+    namespace = monitoring.namespace
+    selector = {"matchLabels": dict(monitoring.selector_labels)}
+    meta = {"name": NAME, "namespace": namespace}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{NAME}-prometheus"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "prometheus"},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
+        },
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "Prometheus",
+            "metadata": meta,
+            "spec": {
+                "image": PROMETHEUS_IMAGE,
+                "version": version,
+                "replicas": 1,
+                "serviceAccountName": NAME,
+                "podMetadata": {"labels": _POD_LABELS},
+                # Every namespace, chosen by the labels the stack's objects carry.
+                "serviceMonitorSelector": selector,
+                "serviceMonitorNamespaceSelector": {},
+                "ruleSelector": selector,
+                "ruleNamespaceSelector": {},
+                "evaluationInterval": EVALUATION_INTERVAL,
+                "retention": "1d",
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 65534,
+                    "runAsGroup": 65534,
+                    "fsGroup": 65534,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": SERVICE, "namespace": namespace},
+            "spec": {"selector": _POD_LABELS, "ports": [{"name": "web", "port": PORT, "targetPort": PORT}]},
+        },
+    ]
+
+
+class PrometheusApi:
+    """Prometheus' HTTP API (``/api/v1``): queries, rules, alerts and targets, as JSON."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def get(self, path: str, **params: str | float) -> Any:
+        """``GET /api/v1/<path>``; its ``data``, or a RuntimeError with Prometheus' own error."""
+        url = f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                body = json.loads(response.read().decode())
+        except urllib.error.HTTPError as err:
+            body = json.loads(err.read().decode() or "{}")
+        if body.get("status") != "success":
+            raise RuntimeError(f"Prometheus {path}: {body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query's series (a vector)."""
+        return self.get("query", query=expr)["result"]
+
+    def query_range(self, expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
+        """A range query over the last ``seconds``, as a Grafana panel asks it; its series."""
+        end = time.time()
+        return self.get("query_range", query=expr, start=end - seconds, end=end, step=step)["result"]
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        """Grafana's ``label_values(match, label)``: the values ``label`` takes on the series ``match``
+        selects."""
+        return self.get(f"label/{label}/values", **{"match[]": match})
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The active alerts: pending or firing, each with its labels."""
+        return self.get("alerts")["alerts"]
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Every alerting rule loaded, with its group and ``duration`` (its ``for``)."""
+        groups = self.get("rules", type="alert")["groups"]
+        return [rule | {"group": group["name"]} for group in groups for rule in group["rules"]]
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The active scrape targets, with their health and last error."""
+        return self.get("targets", state="active")["activeTargets"]
+
+
+class ClusterPrometheus:
+    """The operator and the Prometheus on the node: started early, reached once a check needs them."""
+
+    def __init__(self, node: Node, monitoring: MonitoringSettings) -> None:
+        self.node = node
+        self.monitoring = monitoring
+        self._api: PrometheusApi | None = None
+
+    def start(self) -> None:
+        """Applies the operator's example manifests and the Prometheus; does not wait for either."""
+        layout = self.node.layout
+        self.node.kubectl("apply", "-f", str(layout.bin / "prometheus-operator-example"))
+        dpkg = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "prometheus"], capture_output=True, text=True, check=True
+        )
+        objects = prometheus_objects(self.monitoring, debian_prometheus_version(dpkg.stdout))
+        manifest = layout.run / "prometheus.yaml"
+        manifest.write_text(yaml.safe_dump_all(objects))
+        # The operator's CRDs are established (node.py applied them); the Prometheus waits for the operator.
+        self.node.kubectl("apply", "-f", str(manifest))
+
+    def api(self) -> PrometheusApi:
+        """Prometheus' API on a loopback port, once it answers ready (at most 5 minutes)."""
+        if self._api is None:
+            url = self.node.forward_service(
+                "prometheus-forward", HOST_PORT, self.monitoring.namespace, SERVICE, PORT
+            )
+
+            def ready() -> bool:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=5) as response:
+                    return response.status == 200
+
+            wait_for("Prometheus (run by the operator)", ready, 300, explain=self._explain)
+            self._api = PrometheusApi(url)
+        return self._api
+
+    def _explain(self) -> str:
+        """Where the chain stopped: the operator's pod, the StatefulSet it made, the Prometheus pod."""
+        return "; ".join(
+            self.node.kubectl("get", "pods", "-n", ns, "-o", "wide", "--no-headers")
+            .strip()
+            .replace("\n", " | ")
+            or f"no pod in {ns}"
+            for ns in ("default", self.monitoring.namespace)
+        )
