@@ -21,6 +21,7 @@ from pathlib import Path
 
 from components.redact import redact
 from tooling.cluster import teardown
+from tooling.cluster.alerts_check import check_scraped
 from tooling.cluster.checks import BUCKET, Deployed, s3_call
 from tooling.cluster.day_two import DayTwo
 from tooling.cluster.external import prod_overrides, start_external_services
@@ -43,6 +44,37 @@ AIRFLOW_API_PORT = 18080
 # What this test can deploy: local as shipped, prod with the overrides of external.py (dev's git bundle
 # would fetch from GitHub, which the cluster cannot reach).
 SUPPORTED = {"local", "prod"}
+# Every check's name, in the order a run of local prints them (a test holds this list to the code).
+CHECKS = (
+    "up-from-earlier-commit",
+    "preview",
+    "up",
+    "pods-ready-restricted",
+    "login",
+    "upgrade",
+    "dags-on-both-executors-logs-from-bucket",
+    "read-only-roots",
+    "service-account-tokens",
+    "images-by-digest",
+    "network-policies-enforced",
+    "no-secret-in-plain-text",
+    "monitoring-scraped",
+    "second-preview-no-changes",
+    "drift",
+    "dag-edit-changes-only-the-image",
+    "deploy-mid-run",
+    "backup",
+    "restore",
+    "history",
+    "rollback",
+    "scheduler-loss",
+    "fernet-rotation",
+    "alerts",
+    "dashboards",
+    "protected-stack-refuses-destroy",
+    "destroy-leaves-nothing",
+    "recreate-after-destroy",
+)
 
 
 class Stopped(BaseException):
@@ -109,7 +141,7 @@ def _configure(workspace: Workspace, stack: str, node: Node, *, pin: bool) -> No
     workspace.set_secret("airflow:remoteLogsConnection", json.dumps(connection))
 
 
-def run(stack: str, keep: bool) -> int:
+def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
     """The whole test of one stack: cluster, images, preview, up, the checks, destroy and stop; 1 if any
     check failed."""
     layout = _layout()
@@ -120,7 +152,7 @@ def run(stack: str, keep: bool) -> int:
     workspace = Workspace(layout, stack)
     tools_python = str(PROJECT / ".venv-dev" / "bin" / "python")
     os.environ["AIRFLOW_STACK_TOOLS_BIN"] = str(PROJECT / ".venv-dev" / "bin")
-    timeline = Timeline()
+    timeline = Timeline(only=only)
     kept = False
     started = time.monotonic()
     with MemoryWatch() as memory:
@@ -213,6 +245,13 @@ def run(stack: str, keep: bool) -> int:
                 )
             timeline.check("network-policies-enforced", deployed.network_policies)
             timeline.check("no-secret-in-plain-text", deployed.secrets_secret)
+            if prometheus is not None:
+                timeline.check(
+                    "monitoring-scraped",
+                    lambda: timeline.facts.append(
+                        check_scraped(prometheus.api(), deployed.kubectl_json, deployed.namespace)
+                    ),
+                )
             # prod is checked by the above; it protects its state, so it is never destroyed here: the
             # cluster goes, and its state with it.
             if stack != "prod":
@@ -244,6 +283,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("stack", nargs="?", help="the stack to deploy (Pulumi.<stack>.yaml)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster and the stack up")
     parser.add_argument("--down", action="store_true", help="stop a cluster left up by --keep")
+    parser.add_argument(
+        "--only",
+        metavar="CHECK,...",
+        help="run only these checks besides the ones the deploy needs (to work on one check; never in CI)",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("cluster-test: must run as root (network namespaces, containerd, the kubelet)", file=sys.stderr)
@@ -266,7 +310,15 @@ def main(argv: list[str]) -> int:
         return 2
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)
-    return run(args.stack, args.keep)
+    only = frozenset(name for name in (args.only or "").split(",") if name)
+    unknown = sorted(only - set(CHECKS))
+    if unknown:
+        print(
+            f"cluster-test: --only: no check named {', '.join(unknown)}; the checks: {', '.join(CHECKS)}",
+            file=sys.stderr,
+        )
+        return 2
+    return run(args.stack, args.keep, only)
 
 
 if __name__ == "__main__":

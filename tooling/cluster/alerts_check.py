@@ -30,6 +30,7 @@ __all__ = [
     "AlertWatch",
     "check_alerts",
     "check_dashboards",
+    "check_scraped",
     "dashboard_queries",
     "resolve_variables",
 ]
@@ -141,6 +142,13 @@ def wait_for_scrape_and_rules(
 
     _wait("the stack's alert rules loaded by Prometheus", loaded, timeout, differs)
     return sorted(wanted)
+
+
+def check_scraped(prometheus: PrometheusApi, kubectl_json: Callable[..., Any], namespace: str) -> str:
+    """The stack's ServiceMonitor selected and scraped through its NetworkPolicies, its rules loaded;
+    what it found, for the timeline."""
+    rules = wait_for_scrape_and_rules(prometheus, kubectl_json, namespace)
+    return f"a Prometheus run by the operator scrapes statsd-exporter and loaded {len(rules)} alert rules"
 
 
 def _seconds(duration: str) -> float:

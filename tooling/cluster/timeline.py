@@ -28,6 +28,9 @@ class Timeline:
     phases: list[tuple[str, float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    # ``--only``: the checks to run besides those the deploy needs (stop_on_failure); empty: every one.
+    only: frozenset[str] = frozenset()
+    skipped: list[str] = field(default_factory=list)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -40,7 +43,12 @@ class Timeline:
         print(f"phase {name}: done in {seconds:.0f} s", flush=True)
 
     def check(self, name: str, run, *, stop_on_failure: bool = False) -> bool:
-        """Runs one check and prints ``check NAME: ok`` or its failure, masked; whether it passed."""
+        """Runs one check and prints ``check NAME: ok`` or its failure, masked; whether it passed (a check
+        ``--only`` leaves out is skipped, and reads as passed)."""
+        if self.only and name not in self.only and not stop_on_failure:
+            print(f"check {name}: skipped (--only)", flush=True)
+            self.skipped.append(name)
+            return True
         started = time.monotonic()
         try:
             run()
@@ -73,6 +81,8 @@ class Timeline:
         lines += [f"  {name}: {seconds:.0f} s" for name, seconds in self.phases]
         lines += [f"  {fact}" for fact in self.facts]
         lines.append(f"peak memory in use on the machine: {peak_memory_mib} MiB")
+        if self.skipped:
+            lines.append(f"checks skipped (--only): {', '.join(self.skipped)}")
         lines.append(
             f"checks failed: {len(self.failures)}"
             + (f" ({', '.join(self.failures)})" if self.failures else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -34,3 +35,21 @@ def test_a_stack_it_cannot_deploy_is_one_line_and_exit_2(args: list[str], messag
     assert len(lines) == 1
     assert lines[0].startswith(f"cluster-test: {message}")
     assert done.stdout == ""
+
+
+def test_an_unknown_check_for_only_is_one_line_and_exit_2() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the cluster test refuses to run without root first")
+    done = _run("local", "--only", "alerts,alert-storm")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("cluster-test: --only: no check named alert-storm; the checks: up-from")
+
+
+def test_the_list_of_checks_is_every_check_the_test_runs() -> None:
+    from tooling.cluster.__main__ import CHECKS
+
+    sources = (ROOT / "tooling" / "cluster").glob("*.py")
+    named = {match for path in sources for match in re.findall(r'check\(\s*"([a-z-]+)"', path.read_text())}
+    assert named == set(CHECKS)
+    assert len(CHECKS) == len(set(CHECKS))

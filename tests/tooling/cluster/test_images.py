@@ -85,3 +85,15 @@ def test_the_pins_name_the_images_the_chart_pulls_and_the_test_pushes() -> None:
     pushed = _pushed()
     assert {role: f"{name}:{tag}" for role, (name, tag, _) in CHART_IMAGES.items()} == chart
     assert all(f"{mirrored}:{tag}" in pushed for _, tag, mirrored in CHART_IMAGES.values())
+
+
+def test_the_monitoring_images_are_pushed_under_the_names_the_operator_and_prometheus_pull() -> None:
+    from tooling.cluster.prometheus import PROMETHEUS_IMAGE
+
+    toolchain = (ROOT / ".ci" / "toolchain").read_text()
+    (operator_version,) = re.findall(r"^PROMETHEUS_OPERATOR_VERSION=(\S+)$", toolchain, re.MULTILINE)
+    pushed = _pushed()
+    assert pushed.get(_mirror_path(PROMETHEUS_IMAGE)) == "prometheus"
+    for name in ("prometheus-operator", "prometheus-config-reloader"):
+        image = f"quay.io/prometheus-operator/{name}:{operator_version}"
+        assert pushed.get(_mirror_path(image)) == name, image
