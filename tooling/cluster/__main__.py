@@ -172,7 +172,7 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
             monitoring = stack_monitoring(PROJECT, stack)
             prometheus = None if monitoring.mode == "off" else ClusterPrometheus(node, monitoring)
             if prometheus is not None:
-                with timeline.phase("monitoring: the Prometheus Operator and a Prometheus (Debian's)"):
+                with timeline.phase("monitoring: the Prometheus Operator and the Prometheus it runs"):
                     prometheus.start()
             # prod's shape is deployed once, from the working tree; local first from an earlier commit.
             earlier = None if stack == "prod" else EARLIER_COMMIT
@@ -264,6 +264,8 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
         except Stopped as stop:
             print(f"cluster-test: {stop}: stopping", flush=True)
             kept = False
+            # An interrupted run proved nothing: it must never read as green.
+            timeline.failures.append(f"stopped by {stop}")
         except (RuntimeError, subprocess.CalledProcessError) as err:
             # Masked: a failing command's output may quote what it was given.
             print(f"cluster-test: FAILED: {redact(' '.join(str(err).split()))[:2000]}", flush=True)

@@ -1,6 +1,7 @@
 """The monitoring a cluster runs beside the stack, on the test cluster: the Prometheus Operator, built
 from its module and run from the example RBAC and Deployment the module ships, and one Prometheus that
-the operator runs from Debian's ``prometheus`` package.
+the operator runs (3.5.0, its default, built from Prometheus' module: Debian 12's 2.42 is built without
+Kubernetes service discovery and refuses the configuration the operator writes).
 
 The Prometheus selects ServiceMonitors and PrometheusRules by the labels ``airflow:monitoring``'s
 ``selectorLabels`` names and runs in the namespace its ``namespace`` names, as a cluster-wide
@@ -12,8 +13,6 @@ link is broken. ``PrometheusApi`` is Prometheus' HTTP API as the checks read it.
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -31,17 +30,18 @@ from tooling.offline.render import load_stack_config
 
 __all__ = [
     "PROMETHEUS_IMAGE",
+    "PROMETHEUS_VERSION",
     "ClusterPrometheus",
     "PrometheusApi",
-    "debian_prometheus_version",
     "prometheus_objects",
     "stack_monitoring",
 ]
 
 NAME = "cluster-test"
-# Pushed by .ci/cluster-images from Debian's package; the operator needs its version (spec.version) to
-# write a configuration that release reads.
-PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:debian"
+# The operator's default release, named as the operator names it, so the mirror serves the image
+# .ci/cluster-images pushed; spelled out, so an operator upgrade cannot change it unseen.
+PROMETHEUS_VERSION = "v3.5.0"
+PROMETHEUS_IMAGE = f"quay.io/prometheus/prometheus:{PROMETHEUS_VERSION}"
 SERVICE = "cluster-test-prometheus"
 PORT = 9090
 HOST_PORT = 19090
@@ -51,21 +51,13 @@ EVALUATION_INTERVAL = "15s"
 _POD_LABELS = {"app.kubernetes.io/name": SERVICE}
 
 
-def debian_prometheus_version(dpkg_version: str) -> str:
-    """``v2.42.0`` for Debian's ``2.42.0+ds-5+deb12u1``: the upstream release the package is."""
-    match = re.fullmatch(r"(?:[0-9]+:)?([0-9]+\.[0-9]+\.[0-9]+)(?:[+~-].*)?", dpkg_version.strip())
-    if match is None:
-        raise RuntimeError(f"Debian's prometheus package has a version no release reads as: {dpkg_version!r}")
-    return f"v{match[1]}"
-
-
 def stack_monitoring(project: Path, stack: str) -> MonitoringSettings:
     """``airflow:monitoring`` as the stack file sets it (defaults where it does not)."""
     config, _ = load_stack_config(stack_file_path(project, stack))
     return MonitoringSettings.model_validate(raw_from_config(config).get("monitoring", {}))
 
 
-def prometheus_objects(monitoring: MonitoringSettings, version: str) -> list[dict[str, Any]]:
+def prometheus_objects(monitoring: MonitoringSettings) -> list[dict[str, Any]]:
     """The Prometheus' namespace, service account (bound to the example's ClusterRole), the Prometheus
     object itself and a Service the test forwards a loopback port to."""
     namespace = monitoring.namespace
@@ -87,7 +79,7 @@ def prometheus_objects(monitoring: MonitoringSettings, version: str) -> list[dic
             "metadata": meta,
             "spec": {
                 "image": PROMETHEUS_IMAGE,
-                "version": version,
+                "version": PROMETHEUS_VERSION,
                 "replicas": 1,
                 "serviceAccountName": NAME,
                 "podMetadata": {"labels": _POD_LABELS},
@@ -175,10 +167,7 @@ class ClusterPrometheus:
         """Applies the operator's example manifests and the Prometheus; does not wait for either."""
         layout = self.node.layout
         self.node.kubectl("apply", "-f", str(layout.bin / "prometheus-operator-example"))
-        dpkg = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", "prometheus"], capture_output=True, text=True, check=True
-        )
-        objects = prometheus_objects(self.monitoring, debian_prometheus_version(dpkg.stdout))
+        objects = prometheus_objects(self.monitoring)
         manifest = layout.run / "prometheus.yaml"
         manifest.write_text(yaml.safe_dump_all(objects))
         # The operator's CRDs are established (node.py applied them); the Prometheus waits for the operator.

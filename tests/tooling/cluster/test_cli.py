@@ -53,3 +53,21 @@ def test_the_list_of_checks_is_every_check_the_test_runs() -> None:
     named = {match for path in sources for match in re.findall(r'check\(\s*"([a-z-]+)"', path.read_text())}
     assert named == set(CHECKS)
     assert len(CHECKS) == len(set(CHECKS))
+
+
+def test_a_run_stopped_by_a_signal_exits_non_zero(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from tooling.cluster import __main__ as cluster_test
+
+    class StoppedNode:
+        def __init__(self, layout: object) -> None:
+            self.layout = layout
+
+        def up(self) -> None:
+            raise cluster_test.Stopped("SIGTERM")
+
+    stops: list[object] = []
+    monkeypatch.setattr(cluster_test, "Node", StoppedNode)
+    monkeypatch.setattr(cluster_test, "down", stops.append)
+    assert cluster_test.run("local", keep=False) == 1
+    assert len(stops) == 1  # the cluster is stopped all the same
+    assert "checks failed: 1 (stopped by SIGTERM)" in capsys.readouterr().out

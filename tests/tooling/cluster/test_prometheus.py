@@ -1,33 +1,29 @@
-"""The test cluster's Prometheus: the release Debian's package is, and a Prometheus object that selects
+"""The test cluster's Prometheus: the release the toolchain builds, and a Prometheus object that selects
 what the stack's ``airflow:monitoring`` labels, where the stack's NetworkPolicies admit the scrape."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import pytest
-
 from components.observability.settings import MonitoringSettings
+from tests.conftest import ROOT
 from tooling.cluster.prometheus import (
     PROMETHEUS_IMAGE,
-    debian_prometheus_version,
+    PROMETHEUS_VERSION,
     prometheus_objects,
     stack_monitoring,
 )
 
 
-@pytest.mark.parametrize(
-    ("dpkg", "release"),
-    [("2.42.0+ds-5+deb12u1", "v2.42.0"), ("1:2.53.3+ds1-2", "v2.53.3"), ("2.45.0-1\n", "v2.45.0")],
-)
-def test_the_release_is_read_from_debians_version(dpkg: str, release: str) -> None:
-    assert debian_prometheus_version(dpkg) == release
-
-
-@pytest.mark.parametrize("dpkg", ["", "2.42", "latest", "2.42.0.1"])
-def test_a_version_that_names_no_release_is_refused(dpkg: str) -> None:
-    with pytest.raises(RuntimeError, match="prometheus package"):
-        debian_prometheus_version(dpkg)
+def test_the_prometheus_named_is_the_release_the_toolchain_builds() -> None:
+    toolchain = (ROOT / ".ci" / "toolchain").read_text()
+    (release,) = re.findall(r"^PROMETHEUS_RELEASE=(\S+)$", toolchain, re.MULTILINE)
+    (module,) = re.findall(r"^PROMETHEUS_VERSION=(\S+)$", toolchain, re.MULTILINE)
+    assert f"v{release}" == PROMETHEUS_VERSION
+    # Prometheus' module numbers release 3.M.P as v0.3MM.P.
+    major, minor, patch = release.split(".")
+    assert module == f"v0.{int(major) * 100 + int(minor)}.{patch}"
 
 
 def _prometheus(objects: list[dict]) -> dict:
@@ -39,13 +35,13 @@ def test_the_prometheus_selects_what_the_stack_labels_in_every_namespace() -> No
     monitoring = MonitoringSettings.model_validate(
         {"mode": "existing", "namespace": "observability", "selectorLabels": {"team": "data", "prom": "main"}}
     )
-    objects = prometheus_objects(monitoring, "v2.42.0")
+    objects = prometheus_objects(monitoring)
     spec = _prometheus(objects)["spec"]
     assert spec["serviceMonitorSelector"] == {"matchLabels": {"team": "data", "prom": "main"}}
     assert spec["ruleSelector"] == spec["serviceMonitorSelector"]
     assert spec["serviceMonitorNamespaceSelector"] == {}
     assert spec["ruleNamespaceSelector"] == {}
-    assert (spec["image"], spec["version"]) == (PROMETHEUS_IMAGE, "v2.42.0")
+    assert (spec["image"], spec["version"]) == (PROMETHEUS_IMAGE, PROMETHEUS_VERSION)
     # Everything of it lives in the namespace the stack's NetworkPolicies admit for the scrape.
     namespaced = [o for o in objects if o["kind"] not in ("Namespace", "ClusterRoleBinding")]
     assert {o["metadata"]["namespace"] for o in namespaced} == {"observability"}
@@ -53,7 +49,7 @@ def test_the_prometheus_selects_what_the_stack_labels_in_every_namespace() -> No
 
 
 def test_the_service_reaches_the_pods_the_operator_labels() -> None:
-    objects = prometheus_objects(MonitoringSettings(mode="existing"), "v2.42.0")
+    objects = prometheus_objects(MonitoringSettings(mode="existing"))
     (service,) = [o for o in objects if o["kind"] == "Service"]
     pod_labels = _prometheus(objects)["spec"]["podMetadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
@@ -61,7 +57,7 @@ def test_the_service_reaches_the_pods_the_operator_labels() -> None:
 
 
 def test_the_prometheus_runs_as_restricted_asks() -> None:
-    context = _prometheus(prometheus_objects(MonitoringSettings(), "v2.42.0"))["spec"]["securityContext"]
+    context = _prometheus(prometheus_objects(MonitoringSettings()))["spec"]["securityContext"]
     assert context["runAsNonRoot"] is True
     assert context["runAsUser"] != 0
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
