@@ -45,7 +45,19 @@ _PLAIN: list[tuple[str, str]] = [
     ("task_instances_without_heartbeats_killed", "airflow_task_instances_without_heartbeats_killed_total"),
 ]
 
-# Base names Airflow also sends without the ids that the labelled mappings below carry.
+# The edge provider's per-worker metrics (edge_worker.<name>.<worker>): gauges, and one counter.
+_EDGE_WORKER = [
+    "connected",
+    "maintenance",
+    "jobs_active",
+    "concurrency",
+    "free_concurrency",
+    "num_queues",
+    "heartbeat_count",
+]
+
+# Base names Airflow also sends without the ids that the labelled mappings below carry. Without tags a
+# gauge's plain name holds whichever task or pod wrote last, a counter's the sum the labelled series give.
 _UNLABELLED_DUPLICATES = [
     "ti.finish",
     "ti.start",
@@ -65,6 +77,21 @@ _UNLABELLED_DUPLICATES = [
     "operator_successes",
     "dagrun.dependency-check",
     "dagrun.schedule_delay",
+    "dagrun.first_task_scheduling_delay",
+    "local_task_job.task_exit",
+    "task_removed_from_dag",
+    "task_restored_to_dag",
+    "task_instance_created",
+    "triggers.running",
+    "triggerer.capacity_left",
+    "ti.scheduled",
+    "ti.queued",
+    "ti.running",
+    "ti.deferred",
+    "ol.emit.attempts",
+    "edge_worker.ti.start",
+    "edge_worker.ti.finish",
+    *(f"edge_worker.{gauge}" for gauge in _EDGE_WORKER),
 ]
 
 # Names that carry ids, as (regex after the prefix, metric name, one label per group, is a timer).
@@ -112,6 +139,62 @@ _WITH_IDS: list[tuple[str, str, tuple[str, ...], bool]] = [
     ),
     (r"operator_failures_(.+)", "airflow_operator_failures_total", ("operator",), False),
     (r"operator_successes_(.+)", "airflow_operator_successes_total", ("operator",), False),
+    # Found on the real cluster: with no mapping, each of these made one metric name per task or per pod
+    # (airflow_ti_running_default_<dag>_<task>, airflow_triggerer_capacity_left_<pod>). The job id of
+    # task_exit is left out: one series per job would grow without end.
+    *(
+        (
+            rf"ti\.{state}\.([^.]+)\.{_DAG}\.{_TASK}",
+            f"airflow_ti_{state}",
+            ("queue", "dag_id", "task_id"),
+            False,
+        )
+        for state in ("scheduled", "queued", "running", "deferred")
+    ),
+    (r"triggers\.running\.(.+)", "airflow_triggers_running", ("hostname",), False),
+    (r"triggerer\.capacity_left\.(.+)", "airflow_triggerer_capacity_left", ("hostname",), False),
+    (
+        rf"local_task_job\.task_exit\.[^.]+\.{_DAG}\.{_TASK}\.([^.]+)",
+        "airflow_local_task_job_task_exit_total",
+        ("dag_id", "task_id", "return_code"),
+        False,
+    ),
+    (r"task_removed_from_dag\.(.+)", "airflow_task_removed_from_dag_total", ("dag_id",), False),
+    (r"task_restored_to_dag\.(.+)", "airflow_task_restored_to_dag_total", ("dag_id",), False),
+    (r"task_instance_created_(.+)", "airflow_task_instance_created_total", ("operator",), False),
+    (
+        rf"dagrun\.{_DAG}\.first_task_scheduling_delay",
+        "airflow_dagrun_first_task_scheduling_delay_seconds",
+        ("dag_id",),
+        True,
+    ),
+    (
+        r"ol\.emit\.attempts\.([^.]+)\.([^.]+)",
+        "airflow_openlineage_emit_attempts_seconds",
+        ("event_type", "transport"),
+        True,
+    ),
+    (
+        rf"edge_worker\.ti\.start\.([^.]+)\.{_DAG}\.{_TASK}",
+        "airflow_edge_worker_ti_start_total",
+        ("queue", "dag_id", "task_id"),
+        False,
+    ),
+    (
+        rf"edge_worker\.ti\.finish\.([^.]+)\.([^.]+)\.{_DAG}\.{_TASK}",
+        "airflow_edge_worker_ti_finish_total",
+        ("queue", "state", "dag_id", "task_id"),
+        False,
+    ),
+    *(
+        (
+            rf"edge_worker\.{name}\.(.+)",
+            f"airflow_edge_worker_{name}" + ("_total" if name == "heartbeat_count" else ""),
+            ("worker",),
+            False,
+        )
+        for name in _EDGE_WORKER
+    ),
 ]
 
 _POOL_GAUGES = [

@@ -32,6 +32,7 @@ __all__ = [
     "check_dashboards",
     "check_scraped",
     "dashboard_queries",
+    "names_carrying_ids",
     "resolve_variables",
 ]
 
@@ -240,29 +241,65 @@ def check_dashboards(
     kubectl_json: Callable[..., Any],
     namespace: str,
     monitoring: MonitoringSettings,
+    run_probe: Callable[[], object],
+    timeout: float = 150,
 ) -> str:
     """Every panel query and variable of the dashboards the stack deployed answers over the last half
     hour with at least one value that is a number, the variables set as a user picks them (the stack's
-    namespace, the probe DAG)."""
+    namespace, the probe DAG); and no metric name statsd-exporter serves carries a pod name or a DAG id
+    (an unmapped StatsD name with ids is one metric per pod or task, without end).
+
+    The duration panels are rates of histograms, and the first run Prometheus sees of a DAG only makes
+    its series appear (seen on the cluster: a probe DAG run once gave NaN quantiles): ``run_probe`` runs
+    the probe DAG once more first, and the queries get ``timeout`` seconds (a few scrapes) to answer."""
     selector = ",".join(f"{key}={value}" for key, value in monitoring.dashboard_labels.items())
     config_maps = kubectl_json("get", "configmaps", "-n", namespace, "-l", selector)["items"]
     found = dashboard_queries(config_maps)
     if not found:
         raise CheckFailed(f"no dashboard ConfigMap labelled {selector} in {namespace}")
+    run_probe()
     chosen = {"namespace": namespace, "dag_id": PER_DAG_DASHBOARD_DAG, "datasource": "prometheus"}
-    empty = []
-    for uid, title, expr in found:
-        query = resolve_variables(expr, chosen)
-        variable = _LABEL_VALUES.fullmatch(query)
-        if variable is not None:
-            offered = prometheus.label_values(variable["label"], variable["match"])
-            if chosen[variable["label"]] not in offered:
-                empty.append(f"{uid}: {title} offers {offered}, not {chosen[variable['label']]}")
-            continue
-        if not any(_a_number(series) for series in prometheus.query_range(query, seconds=1800)):
-            empty.append(f"{uid}: {title}: {query}")
-    if empty:
-        raise CheckFailed(
-            f"{len(empty)} of {len(found)} dashboard queries answer nothing: " + "; ".join(empty)
-        )
-    return f"{len(found)} queries of {len({uid for uid, _, _ in found})} dashboards, each answered"
+    waiting = list(found)
+    deadline = time.monotonic() + timeout
+    while True:
+        unanswered = [(query, _unanswered(prometheus, query, chosen)) for query in waiting]
+        waiting = [query for query, why in unanswered if why]
+        if not waiting:
+            break
+        if time.monotonic() > deadline:
+            reasons = [why for _, why in unanswered if why]
+            raise CheckFailed(
+                f"{len(reasons)} of {len(found)} dashboard queries answer nothing: " + "; ".join(reasons)
+            )
+        time.sleep(POLL_SECONDS)
+    names = prometheus.label_values("__name__", f'{{job="{STATSD_JOB}",namespace="{namespace}"}}')
+    pods = [pod["metadata"]["name"] for pod in kubectl_json("get", "pods", "-n", namespace)["items"]]
+    dag_ids = prometheus.label_values("dag_id", f'airflow_ti_finish_total{{namespace="{namespace}"}}')
+    leaked = names_carrying_ids(names, [*pods, *dag_ids])
+    if leaked:
+        raise CheckFailed(f"metric names carry a pod name or a DAG id (one metric per pod or DAG): {leaked}")
+    return (
+        f"{len(found)} queries of {len({uid for uid, _, _ in found})} dashboards, each answered; "
+        f"{len(names)} metric names, none carrying one of {len(pods)} pod names or {len(dag_ids)} DAG ids"
+    )
+
+
+def _unanswered(prometheus: PrometheusApi, query: tuple[str, str, str], chosen: dict[str, str]) -> str:
+    """Why one dashboard query does not answer as Grafana would show it; empty when it does."""
+    uid, title, expr = query
+    resolved = resolve_variables(expr, chosen)
+    variable = _LABEL_VALUES.fullmatch(resolved)
+    if variable is not None:
+        offered = prometheus.label_values(variable["label"], variable["match"])
+        picked = chosen[variable["label"]]
+        return "" if picked in offered else f"{uid}: {title} offers {offered}, not {picked}"
+    if any(_a_number(series) for series in prometheus.query_range(resolved, seconds=1800)):
+        return ""
+    return f"{uid}: {title}: {resolved}"
+
+
+def names_carrying_ids(names: list[str], ids: list[str]) -> list[str]:
+    """The metric names an id became part of, as statsd-exporter spells an unmapped name (every
+    character outside ``[a-zA-Z0-9_]`` turned into ``_``)."""
+    spelled = {re.sub(r"[^a-zA-Z0-9_]", "_", value) for value in ids if value}
+    return sorted(name for name in names if any(value in name for value in spelled))

@@ -18,6 +18,7 @@ from tooling.cluster.drift import check_drift
 from tooling.cluster.fernet_rotation import check_fernet_rotation
 from tooling.cluster.mid_run import WAITING_DAG, check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
+from tooling.cluster.probe_edits import PROBE_DAG
 from tooling.cluster.prometheus import ClusterPrometheus
 from tooling.cluster.restore_check import check_restore
 from tooling.cluster.timeline import Timeline
@@ -171,6 +172,7 @@ class DayTwo:
             self.deployed.kubectl_json,
             self.deployed.namespace,
             self.prometheus.monitoring,
+            lambda: self.deployed.run_dag(PROBE_DAG),
         )
         self.timeline.facts.append(f"dashboards on live series: {done}")
 

@@ -48,7 +48,9 @@ HOST_PORT = 19090
 # Faster than a production Prometheus, so alerts fire and resolve within the test's minutes; the scrape
 # interval is the ServiceMonitor's own (30 s), never changed here.
 EVALUATION_INTERVAL = "15s"
-_POD_LABELS = {"app.kubernetes.io/name": SERVICE}
+# A key of the test's own: the operator overwrites app.kubernetes.io/name with its selector labels (seen on
+# the cluster: a Service selecting app.kubernetes.io/name=cluster-test-prometheus had no endpoint).
+_POD_LABELS = {"airflow-stack.test/prometheus": NAME}
 
 
 def stack_monitoring(project: Path, stack: str) -> MonitoringSettings:

@@ -12,6 +12,7 @@ import re
 from importlib.metadata import version
 
 import pytest
+import yaml
 
 from components.observability.alerts import alert_rules
 from components.observability.dashboards import dashboards, queries
@@ -210,3 +211,75 @@ def test_release_values_carry_the_mappings_and_the_prefix() -> None:
     values = build_helm_values(settings, secret_names(settings))
     assert values["statsd"]["overrideMappings"] == statsd_mappings("platform_af")
     assert values["config"]["metrics"]["statsd_prefix"] == "platform_af"
+
+
+# One sample value per variable of Airflow's metrics registry, shaped as a real deployment's are (a
+# task_id with a TaskGroup's dot, a pod's hostname with dashes).
+_SAMPLE_IDS = {
+    "dag_id": "some_dag",
+    "task_id": "grp.some_task",
+    "hostname": "airflow-triggerer-6b47dbc87-js4qj",
+    "queue": "default",
+    "pool_name": "default_pool",
+    "executor_class_name": "CeleryExecutor",
+    "operator_name": "PythonOperator",
+    "task_type": "PythonOperator",
+    "job_id": "1234",
+    "return_code": "0",
+    "state": "failed",
+    "dag_file": "dags-folder.some_file",
+    "worker_name": "edge-worker-1",
+    "event_type": "START",
+    "transport_type": "http",
+    "job_name": "SchedulerJob",
+}
+_STATSD_TYPES = {"counter": "c", "gauge": "g", "timer": "ms"}
+
+
+def _registry() -> list[dict]:
+    """Airflow 3.2.2's own metrics registry (the installed Airflow's metrics_template.yaml)."""
+    import airflow
+
+    path = ROOT.joinpath(airflow.__file__).parent / "_shared" / "observability" / "metrics"
+    return yaml.safe_load((path / "metrics_template.yaml").read_text())["metrics"]
+
+
+def _registry_lines(with_ids: bool) -> list[tuple[str, str]]:
+    """(registry name, StatsD line) of every metric whose legacy name carries ids (``with_ids``: that
+    name filled with sample ids; otherwise its plain name, which Airflow sends beside it)."""
+    lines = []
+    for metric in _registry():
+        legacy = metric.get("legacy_name") or ""
+        if "{" not in legacy:
+            continue
+        name = legacy.format(**_SAMPLE_IDS) if with_ids else metric["name"]
+        lines.append((metric["name"], f"airflow.{name}:1|{_STATSD_TYPES[metric['type']]}"))
+    return lines
+
+
+def test_no_name_of_airflows_registry_carries_an_id_into_a_metric_name() -> None:
+    """Seen on the real cluster, not in the loopback capture: ti.running.<queue>.<dag>.<task> and
+    triggerer.capacity_left.<pod> became one metric name per task and per triggerer pod."""
+    leaked = []
+    for registry_name, line in _registry_lines(with_ids=True):
+        result = map_line(MAPPINGS, line)
+        if result is None:
+            leaked.append(f"{registry_name}: {line} is not mapped")
+        elif not result.dropped and any(
+            re.sub(r"[^a-zA-Z0-9_]", "_", value) in result.name for value in _SAMPLE_IDS.values()
+        ):
+            leaked.append(f"{registry_name}: {result.name}")
+    assert leaked == []
+
+
+def test_the_plain_name_beside_a_labelled_one_is_dropped() -> None:
+    """Without tags, a gauge's plain name holds whichever task or pod wrote last, and a counter's the sum
+    the labelled series already give: neither is kept."""
+    kept = [
+        f"{registry_name}: {map_line(MAPPINGS, line)}"
+        for registry_name, line in _registry_lines(with_ids=False)
+        if not (map_line(MAPPINGS, line) or Mapped("", ())).dropped
+        # With one executor Airflow sends only the plain name (BaseExecutor._get_metric_name): kept.
+        and not registry_name.startswith("executor.")
+    ]
+    assert kept == []

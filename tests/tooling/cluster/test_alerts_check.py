@@ -15,6 +15,7 @@ from tooling.cluster.alerts_check import (
     AlertWatch,
     check_dashboards,
     dashboard_queries,
+    names_carrying_ids,
     resolve_variables,
     wait_for_scrape_and_rules,
 )
@@ -161,6 +162,21 @@ def test_longer_variable_names_are_replaced_first() -> None:
     assert resolve_variables("$dag_id $dag", {"dag": "a", "dag_id": "b"}) == "b a"
 
 
+def _kubectl(config_maps: list[dict[str, Any]], pods: tuple[str, ...] = ("airflow-scheduler-5d9c7-x2x",)):
+    """``kubectl get ... -o json`` of the namespace: the dashboards' ConfigMaps, and its pods."""
+
+    def get(*args: str) -> dict[str, Any]:
+        if args[1] == "configmaps":
+            return {"items": config_maps}
+        return {"items": [{"metadata": {"name": name}} for name in pods]}
+
+    return get
+
+
+def _no_run() -> None:
+    """The probe DAG's run, which these fakes need not see."""
+
+
 def _answering(expr: str) -> list[dict[str, Any]]:
     return [{"metric": {}, "values": [[0, "1"]]}]
 
@@ -170,7 +186,7 @@ def test_dashboards_answer_when_every_query_has_a_number(monkeypatch: pytest.Mon
     prometheus.labels = {"namespace": ["ns"], "dag_id": ["cluster_probe"]}
     monkeypatch.setattr(prometheus, "query_range", lambda expr, seconds, step=30: _answering(expr))
     maps = _config_maps()
-    result = check_dashboards(prometheus, lambda *a: {"items": maps}, "ns", _monitoring())  # type: ignore[arg-type]
+    result = check_dashboards(prometheus, _kubectl(maps), "ns", _monitoring(), _no_run, timeout=0)  # type: ignore[arg-type]
     assert result.startswith(f"{len(dashboard_queries(maps))} queries of 2 dashboards")
 
 
@@ -190,7 +206,7 @@ def test_a_panel_of_nan_or_nothing_and_a_variable_without_the_stack_are_named(
     monkeypatch.setattr(prometheus, "query_range", answers)
     maps = _config_maps()
     with pytest.raises(CheckFailed) as failed:
-        check_dashboards(prometheus, lambda *a: {"items": maps}, "ns", _monitoring())  # type: ignore[arg-type]
+        check_dashboards(prometheus, _kubectl(maps), "ns", _monitoring(), _no_run, timeout=0)  # type: ignore[arg-type]
     message = str(failed.value)
     assert "Task duration p95" in message
     assert "Pool slots" in message
@@ -200,8 +216,47 @@ def test_a_panel_of_nan_or_nothing_and_a_variable_without_the_stack_are_named(
 
 def test_no_dashboard_configmap_is_a_failure() -> None:
     with pytest.raises(CheckFailed, match="no dashboard ConfigMap labelled grafana_dashboard=1"):
-        check_dashboards(FakePrometheus(), lambda *a: {"items": []}, "ns", _monitoring())  # type: ignore[arg-type]
+        check_dashboards(FakePrometheus(), lambda *a: {"items": []}, "ns", _monitoring(), _no_run)  # type: ignore[arg-type]
 
 
 def _monitoring() -> MonitoringSettings:
     return MonitoringSettings(mode="existing")
+
+
+def test_a_metric_name_made_of_a_pod_name_or_a_dag_id_is_found() -> None:
+    names = [
+        "airflow_triggerer_capacity_left",
+        "airflow_triggerer_capacity_left_airflow_triggerer_6b47dbc87_js4qj",
+        "airflow_ti_running_default_cluster_probe_waits_waits_in_a_pod",
+        "airflow_scheduler_heartbeat_total",
+    ]
+    ids = ["airflow-triggerer-6b47dbc87-js4qj", "cluster_probe_waits", "airflow-scheduler-5d9c7-x2x"]
+    assert names_carrying_ids(names, ids) == [
+        "airflow_ti_running_default_cluster_probe_waits_waits_in_a_pod",
+        "airflow_triggerer_capacity_left_airflow_triggerer_6b47dbc87_js4qj",
+    ]
+
+
+def test_a_query_that_answers_after_the_probes_run_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A duration quantile answers only once a second run of the DAG is scraped."""
+    prometheus = FakePrometheus()
+    prometheus.labels = {"namespace": ["ns"], "dag_id": ["cluster_probe"]}
+    runs: list[str] = []
+
+    def answers(expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
+        if "histogram_quantile" in expr and not runs:
+            return [{"metric": {}, "values": [[0, "NaN"]]}]
+        return _answering(expr)
+
+    monkeypatch.setattr(prometheus, "query_range", answers)
+    maps = _config_maps()
+    done = check_dashboards(
+        prometheus,
+        _kubectl(maps),
+        "ns",
+        _monitoring(),
+        lambda: runs.append("run"),
+        timeout=0,  # type: ignore[arg-type]
+    )
+    assert runs == ["run"]
+    assert "each answered" in done

@@ -54,6 +54,8 @@ def test_the_service_reaches_the_pods_the_operator_labels() -> None:
     pod_labels = _prometheus(objects)["spec"]["podMetadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert service["spec"]["selector"]
+    # The operator sets these on the pods itself, over podMetadata: a selector on them would select its value.
+    assert not service["spec"]["selector"].keys() & {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
 
 
 def test_the_prometheus_runs_as_restricted_asks() -> None:
