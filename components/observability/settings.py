@@ -21,7 +21,13 @@ from components.model import (
 )
 from components.observability.s3 import S3BucketName
 
-__all__ = ["AlertSettings", "LogPersistenceSettings", "MonitoringSettings", "RemoteLogSettings"]
+__all__ = [
+    "AlertSettings",
+    "LogPersistenceSettings",
+    "MonitoringSettings",
+    "RemoteLogSettings",
+    "duration_seconds",
+]
 
 AwsRegion = matching(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as us-east-1")
 IamRoleArn = matching(
@@ -73,10 +79,16 @@ _SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600}
 MAX_DURATION_SECONDS = 90 * 24 * 3600  # a longer wait silences an alert; a far longer one overflows
 
 
+def duration_seconds(value: str) -> int | None:
+    """The seconds of a duration these settings take (``30s``, ``5m``, ``2h``); None for any other text."""
+    match = re.fullmatch(r"([0-9]{1,7})(s|m|h)", value)
+    return None if match is None else int(match[1]) * _SECONDS_PER_UNIT[match[2]]
+
+
 def _duration(value: str) -> str:
     """A ``for:`` or range duration Prometheus parses (its int64 nanoseconds overflow past 292 years)."""
-    match = re.fullmatch(r"([0-9]{1,7})(s|m|h)", value)
-    if match is None or int(match[1]) * _SECONDS_PER_UNIT[match[2]] > MAX_DURATION_SECONDS:
+    seconds = duration_seconds(value)
+    if seconds is None or seconds > MAX_DURATION_SECONDS:
         raise PydanticCustomError("duration", "must be {words}", {"words": _DURATION_WORDS})
     return value
 

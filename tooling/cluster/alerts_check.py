@@ -19,7 +19,7 @@ from typing import Any
 from components.kube import RELEASE_NAME
 from components.observability.alerts import STATSD_JOB
 from components.observability.dashboards import queries
-from components.observability.settings import MonitoringSettings
+from components.observability.settings import MonitoringSettings, duration_seconds
 from tooling.cluster.prometheus import PrometheusApi
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
@@ -129,7 +129,7 @@ def wait_for_scrape_and_rules(
     )
     rule_object = kubectl_json("get", "prometheusrule", RELEASE_NAME, "-n", namespace)
     wanted = {
-        rule["alert"]: _seconds(rule.get("for", "0s"))
+        rule["alert"]: duration_seconds(rule.get("for", "0s"))
         for group in rule_object["spec"]["groups"]
         for rule in group["rules"]
     }
@@ -150,11 +150,6 @@ def check_scraped(prometheus: PrometheusApi, kubectl_json: Callable[..., Any], n
     what it found, for the timeline."""
     rules = wait_for_scrape_and_rules(prometheus, kubectl_json, namespace)
     return f"a Prometheus run by the operator scrapes statsd-exporter and loaded {len(rules)} alert rules"
-
-
-def _seconds(duration: str) -> float:
-    """A Prometheus duration (``30s``, ``3m``, ``1h``) in seconds, as ``/api/v1/rules`` gives ``for``."""
-    return float(int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]])
 
 
 def check_alerts(
