@@ -32,6 +32,7 @@ class FakePrometheus:
         self.up: list[dict[str, Any]] = []
         self.series: dict[str, list[dict[str, Any]]] = {}
         self.labels: dict[str, list[str]] = {}
+        self.asked_since: dict[str, float | None] = {}
 
     def alerts(self) -> list[dict[str, Any]]:
         return self.active
@@ -48,7 +49,8 @@ class FakePrometheus:
     def query_range(self, expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
         return self.series.get(expr, [])
 
-    def label_values(self, label: str, match: str) -> list[str]:
+    def label_values(self, label: str, match: str, since: float | None = None) -> list[str]:
+        self.asked_since[label] = since
         return self.labels.get(label, [])
 
 
@@ -162,13 +164,24 @@ def test_longer_variable_names_are_replaced_first() -> None:
     assert resolve_variables("$dag_id $dag", {"dag": "a", "dag_id": "b"}) == "b a"
 
 
-def _kubectl(config_maps: list[dict[str, Any]], pods: tuple[str, ...] = ("airflow-scheduler-5d9c7-x2x",)):
+def _kubectl(
+    config_maps: list[dict[str, Any]],
+    pods: tuple[str, ...] = ("airflow-scheduler-5d9c7-x2x", "airflow-statsd-6f8d-k2p"),
+):
     """``kubectl get ... -o json`` of the namespace: the dashboards' ConfigMaps, and its pods."""
 
     def get(*args: str) -> dict[str, Any]:
         if args[1] == "configmaps":
             return {"items": config_maps}
-        return {"items": [{"metadata": {"name": name}} for name in pods]}
+        return {
+            "items": [
+                {
+                    "metadata": {"name": name, "labels": {"component": name.split("-")[1]}},
+                    "status": {"phase": "Running", "startTime": "2026-12-06T00:30:00Z"},
+                }
+                for name in pods
+            ]
+        }
 
     return get
 
