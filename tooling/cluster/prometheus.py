@@ -138,11 +138,10 @@ class PrometheusApi:
         end = time.time()
         return self.get("query_range", query=expr, start=end - seconds, end=end, step=step)["result"]
 
-    def label_values(self, label: str, match: str, since: float | None = None) -> list[str]:
+    def label_values(self, label: str, match: str) -> list[str]:
         """Grafana's ``label_values(match, label)``: the values ``label`` takes on the series ``match``
-        selects (since the Unix time ``since``, or in all the data Prometheus holds)."""
-        window = {} if since is None else {"start": since, "end": time.time()}
-        return self.get(f"label/{label}/values", **{"match[]": match}, **window)
+        selects."""
+        return self.get(f"label/{label}/values", **{"match[]": match})
 
     def alerts(self) -> list[dict[str, Any]]:
         """The active alerts: pending or firing, each with its labels."""

@@ -32,7 +32,7 @@ class FakePrometheus:
         self.up: list[dict[str, Any]] = []
         self.series: dict[str, list[dict[str, Any]]] = {}
         self.labels: dict[str, list[str]] = {}
-        self.asked_since: dict[str, float | None] = {}
+        self.served: list[str] = []  # the metric names statsd-exporter serves now
 
     def alerts(self) -> list[dict[str, Any]]:
         return self.active
@@ -44,13 +44,14 @@ class FakePrometheus:
         return self.scraped
 
     def query(self, expr: str) -> list[dict[str, Any]]:
+        if expr.startswith("count by (__name__)"):
+            return [{"metric": {"__name__": name}, "value": [0, "1"]} for name in self.served]
         return self.up if expr.startswith("up{") else []
 
     def query_range(self, expr: str, seconds: float, step: float = 30) -> list[dict[str, Any]]:
         return self.series.get(expr, [])
 
-    def label_values(self, label: str, match: str, since: float | None = None) -> list[str]:
-        self.asked_since[label] = since
+    def label_values(self, label: str, match: str) -> list[str]:
         return self.labels.get(label, [])
 
 
