@@ -245,8 +245,9 @@ def check_dashboards(
     (an unmapped StatsD name with ids is one metric per pod or task, without end).
 
     The duration panels are rates of histograms, and the first run Prometheus sees of a DAG only makes
-    its series appear (seen on the cluster: a probe DAG run once gave NaN quantiles): ``run_probe`` runs
-    the probe DAG once more first, and the queries get ``timeout`` seconds (a few scrapes) to answer."""
+    its series appear (seen on the cluster: a probe DAG run once gave NaN quantiles): the probe DAG has
+    run before (``dags-on-both-executors-logs-from-bucket``), ``run_probe`` runs it once more, and the
+    queries get ``timeout`` seconds (a few scrapes) to answer."""
     selector = ",".join(f"{key}={value}" for key, value in monitoring.dashboard_labels.items())
     config_maps = kubectl_json("get", "configmaps", "-n", namespace, "-l", selector)["items"]
     found = dashboard_queries(config_maps)
