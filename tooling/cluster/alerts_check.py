@@ -20,6 +20,7 @@ from components.kube import RELEASE_NAME
 from components.observability.alerts import STATSD_JOB
 from components.observability.dashboards import queries
 from components.observability.settings import MonitoringSettings, duration_seconds
+from tooling.cluster.mid_run import terminating
 from tooling.cluster.prometheus import PrometheusApi
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
@@ -101,16 +102,28 @@ def _wait(what: str, ready: Callable[[], Any], timeout: float, explain: Callable
         time.sleep(POLL_SECONDS)
 
 
-def _scrape_explained(prometheus: PrometheusApi, namespace: str) -> str:
+def _statsd_pods(kubectl_json: Callable[..., Any], namespace: str) -> set[str]:
+    """The statsd-exporter pods that run and are not stopping."""
+    pods = kubectl_json("get", "pods", "-n", namespace, "-l", "component=statsd")["items"]
+    return {
+        pod["metadata"]["name"]
+        for pod in pods
+        if pod.get("status", {}).get("phase") == "Running" and not terminating(pod)
+    }
+
+
+def _scrape_explained(prometheus: PrometheusApi, namespace: str, running: set[str]) -> str:
     targets = [
         t
         for t in prometheus.targets()
-        if t["labels"].get("job") == STATSD_JOB and t["labels"].get("namespace") == namespace
+        if t["labels"].get("job") == STATSD_JOB
+        and t["labels"].get("namespace") == namespace
+        and t["labels"].get("pod") in running
     ]
     if not targets:
         return (
-            f"Prometheus has no target of job {STATSD_JOB} in {namespace}: it did not select the stack's "
-            "ServiceMonitor (its labels, or the operator)"
+            f"Prometheus has no target of job {STATSD_JOB} for the running pods {sorted(running)} in "
+            f"{namespace}: it did not select the stack's ServiceMonitor (its labels, or the operator)"
         )
     return "; ".join(f"{t['scrapeUrl']} {t['health']}: {t.get('lastError') or 'no error'}" for t in targets)
 
@@ -121,11 +134,19 @@ def wait_for_scrape_and_rules(
     """Until statsd-exporter is scraped (``up == 1``) and every rule of the stack's PrometheusRule is
     loaded with its ``for`` as the cluster holds it; the alert names."""
     ns = f'namespace="{namespace}"'
+
+    def every_running_pod_scraped() -> bool:
+        # By pod: right after a rollout the old pod's last `up` is still 1 (seen on the cluster: a scrape
+        # the NetworkPolicy refused passed on the replaced pod's sample).
+        running = _statsd_pods(kubectl_json, namespace)
+        up = {s["metric"].get("pod") for s in prometheus.query(f'up{{job="{STATSD_JOB}",{ns}}} == 1')}
+        return bool(running) and running <= up
+
     _wait(
-        f"a scrape of the stack's statsd-exporter (up{{job={STATSD_JOB}}} == 1)",
-        lambda: prometheus.query(f'up{{job="{STATSD_JOB}",{ns}}} == 1'),
+        f"a scrape of every running statsd-exporter pod (up{{job={STATSD_JOB}}} == 1)",
+        every_running_pod_scraped,
         timeout,
-        lambda: _scrape_explained(prometheus, namespace),
+        lambda: _scrape_explained(prometheus, namespace, _statsd_pods(kubectl_json, namespace)),
     )
     rule_object = kubectl_json("get", "prometheusrule", RELEASE_NAME, "-n", namespace)
     wanted = {

@@ -112,37 +112,76 @@ def _rule_object(**durations: str) -> dict[str, Any]:
     }
 
 
+STATSD_POD = "airflow-statsd-6f8d-k2p"
+
+
+def _cluster(rules: dict[str, Any], statsd_pods: tuple[str, ...] = (STATSD_POD,)):
+    """``kubectl get ... -o json``: the PrometheusRule, and the running statsd-exporter pods."""
+
+    def get(*args: str) -> dict[str, Any]:
+        if args[1] == "pods":
+            return {"items": [{"metadata": {"name": n}, "status": {"phase": "Running"}} for n in statsd_pods]}
+        return rules
+
+    return get
+
+
+def _up(pod: str) -> list[dict[str, Any]]:
+    return [{"metric": {"pod": pod}, "value": [0, "1"]}]
+
+
 def test_a_servicemonitor_prometheus_did_not_select_is_named() -> None:
     prometheus = FakePrometheus()
-    with pytest.raises(CheckFailed, match="no target of job airflow-statsd in ns: it did not select"):
-        wait_for_scrape_and_rules(prometheus, lambda *a: _rule_object(), "ns", timeout=0)  # type: ignore[arg-type]
+    with pytest.raises(
+        CheckFailed,
+        match=r"no target of job airflow-statsd for the running pods \['airflow-statsd-6f8d-k2p'\] in ns",
+    ):
+        wait_for_scrape_and_rules(prometheus, _cluster(_rule_object()), "ns", timeout=0)  # type: ignore[arg-type]
 
 
 def test_a_scrape_the_network_refuses_names_the_targets_error() -> None:
     prometheus = FakePrometheus()
     prometheus.scraped = [
         {
-            "labels": {"job": "airflow-statsd", "namespace": "ns"},
+            "labels": {"job": "airflow-statsd", "namespace": "ns", "pod": STATSD_POD},
             "scrapeUrl": "http://10.0.0.5:9102/metrics",
             "health": "down",
             "lastError": "context deadline exceeded",
         }
     ]
     with pytest.raises(CheckFailed, match=r"9102/metrics down: context deadline exceeded"):
-        wait_for_scrape_and_rules(prometheus, lambda *a: _rule_object(), "ns", timeout=0)  # type: ignore[arg-type]
+        wait_for_scrape_and_rules(prometheus, _cluster(_rule_object()), "ns", timeout=0)  # type: ignore[arg-type]
 
 
 def test_rules_count_as_loaded_only_with_the_for_the_cluster_holds() -> None:
     prometheus = FakePrometheus()
-    prometheus.up = [{"metric": {}, "value": [0, "1"]}]
+    prometheus.up = _up(STATSD_POD)
     prometheus.loaded = [{"name": "AirflowSchedulerHeartbeatMissing", "duration": 180}]
     rules = _rule_object(AirflowSchedulerHeartbeatMissing="30s")
     with pytest.raises(CheckFailed, match=r"Prometheus has .*180"):
-        wait_for_scrape_and_rules(prometheus, lambda *a: rules, "ns", timeout=0)  # type: ignore[arg-type]
+        wait_for_scrape_and_rules(prometheus, _cluster(rules), "ns", timeout=0)  # type: ignore[arg-type]
     prometheus.loaded = [{"name": "AirflowSchedulerHeartbeatMissing", "duration": 30}]
-    assert wait_for_scrape_and_rules(prometheus, lambda *a: rules, "ns", timeout=0) == [  # type: ignore[arg-type]
+    assert wait_for_scrape_and_rules(prometheus, _cluster(rules), "ns", timeout=0) == [  # type: ignore[arg-type]
         "AirflowSchedulerHeartbeatMissing"
     ]
+
+
+def test_the_replaced_pods_last_scrape_does_not_count() -> None:
+    """Right after a rollout, the old statsd pod's `up` is still 1 while the new one may be refused."""
+    prometheus = FakePrometheus()
+    prometheus.up = _up("airflow-statsd-old-pod")
+    prometheus.scraped = [
+        {
+            "labels": {"job": "airflow-statsd", "namespace": "ns", "pod": STATSD_POD},
+            "scrapeUrl": "http://10.0.0.9:9102/metrics",
+            "health": "down",
+            "lastError": "context deadline exceeded",
+        }
+    ]
+    with pytest.raises(
+        CheckFailed, match=r"every running statsd-exporter pod .*: http://10.0.0.9:9102/\S* down"
+    ):
+        wait_for_scrape_and_rules(prometheus, _cluster(_rule_object()), "ns", timeout=0)  # type: ignore[arg-type]
 
 
 def _config_maps() -> list[dict[str, Any]]:
