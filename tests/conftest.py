@@ -21,10 +21,14 @@ from components.validation import parse_settings
 from tooling.helm import CHART, helm_template, in_release_namespace, run_helm
 from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
 from tooling.offline.runtime import Recording, mocked_runtime, plain, run_program
+from tooling.offline.trial import project_copy
 from tooling.rehearsal import certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = CHART
+# The tests' own stack files: behaviour is judged on these, never on the shipped Pulumi.<stack>.yaml,
+# which users edit (tests/test_shipped_stacks.py holds the shipped files to invariants instead).
+TEST_STACKS = Path(__file__).resolve().parent / "stacks"
 
 
 @pytest.fixture(autouse=True)
@@ -47,12 +51,13 @@ def chart_defaults() -> dict[str, Any]:
 def stack_config(
     stack: str, *, fill_secrets: bool = True, **overrides: Any
 ) -> tuple[dict[str, str], list[str]]:
-    """A committed stack's config with keys (without ``airflow:``) replaced; ``None`` removes one.
+    """A test stack's config (``tests/stacks``) with keys (without ``airflow:``) replaced; ``None``
+    removes one.
 
     Secret values an operator sets per stack (the registry token of prod) get the render's placeholders
     unless ``fill_secrets`` is off.
     """
-    config, secret_keys = load_stack_config(ROOT / f"Pulumi.{stack}.yaml")
+    config, secret_keys = load_stack_config(TEST_STACKS / f"Pulumi.{stack}.yaml")
     for key, value in overrides.items():
         full = f"airflow:{key}"
         if value is None:
@@ -62,6 +67,11 @@ def stack_config(
     if fill_secrets:
         fill_missing_secrets(stack, config, secret_keys)
     return config, secret_keys
+
+
+def project_with_test_stack(tmp_path: Path, stack: str) -> Path:
+    """A project copy (``tmp_path/project``) holding the test stack ``stack``, for a render."""
+    return project_copy(tmp_path, (TEST_STACKS / f"Pulumi.{stack}.yaml").read_text(), stack=stack)
 
 
 def raw_settings(stack: str, **overrides: Any) -> dict[str, Any]:

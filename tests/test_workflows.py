@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -83,17 +85,64 @@ def test_the_comment_is_updated_in_place_not_duplicated() -> None:
     assert "c.body.startsWith(marker)" in script
 
 
-def test_deploys_never_overlap_and_prod_waits_for_its_environment() -> None:
+def test_deploys_never_overlap_and_each_stack_waits_for_its_environment() -> None:
     deploy = _workflow("deploy.yml")
     assert deploy["on"]["push"] == {"branches": ["main"], "tags": ["v*.*.*"]}
+    gate = deploy["jobs"]["gate"]
+    gate_runs = " ".join(step.get("run", "") for step in gate["steps"])
+    assert gate_runs.index("bash .ci/run") < gate_runs.index("python -m tooling.stacks --github-output")
     job = deploy["jobs"]["deploy"]
-    assert job["environment"] == "${{ github.ref_type == 'tag' && 'prod' || 'dev' }}"
-    assert job["concurrency"]["group"] == "deploy-${{ github.ref_type == 'tag' && 'prod' || 'dev' }}"
-    assert job["concurrency"]["cancel-in-progress"] is False
-    run_steps = " ".join(step.get("run", "") for step in job["steps"])
-    assert "bash .ci/run" in run_steps  # the gate runs before `pulumi up`
+    assert job["needs"] == "gate"  # the gate runs before any `pulumi up`
+    assert job["strategy"]["matrix"]["stack"] == (
+        "${{ fromJSON(github.ref_type == 'tag' && needs.gate.outputs.tags || needs.gate.outputs.main) }}"
+    )
+    assert job["environment"] == "${{ matrix.stack.name }}"
+    assert job["concurrency"] == {"group": "deploy-${{ matrix.stack.name }}", "cancel-in-progress": False}
+    runs = [step.get("run", "") for step in job["steps"]]
+    setup = next(i for i, run in enumerate(runs) if "bash .ci/setup" in run)  # the .venv Pulumi.yaml names
+    first = next(i for i, run in enumerate(runs) if ".ci/first-deploy" in run)
+    assert setup < first < len(runs) - 1
     # refresh: what was changed by hand in the cluster is read first and put back (README, "Drift").
     assert job["steps"][-1]["with"] == {"command": "up", "stack-name": "${{ env.STACK }}", "refresh": True}
+    assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_every_stack_file_is_previewed_and_commented_none_is_listed() -> None:
+    pr = _workflow("pull-request.yml")
+    assert (
+        pr["jobs"]["preview"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    )
+    assert "python -m tooling.stacks --github-output" in pr["jobs"]["stacks"]["steps"][-1]["run"]
+    texts = [
+        (WORKFLOWS / name).read_text()
+        for name in ("deploy.yml", "pull-request.yml", "pull-request-comment.yml")
+    ]
+    for text in texts:
+        assert not re.search(r"\[\s*['\"]?dev['\"]?\s*,\s*['\"]?prod", text)
+        assert "'prod'" not in text
+        assert "'dev'" not in text
+
+
+def _first_deploy(tmp_path: Path, resources: list[dict[str, str]]) -> subprocess.CompletedProcess[str]:
+    """``.ci/first-deploy`` against a fake ``pulumi`` whose stack export holds ``resources``."""
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir(parents=True)
+    export = json.dumps({"version": 3, "deployment": {"resources": resources}})
+    fake.write_text(f"#!/bin/sh\ncat <<'JSON'\n{export}\nJSON\n")
+    fake.chmod(0o755)
+    return subprocess.run(
+        ["bash", str(ROOT / ".ci" / "first-deploy"), "staging"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"},
+    )
+
+
+def test_only_a_stacks_first_deploy_adopts_existing_objects(tmp_path: Path) -> None:
+    assert _first_deploy(tmp_path / "a", []).stdout == "PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true\n"
+    deployed = [{"urn": "urn:pulumi:staging::airflow::pulumi:pulumi:Stack::airflow-staging"}]
+    assert _first_deploy(tmp_path / "b", deployed).stdout == ""
 
 
 def test_credentials_come_from_secrets_never_from_files() -> None:

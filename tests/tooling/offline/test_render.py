@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, project_with_test_stack
 from tests.helpers import generated_values
 from tooling.offline import render as render_module
 from tooling.offline.diff import changed_paths
@@ -59,16 +59,18 @@ def test_no_generated_secret_value_appears_in_any_file(tmp_path: Path, stack: st
 
 
 def test_release_file_holds_the_exact_values(tmp_path: Path) -> None:
-    render("prod", tmp_path)
-    release = yaml.safe_load((tmp_path / "releases" / "airflow.yaml").read_text())
+    out = tmp_path / "out"
+    render("prod", out, project_dir=project_with_test_stack(tmp_path, "prod"))
+    release = yaml.safe_load((out / "releases" / "airflow.yaml").read_text())
     assert set(release) == {"chart", "version", "repository", "namespace", "values"}
     assert release["values"]["scheduler"]["replicas"] == 2  # an int, not the 2.0 gRPC carries
     assert release["values"]["fernetKeySecretName"] == "airflow-fernet"
 
 
 def test_resources_file_lists_parents_dependencies_protection_and_secrets(tmp_path: Path) -> None:
-    render("prod", tmp_path)
-    rows = {(r["type"], r["name"]): r for r in yaml.safe_load((tmp_path / "resources.yaml").read_text())}
+    out = tmp_path / "out"
+    render("prod", out, project_dir=project_with_test_stack(tmp_path, "prod"))
+    rows = {(r["type"], r["name"]): r for r in yaml.safe_load((out / "resources.yaml").read_text())}
     fernet = rows[("kubernetes:core/v1:Secret", "airflow-fernet")]
     assert fernet["protect"] is True
     assert fernet["parent"] == "airflow:components:AirflowSecrets::airflow"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import project_with_test_stack
 from tooling.offline.render import render
 from tooling.offline.trial import THROWAWAY_STACK, project_copy
 
@@ -38,7 +39,7 @@ def test_summary_names_the_git_bundle_its_repository_and_ref(tmp_path: Path) -> 
 
 
 def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path: Path) -> None:
-    _, summary = render("prod", tmp_path)
+    _, summary = render("prod", tmp_path / "out", project_dir=project_with_test_stack(tmp_path, "prod"))
     assert "dags: image ghcr.io/your-org/airflow-dags:dags-" in summary
     last = summary.splitlines()[-1]
     assert last.startswith(
@@ -46,7 +47,9 @@ def test_summary_names_the_dag_delivery_and_the_secrets_it_still_needs(tmp_path:
         "'pulumi up'): "
     )
     assert "airflow:registryPassword" in last.split(": ")[-1].split(", ")
-    assert "offline-render-placeholder" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
+    assert "offline-render-placeholder" not in "".join(
+        p.read_text() for p in (tmp_path / "out").rglob("*.yaml")
+    )
 
 
 @pytest.mark.parametrize(
