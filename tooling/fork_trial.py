@@ -111,7 +111,8 @@ def fork_copy(root: Path, into: Path) -> Path:
         (fork / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     identity = ("-c", "user.name=fork trial", "-c", "user.email=fork-trial@localhost")
     _git("add", "--all", cwd=fork)
-    _git(*identity, "commit", "--quiet", "--no-verify", "-m", "Our stacks", cwd=fork)
+    # Empty where the repository is such a fork already (the trial's own tests, run inside the trial).
+    _git(*identity, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", "Our stacks", cwd=fork)
     for venv in (".venv", ".venv-dev"):  # after the commit: git takes a link for a file
         if (root / venv).is_dir():
             (fork / venv).symlink_to(root / venv)

@@ -20,9 +20,6 @@ def test_the_fork_replaces_every_example_value_and_gives_each_stack_its_namespac
         config, _ = load_stack_config(fork / f"Pulumi.{stack}.yaml")
         assert example_keys(config) == [], stack
         namespaces.append(config["airflow:namespace"])
-        shipped = ROOT / f"Pulumi.{stack}.yaml"
-        if shipped.exists():
-            assert config != load_stack_config(shipped)[0], f"{stack} is not edited"
     assert len(set(namespaces)) == len(FORK_EDITS)
     staging = yaml.safe_load((fork / "Pulumi.staging.yaml").read_text())["config"]
     prod = yaml.safe_load((fork / "Pulumi.prod.yaml").read_text())["config"]
