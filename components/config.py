@@ -16,7 +16,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.model import ConfigError
-from components.settings import SECRET_KEYS, StackSettings
+from components.settings import SECRET_KEYS, SECRET_MAPPINGS, StackSettings
 from components.stack_file import read_stack_file
 from components.validation import parse_settings
 
@@ -74,14 +74,15 @@ def raw_from_config(config: dict[str, Any]) -> dict[str, Any]:
     """The ``airflow:`` keys without their prefix, structured values decoded, as parse_settings takes them.
 
     The engine passes structured values as JSON text, indistinguishable from a string that reads as JSON;
-    the secret keys are strings by definition (a JSON connection among them), so they stay as they are.
+    the secret keys are strings by definition (a JSON connection among them), so they stay as they are,
+    except the mappings of secrets (``airflow:connections``).
     """
     prefix = f"{NAMESPACE}:"
     raw = {}
     for key, value in config.items():
         if key.startswith(prefix):
             name = key.removeprefix(prefix)
-            raw[name] = value if name in SECRET_KEYS else _decode(value)
+            raw[name] = value if name in SECRET_KEYS - SECRET_MAPPINGS else _decode(value)
     return raw
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,8 @@ __all__ = [
     "LabelKey",
     "LabelValue",
     "MemoryQuantity",
+    "Placement",
+    "PodSettings",
     "RelativePath",
     "Resources",
     "SidecarSettings",
@@ -208,14 +210,71 @@ def resources_of(cpu: str, memory: str, memory_limit: str) -> Resources:
     return Resources(cpu=cpu, memory=memory, memory_limit=memory_limit)
 
 
+class Toleration(ConfigModel):
+    """A Kubernetes toleration, as a pod spec writes it."""
+
+    key: LabelKey | None = None
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: LabelValue | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = Field(None, ge=0)
+
+
+class TopologySpread(ConfigModel):
+    """A topology spread constraint; the pods it counts are the component's own unless a
+    ``labelSelector`` says otherwise."""
+
+    max_skew: int = Field(ge=1)
+    topology_key: LabelKey
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
+    label_selector: dict[str, Any] | None = None
+    min_domains: int | None = Field(None, ge=1)
+
+
+class Placement(ConfigModel):
+    """Where a component's pods may run. ``affinity`` is passed as written (the real chart's schema and
+    Kubernetes judge it); the rest is checked here."""
+
+    node_selector: dict[LabelKey, LabelValue] = {}
+    tolerations: tuple[Toleration, ...] = ()
+    affinity: dict[Literal["nodeAffinity", "podAffinity", "podAntiAffinity"], dict[str, Any]] = {}
+    topology_spread_constraints: tuple[TopologySpread, ...] = ()
+    priority_class_name: DnsName | None = None
+
+    def to_values(self) -> dict[str, Any]:
+        """The chart's keys of one component (each set only where given, so the chart's own stays)."""
+        values: dict[str, Any] = {}
+        if self.node_selector:
+            values["nodeSelector"] = dict(self.node_selector)
+        if self.tolerations:
+            values["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in self.tolerations]
+        if self.affinity:
+            values["affinity"] = dict(self.affinity)
+        if self.topology_spread_constraints:
+            values["topologySpreadConstraints"] = [
+                c.model_dump(by_alias=True, exclude_none=True) for c in self.topology_spread_constraints
+            ]
+        if self.priority_class_name is not None:
+            values["priorityClassName"] = self.priority_class_name
+        return values
+
+
 class Workload(ConfigModel):
-    """A long-running Airflow component: how many replicas and what each requests."""
+    """A long-running Airflow component: how many replicas, what each requests, where they run."""
 
     replicas: int = Field(1, ge=1, le=50)
     resources: Resources
+    placement: Placement = Placement()
 
 
 class SidecarSettings(ConfigModel):
     """A container beside a component, or a Job, that only needs its resources set."""
 
     resources: Resources
+
+
+class PodSettings(SidecarSettings):
+    """Pods that are not a long-running Airflow component (the chart's Jobs, statsd-exporter): what
+    each requests and where it runs."""
+
+    placement: Placement = Placement()

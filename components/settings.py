@@ -9,30 +9,52 @@ silently does not apply.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, model_validator
 
 from components.backup.settings import BackupSettings
 from components.broker.settings import RedisSettings, broker_url_problem
+from components.connections.settings import Connections, Pools, Variables
 from components.dags.settings import ConfigMapDags, DagSettings, GitDags, ImageDags, deploy_key_problem
 from components.database.settings import DatabaseSettings, parse_connection
 from components.images.settings import ImagePins
-from components.model import ConfigError, ConfigModel, DnsLabel, SidecarSettings, Workload, resources_of
+from components.kube import merge_values
+from components.model import (
+    ConfigError,
+    ConfigModel,
+    DnsLabel,
+    Placement,
+    PodSettings,
+    SidecarSettings,
+    Workload,
+    resources_of,
+)
 from components.network.settings import IngressSettings
 from components.observability.settings import LogPersistenceSettings, MonitoringSettings, RemoteLogSettings
+from components.overrides.settings import AirflowConfig, EnvVars, ExtraValues, SecretEnvVars
 from components.release.settings import ChartSettings, TaskSettings
 from components.secrets.settings import AdminSettings, FernetSettings
 
-__all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "ConfigError", "StackSettings"]
+__all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "SECRET_MAPPINGS", "ConfigError", "StackSettings"]
 
 EXECUTORS = ("KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor")
 Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor"]
 
 # Keys whose values must never be echoed back, not even in an error message, and that are refused when
 # stored in plain text.
+# Secret keys whose value is a mapping of secrets, each set with `pulumi config set --secret --path`.
+SECRET_MAPPINGS = frozenset({"secretEnv", "connections"})
 SECRET_KEYS = frozenset(
-    {"metadataConnection", "registryPassword", "gitSshKey", "brokerUrl", "remoteLogsConnection"}
+    {
+        "metadataConnection",
+        "registryPassword",
+        "gitSshKey",
+        "brokerUrl",
+        "remoteLogsConnection",
+        "secretEnv",
+        "connections",
+    }
 )
 # Validation context key: check everything except that required secret values are present.
 OFFLINE = "offline"
@@ -57,9 +79,9 @@ class StackSettings(ConfigModel):
     triggerer: Workload = Workload(resources=resources_of("100m", "256Mi", "512Mi"))
     dag_processor: Workload = Workload(resources=resources_of("100m", "384Mi", "768Mi"))
     workers: Workload = Workload(resources=resources_of("250m", "512Mi", "1Gi"))
-    jobs: SidecarSettings = SidecarSettings(resources=resources_of("100m", "384Mi", "768Mi"))
+    jobs: PodSettings = PodSettings(resources=resources_of("100m", "384Mi", "768Mi"))
     log_groomer: SidecarSettings = SidecarSettings(resources=resources_of("10m", "32Mi", "64Mi"))
-    statsd: SidecarSettings = SidecarSettings(resources=resources_of("20m", "32Mi", "128Mi"))
+    statsd: PodSettings = PodSettings(resources=resources_of("20m", "32Mi", "128Mi"))
     redis: RedisSettings = RedisSettings()
     database: DatabaseSettings = DatabaseSettings()
     backup: BackupSettings = BackupSettings()
@@ -80,6 +102,16 @@ class StackSettings(ConfigModel):
     # The task-log bucket's Airflow AWS connection (JSON or URI: keys, endpoint_url of an S3-compatible
     # store), written by the stack to the Secret remoteLogs.connectionSecretName names.
     remote_logs_connection: SecretStr | None = None
+    # The escape hatches (overrides/settings.py): what the program does not model, passed on as written.
+    config: AirflowConfig = Field(default_factory=dict)
+    env: EnvVars = Field(default_factory=dict)
+    secret_env: SecretEnvVars = Field(default_factory=dict)
+    # Airflow connections and variables as code (connections/settings.py), from one Secret; pools.
+    connections: Connections = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
+    pools: Pools = Field(default_factory=dict)  # applied by a Job after migrations (connections/pools.py)
+    extra_values: ExtraValues = Field(default_factory=dict)
+    placement: Placement = Placement()  # every pod's, unless its component has its own
 
     @property
     def uses_celery(self) -> bool:
@@ -100,6 +132,34 @@ class StackSettings(ConfigModel):
     def prometheus_namespace(self) -> str | None:
         """Where the Prometheus that scrapes this stack runs; None with monitoring off."""
         return None if self.monitoring.mode == "off" else self.monitoring.namespace
+
+    @model_validator(mode="before")
+    @classmethod
+    def _components_keep_their_defaults(cls, raw: Any) -> Any:
+        """``scheduler: {replicas: 2}`` changes the replicas and keeps the default resources: a stack
+        file lists only what differs. Each component's given keys are laid over its defaults, key by key
+        (``resources: {memory: 1Gi}`` keeps the default cpu and memoryLimit)."""
+        if not isinstance(raw, dict):
+            return raw
+        merged = dict(raw)
+        for name, field in cls.model_fields.items():
+            default = field.default
+            key = field.alias or name
+            given = raw.get(key, raw.get(name))
+            if isinstance(default, (Workload, SidecarSettings)) and isinstance(given, dict):
+                merged[key if key in raw else name] = merge_values(
+                    default.model_dump(by_alias=True, exclude_none=True), given
+                )
+        return merged
+
+    @model_validator(mode="after")
+    def _base_url_follows_the_ingress(self) -> StackSettings:
+        if self.ingress.enabled and "base_url" in self.config.get("api", {}):
+            raise ValueError(
+                "airflow:config.api.base_url is the program's while airflow:ingress is on: it follows "
+                "airflow:ingress.host, the UI's address; remove it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _namespace_is_airflows_own(self) -> StackSettings:

@@ -12,6 +12,8 @@ from typing import Any
 
 from components.backup.volume import BackupVolume, BackupVolumeArgs
 from components.broker.settings import REDIS_CA_FILE
+from components.connections.environment import AirflowEnvironment, AirflowEnvironmentArgs
+from components.connections.pools import PoolsJob, PoolsJobArgs
 from components.dags.delivery import DagDelivery, DagDeliveryArgs
 from components.dags.folder import DagFolder
 from components.dags.settings import GitBundleDags, GitSyncDags, ImageDags
@@ -19,6 +21,7 @@ from components.kube import RELEASE_NAME
 from components.network.namespace import AirflowNamespace, AirflowNamespaceArgs
 from components.network.policies import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
 from components.observability.monitoring import Monitoring, MonitoringArgs
+from components.overrides.values import own_pod_placement
 from components.release.chart import AirflowRelease, AirflowReleaseArgs
 from components.release.pod_roles import PodRolesArgs
 from components.release.values import build_helm_values
@@ -53,6 +56,16 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             remote_logs_connection=settings.remote_logs_connection,
         ),
     )
+    environment = AirflowEnvironment(
+        _NAME,
+        AirflowEnvironmentArgs(
+            namespace=ns.name,
+            secret_name=names.environment,
+            secret_env=settings.secret_env,
+            connections=settings.connections,
+            variables=settings.variables,
+        ),
+    )
     dags = DagDelivery(
         _NAME,
         DagDeliveryArgs(
@@ -84,7 +97,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
         AirflowReleaseArgs(
             namespace=ns.name,
             chart=settings.chart,
-            values=build_helm_values(settings, names, dags.values),
+            values=build_helm_values(settings, names, dags.values, environment.values),
             helm_timeout_seconds=settings.helm_timeout_seconds,
             pod_roles=PodRolesArgs(
                 namespace=ns.name,
@@ -92,7 +105,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
                 pod_exec=settings.tasks.pod_exec,
             ),
             redis_ca_certificate=settings.redis.ca_certificate,
-            named_by_values=[*secrets.secrets, *dags.dependencies, *backups],
+            named_by_values=[*secrets.secrets, *environment.secrets, *dags.dependencies, *backups],
         ),
     )
     FernetRotation(
@@ -104,6 +117,18 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             release=airflow.release,
             job_resources=settings.jobs.resources,
             grace_period_seconds=settings.tasks.grace_period_seconds,
+            placement=own_pod_placement(settings.jobs.placement, settings.placement),
+        ),
+    )
+    PoolsJob(
+        _NAME,
+        PoolsJobArgs(
+            namespace=ns.name,
+            pools=settings.pools,
+            metadata_secret=names.metadata_connection,
+            release=airflow.release,
+            resources=settings.jobs.resources,
+            placement=own_pod_placement(settings.jobs.placement, settings.placement),
         ),
     )
     AirflowNetworkPolicies(
@@ -172,4 +197,7 @@ def secret_names(settings: StackSettings) -> SecretNames:
         if settings.remote_logs is not None and settings.remote_logs_connection is not None
         else None,
         backup_connection=name("db-backup") if settings.backs_up and pgbouncer else None,
+        environment=name("environment")
+        if settings.secret_env or settings.connections or settings.variables
+        else None,
     )

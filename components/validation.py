@@ -177,7 +177,8 @@ def _walk(location: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]
     and the model it ends in (None past a list index or a plain value)."""
     keys: list[str] = []
     model: type[BaseModel] | None = StackSettings
-    parts = [str(part) for part in location]
+    # "[key]": pydantic's mark for a mapping's key that failed, which the key before it already names.
+    parts = [str(part) for part in location if part != "[key]"]
     while parts:
         part = parts.pop(0)
         keys.append(part)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.config import raw_from_config
-from components.settings import StackSettings
+from components.settings import SECRET_KEYS, StackSettings
 from components.validation import parse_settings
 from tooling.helm import CHART, helm_template, in_release_namespace, run_helm
 from tooling.offline.render import fill_missing_secrets, load_stack_config, manifests
@@ -219,6 +219,36 @@ def _matrix() -> dict[str, tuple[str, dict[str, Any]]]:
 # A CA certificate made once for the external-Redis variant (public, not a secret).
 _TEST_CA = certificates.pem(certificates.certificate("variant broker CA", certificates.key(), None)).decode()
 
+# Every escape hatch at once, and connections and variables as code; secret values a test looks for.
+HATCH_SECRETS = ("smtp-pw-9f2c41", "r3p0rts-pw-77ab10")
+HATCHES: dict[str, Any] = {
+    "executor": "CeleryExecutor,KubernetesExecutor",
+    "config": {
+        "core": {"parallelism": 64, "dags_are_paused_at_creation": False},
+        "smtp": {"smtp_port": 2525},
+    },
+    "env": {"TZ": "Europe/Berlin"},
+    "secretEnv": {"AIRFLOW__SMTP__SMTP_PASSWORD": HATCH_SECRETS[0]},
+    "connections": {"reports_db": f"postgresql://reports:{HATCH_SECRETS[1]}@db.example.com:5432/reports"},
+    "variables": {"greeting": "hello", "limits": {"rows": 10}},
+    "placement": {
+        "tolerations": [{"key": "dedicated", "value": "airflow", "effect": "NoSchedule"}],
+        "priorityClassName": "airflow-standard",
+    },
+    "scheduler": {"placement": {"nodeSelector": {"pool": "control"}}},
+    "workers": {"replicas": 2, "placement": {"nodeSelector": {"pool": "workers"}}},
+    "tasks": {
+        "placement": {
+            "nodeSelector": {"pool": "tasks"},
+            "topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"}
+            ],
+        }
+    },
+    "jobs": {"placement": {"priorityClassName": "airflow-batch"}},
+    "extraValues": {"scheduler": {"podAnnotations": {"example.com/team": "data"}}},
+}
+
 # The shipped stacks, the matrix above, and single changes to them; the chart is judged with each. A
 # user's edits to the stack files change what is rendered, never which invariants hold.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -288,6 +318,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "prod",
         {"ingress": {"enabled": True, "host": "airflow.example.com", "clusterIssuer": "letsencrypt"}},
     ),
+    # Every escape hatch, and connections and variables as code (tests/components/overrides/).
+    "hatches": ("dev", HATCHES),
 }
 
 
@@ -314,7 +346,13 @@ def deployments() -> dict[str, Deployment]:
     The program runs one variant at a time (the Pulumi runtime is global); the renders, a second or two
     of helm each, then run side by side and fill ``render_chart``'s cache.
     """
-    recordings = {name: run_stack(stack, **overrides) for name, (stack, overrides) in VARIANTS.items()}
+    recordings = {
+        # A variant's secret keys are set as `pulumi config set --secret` sets them.
+        name: run_stack(
+            stack, secret_keys=[f"airflow:{k}" for k in overrides if k in SECRET_KEYS], **overrides
+        )
+        for name, (stack, overrides) in VARIANTS.items()
+    }
     releases = [plain(r.release().inputs) for r in recordings.values()]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from components.model import Resources, SidecarSettings, Workload
+from components.model import Placement, PodSettings, Resources, SidecarSettings, Workload
 from components.settings import StackSettings
 from tests.conftest import ROOT
 
-# Documented as one row each: `{replicas, resources}`, `{resources}` and the resources shape.
-_ONE_ROW = (Resources, Workload, SidecarSettings)
+# Documented as one row each: `{replicas, resources, placement}`, `{resources}`, `{resources,
+# placement}`, and the resources and placement shapes.
+_ONE_ROW = (Resources, Workload, SidecarSettings, PodSettings, Placement)
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:

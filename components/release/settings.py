@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from components.model import ConfigModel
+from components.model import ConfigModel, Placement
 
 __all__ = [
     "CHART_NAME",
@@ -95,6 +95,8 @@ class TaskSettings(ConfigModel):
     # for Istio sidecars. Off, a worker's stolen token cannot run commands in the namespace's other pods
     # (the scheduler's, with the database credentials); the DAG gate names the tasks that would need it.
     pod_exec: bool = False
+    # Where KubernetesExecutor task pods run; without it, where the stack-wide airflow:placement says.
+    placement: Placement = Placement()
 
     @property
     def grace_period_seconds(self) -> int:

@@ -33,6 +33,7 @@ from components.model import Resources, Workload
 from components.network.values import exposure_values
 from components.observability.statsd_mappings import statsd_mappings
 from components.observability.task_logs import log_persistence_values, remote_log_values
+from components.overrides.values import config_text, env_values, placement_values, with_extra_values
 from components.secrets.names import FERNET_GENERATION_ANNOTATION, SecretNames
 from components.settings import StackSettings
 
@@ -51,12 +52,17 @@ CREATE_USER_SCRIPT = (
 
 
 def build_helm_values(
-    settings: StackSettings, names: SecretNames, dag_values: dict[str, Any] | None = None
+    settings: StackSettings,
+    names: SecretNames,
+    dag_values: dict[str, Any] | None = None,
+    environment_values: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the release is given; holds Secret names only, never a secret value.
 
     ``dag_values`` is the DAG delivery's share (``images``, ``dags.gitSync`` or DAG volumes), merged in
-    key by key so it can add to a component without replacing it.
+    key by key so it can add to a component without replacing it. ``environment_values`` reads the
+    stack's connections, variables and secret variables from their Secret (connections/values.py).
+    ``airflow:extraValues`` is laid over the result, last.
     """
     values: dict[str, Any] = {
         "executor": settings.executor,
@@ -122,13 +128,34 @@ def build_helm_values(
         _BUNDLED_POSTGRES_NO_API_TOKEN if settings.database.mode == "bundled" else {},
         pinned_image_values(settings.images),
         dag_values or {},
+        placement_values(settings.placement, _placements(settings)),
     ):
         values = merge_values(values, extra)
     _task_pods_by_digest(values)
-    # /tmp for every Airflow container (their roots are read-only), beside what a concern mounts.
+    # /tmp for every Airflow container (their roots are read-only), before what a concern mounts.
     for key in ("volumes", "volumeMounts"):
         values[key] = AIRFLOW_SCRATCH[key] + values.get(key, [])
-    return values
+    # The stack file's environment after the concerns' own variables (a merge would replace a list).
+    environment = environment_values or {}
+    for key, added in (("env", env_values(settings.env)), ("secret", environment.get("secret", []))):
+        if added:
+            values[key] = values.get(key, []) + added
+    values["airflowPodAnnotations"] |= environment.get("airflowPodAnnotations", {})
+    return with_extra_values(values, settings.extra_values)
+
+
+def _placements(settings: StackSettings) -> dict[str, Any]:
+    """Each placed component's placement by its stack key (overrides/values.PLACED)."""
+    return {
+        "scheduler": settings.scheduler.placement,
+        "apiServer": settings.api_server.placement,
+        "triggerer": settings.triggerer.placement,
+        "dagProcessor": settings.dag_processor.placement,
+        "workers": settings.workers.placement,
+        "tasks": settings.tasks.placement,
+        "statsd": settings.statsd.placement,
+        "jobs": settings.jobs.placement,
+    }
 
 
 def _task_pods_by_digest(values: dict[str, Any]) -> None:
@@ -177,14 +204,20 @@ def _airflow_config(settings: StackSettings) -> dict[str, Any]:
         if settings.database.pgbouncer.enabled
         else {}
     )
-    return {
+    ingress = settings.ingress
+    # Links Airflow writes (e-mails, the UI's own redirects) point at the address users open.
+    api = {"api": {"base_url": f"https://{ingress.host}"}} if ingress.enabled else {}
+    ours = {
         **database,
+        **api,
         "core": {"default_task_execution_timeout": str(tasks.max_task_minutes * 60)},
         "celery": {"worker_concurrency": str(tasks.celery_concurrency)},
         # Successful task pods go; failed ones stay for `kubectl logs` and `describe`.
         "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
         "metrics": {"statsd_prefix": settings.monitoring.statsd_prefix},
     }
+    # airflow:config, option by option over ours (what the program owns was refused when it was read).
+    return merge_values(ours, config_text(settings.config))
 
 
 def _database_cleanup(settings: StackSettings) -> dict[str, Any]:

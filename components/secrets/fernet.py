@@ -9,7 +9,8 @@ first), then rotates. The Job is named by generation, so each rotation runs exac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -58,6 +59,8 @@ class FernetRotationArgs:
     fernet: FernetSettings
     names: SecretNames
     release: pulumi.Resource  # the release that gives every pod new,old
+    # The Job pod's nodeSelector, tolerations, affinity... (overrides/values.own_pod_placement).
+    placement: dict[str, Any] = field(default_factory=dict)
     job_resources: Resources
     # How long a Celery worker may take to finish its tasks before the last old pod is gone.
     grace_period_seconds: int
@@ -131,6 +134,7 @@ class FernetRotation(pulumi.ComponentResource):
                         "serviceAccountName": role_name,
                         "restartPolicy": "OnFailure",
                         "securityContext": AIRFLOW_POD,
+                        **args.placement,
                         "containers": [
                             {
                                 "name": "rotate-fernet-key",

@@ -43,3 +43,6 @@ class SecretNames:
     # The database backup's direct connection, key "connection", where PgBouncer stands in front of the
     # database (the dump must not go through its transaction pooling); else the metadata connection's.
     backup_connection: str | None = None
+    # airflow:connections, airflow:variables and airflow:secretEnv as environment variables, where the
+    # stack gives any (connections/environment.py).
+    environment: str | None = None

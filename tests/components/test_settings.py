@@ -10,7 +10,6 @@ from components.model import ConfigError
 from components.quantity import memory_bytes
 from components.settings import StackSettings
 from components.validation import parse_settings
-from tests.conftest import raw_settings
 
 RESOURCES = {"cpu": "100m", "memory": "128Mi", "memoryLimit": "256Mi"}
 
@@ -45,14 +44,6 @@ def test_a_protected_stack_without_task_logs_is_refused_naming_the_keys() -> Non
     assert line.startswith("Pulumi.test.yaml: airflow:protectStatefulResources is true, but task logs")
     assert "airflow:remoteLogs" in line
     assert "airflow:logPersistence.enabled" in line
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
-    """Only that: a user edits these files, and the model holds the invariants (task logs kept by
-    protected stacks, credentials per DAG delivery, one database source)."""
-    settings = parse_settings(raw_settings(stack), source=f"Pulumi.{stack}.yaml")
-    assert settings.namespace
 
 
 @pytest.mark.parametrize(
@@ -104,8 +95,9 @@ def test_each_shipped_stack_is_valid_as_pulumi_up_reads_it(stack: str) -> None:
             "memoryLimit 64Mi is below the memory request 128Mi",
         ),
         (
-            {"workers": {"resources": {"cpu": "1", "memory": "1Gi"}}},
-            "airflow:workers.resources.memoryLimit in Pulumi.test.yaml: Field required",
+            # A partial component keeps its defaults (memoryLimit 1Gi), which must still cover the request.
+            {"workers": {"resources": {"cpu": "1", "memory": "2Gi"}}},
+            "airflow:workers.resources in Pulumi.test.yaml: memoryLimit 1Gi is below the memory request 2Gi",
         ),
         # Kubernetes' quantity grammar takes ASCII digits only, and nothing after the unit: Python's \d
         # would take full-width digits, and $ a trailing newline.
@@ -237,3 +229,13 @@ def test_unknown_key_inside_an_optional_section_gets_a_hint() -> None:
         "airflow:dags.image.usrname in Pulumi.test.yaml is not a known key; did you mean 'username'?"
         in str(caught.value)
     )
+
+
+def test_a_stack_file_lists_only_what_differs_for_a_component() -> None:
+    """``scheduler: {replicas: 2}`` keeps the default resources; a partial ``resources`` keeps the rest."""
+    defaults = _parse({})
+    settings = _parse({"scheduler": {"replicas": 2}, "workers": {"resources": {"cpu": "2"}}})
+    assert settings.scheduler.replicas == 2
+    assert settings.scheduler.resources == defaults.scheduler.resources
+    assert settings.workers.resources.cpu == "2"
+    assert settings.workers.resources.memory_limit == defaults.workers.resources.memory_limit

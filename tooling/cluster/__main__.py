@@ -34,6 +34,7 @@ from tooling.cluster.layout import NETNS, REGISTRY, S3_ENDPOINT, NodeLayout
 from tooling.cluster.node import Node
 from tooling.cluster.pins import registry_pins
 from tooling.cluster.prometheus import ClusterPrometheus, stack_monitoring
+from tooling.cluster.stack_settings import set_stack_settings
 from tooling.cluster.timeline import MemoryWatch, Timeline
 from tooling.cluster.upgrade import EARLIER_COMMIT
 from tooling.cluster.workspace import PROJECT, Workspace
@@ -53,6 +54,7 @@ CHECKS = (
     "login",
     "upgrade",
     "dags-on-both-executors-logs-from-bucket",
+    "stack-settings-reach-tasks",
     "read-only-roots",
     "service-account-tokens",
     "images-by-digest",
@@ -109,6 +111,13 @@ def _pin_images(workspace: Workspace) -> None:
     """Every chart image pinned by the digest the test registry gave it (``airflow:images``)."""
     for role, pin in registry_pins(workspace.layout.docker_host, REGISTRY).items():
         workspace.set_value(f"airflow:images.{role}", pin, path=True)
+
+
+def _adopt(workspace: Workspace) -> None:
+    """What an operator sets once the program knows it: the image pins, and the connection, variable,
+    options and placement of ``stack-settings-reach-tasks``."""
+    _pin_images(workspace)
+    set_stack_settings(workspace)
 
 
 def _configure(workspace: Workspace, stack: str, node: Node, *, pin: bool) -> None:
@@ -201,7 +210,7 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
             if earlier is not None:
                 timeline.check(
                     "up-from-earlier-commit",
-                    lambda: day_two.up_from(earlier, reach_api, lambda: _pin_images(workspace)),
+                    lambda: day_two.up_from(earlier, reach_api, lambda: _adopt(workspace)),
                     stop_on_failure=True,
                 )
 
@@ -223,6 +232,16 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
             timeline.check(
                 "dags-on-both-executors-logs-from-bucket", lambda: deployed.both_executors(up_started)
             )
+
+            def stack_settings() -> None:
+                placed = deployed.stack_settings()
+                timeline.facts.append(
+                    f"a task on each executor saw the stack file's connection, variable, option and "
+                    f"environment; {placed} running pods carry its placement"
+                )
+
+            if earlier is not None:  # set with the upgrade (_adopt)
+                timeline.check("stack-settings-reach-tasks", stack_settings)
             timeline.check(
                 "read-only-roots", lambda: check_read_only_roots(deployed.kubectl_json, deployed.namespace)
             )

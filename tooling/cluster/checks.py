@@ -13,6 +13,7 @@ from tooling.cluster.network_probe import NetworkProbe
 from tooling.cluster.node import Node
 from tooling.cluster.probe_edits import PROBE_DAG, retag_probe, wait_for_probe_tag
 from tooling.cluster.secret_scan import SecretScan
+from tooling.cluster.stack_settings import POOL, SETTINGS_DAG, check_stack_settings
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api, healthy, run_dag
@@ -178,6 +179,23 @@ class Deployed:
                 raise CheckFailed(f"{task_id}'s log does not read back with {needle!r}: {log[:400]}")
             if f"s3://{BUCKET}/" not in log:
                 raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
+
+    def stack_settings(self) -> int:
+        """See ``tooling/cluster/stack_settings.py``; the number of pods judged."""
+        run = self.run_dag(SETTINGS_DAG)
+        api = self.api
+        assert api is not None
+        logs = {
+            task_id: json.dumps(
+                api.call(
+                    "GET",
+                    f"/api/v2/dags/{SETTINGS_DAG}/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
+                )
+            )
+            for task_id in ("reads_on_celery", "reads_in_a_pod")
+        }
+        pods = self.kubectl_json("get", "pods", "-n", self.namespace, "--field-selector=status.phase=Running")
+        return check_stack_settings(logs, api.call("GET", f"/api/v2/pools/{POOL}"), pods["items"])
 
     def bucket_keys(self) -> list[str]:
         """The task-log bucket's keys: a log read back through the API must also be here, not only on a

@@ -50,6 +50,8 @@ _PLACEHOLDERS = {
     f"{NAMESPACE}:gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
     f"{NAMESPACE}:brokerUrl": "rediss://:offline-placeholder@offline-render.invalid:6379/0",
+    # Each encrypted connection of airflow:connections (set with --path): a URI of its own.
+    f"{NAMESPACE}:connections": "offline://offline-render.invalid",
 }
 _MISSING = "offline-render-placeholder"
 # Everything a render writes; stand-ins.yaml is always among them and marks a folder as a render.

@@ -24,6 +24,7 @@ def test_the_probe_dags_pass_the_gate_of_a_stack_with_both_executors() -> None:
     assert sorted(report.dags["dags/cluster_probe.py"]) == [
         "cluster_probe",
         "cluster_probe_fails",
+        "cluster_probe_settings",
         "cluster_probe_waits",
     ]
 

@@ -3,15 +3,18 @@ so nothing depends on the DAGs a user ships. ``cluster_probe``: one task on a Ce
 pod of the KubernetesExecutor. ``cluster_probe_waits``: one of each that runs until the test releases
 it, so a deploy rolls out while they run (``tooling/cluster/mid_run.py``). ``cluster_probe_fails``: one
 Celery task that fails, so the failure alerts fire on what Airflow emits (``alerts_check.py``).
+``cluster_probe_settings``: a task on each executor prints the connection, variable, airflow.cfg option
+and environment variable the stack file sets (``tooling/cluster/stack_settings.py``).
 Unscheduled, so unpausing starts no run of its own; no retries, so a task a deploy kills shows as failed
 instead of retried."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 
-from airflow.sdk import Variable, dag, get_current_context, task
+from airflow.sdk import Connection, Variable, dag, get_current_context, task
 
 # The DAG-edit checks add a tag here and wait for the new version (tooling/cluster/probe_edits.py).
 TAGS = ["cluster-test"]
@@ -86,6 +89,35 @@ def cluster_probe_fails() -> None:
     fails()
 
 
+def settings_seen() -> str:
+    """What a task sees of the stack file's connection, variable, airflow.cfg option and environment."""
+    from airflow.configuration import conf
+
+    connection = Connection.get("cluster_probe_db")
+    seen = (
+        f"cluster-probe: connection {connection.conn_type} {connection.host}:{connection.port}; "
+        f"variable {Variable.get('cluster_probe_greeting')!r}; "
+        f"parallelism {conf.get('core', 'parallelism')}; env {os.environ.get('CLUSTER_PROBE_ENV')!r}"
+    )
+    print(seen)
+    return seen
+
+
+@dag(dag_id="cluster_probe_settings", **DEFAULTS)
+def cluster_probe_settings() -> None:
+    @task(queue="default", pool="cluster_probe_pool")  # airflow:pools of the stack file
+    def reads_on_celery() -> str:
+        return settings_seen()
+
+    @task(executor="KubernetesExecutor")
+    def reads_in_a_pod() -> str:
+        return settings_seen()
+
+    reads_on_celery()
+    reads_in_a_pod()
+
+
 cluster_probe()
 cluster_probe_waits()
 cluster_probe_fails()
+cluster_probe_settings()
