@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tooling
+from tooling.gate.packages import PackagesError, dag_packages
 
 __all__ = ["GateError", "ParsedFile", "parse_folder", "sandbox_environment"]
 
@@ -39,15 +40,19 @@ class ParsedFile:
     fault: str | None
 
 
-def sandbox_environment(home: Path, folder: Path, executor: str) -> dict[str, str]:
-    """What the parser and every DAG file see as their environment."""
+def sandbox_environment(
+    home: Path, folder: Path, executor: str, packages: Path | None = None
+) -> dict[str, str]:
+    """What the parser and every DAG file see as their environment; ``packages``: the folder's own
+    requirements, installed (``tooling/gate/packages.py``)."""
     kept = {name: os.environ[name] for name in KEPT if name in os.environ}
     (home / "tmp").mkdir()
+    paths = [str(Path(tooling.__file__).resolve().parent.parent), *([str(packages)] if packages else [])]
     return {
         **kept,
         "HOME": str(home),
         "TMPDIR": str(home / "tmp"),
-        "PYTHONPATH": str(Path(tooling.__file__).resolve().parent.parent),
+        "PYTHONPATH": os.pathsep.join(paths),
         "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ left in the user's DAG folder
         # An empty AIRFLOW_HOME, no example DAGs and the stack's executors: a DAG parses as it will in
         # that stack's cluster, with its folder on sys.path as the dag-processor puts it.
@@ -63,6 +68,10 @@ def sandbox_environment(home: Path, folder: Path, executor: str) -> dict[str, st
 def parse_folder(folder: Path, executor: str, *, pod_exec: bool, kill_after: float) -> list[ParsedFile]:
     """Every DAG file of ``folder`` (as Airflow lists them), each parsed in its own child."""
     files = sum(1 for _ in folder.rglob("*.py"))
+    try:
+        packages = dag_packages(folder)
+    except PackagesError as err:
+        raise GateError(str(err)) from None
     with tempfile.TemporaryDirectory(prefix="dag-gate-") as home:
         command = [
             sys.executable,
@@ -75,7 +84,7 @@ def parse_folder(folder: Path, executor: str, *, pod_exec: bool, kill_after: flo
             finished = subprocess.run(
                 [*command, *(["--pod-exec"] if pod_exec else [])],
                 cwd=home,
-                env=sandbox_environment(Path(home), folder, executor),
+                env=sandbox_environment(Path(home), folder, executor, packages),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=PARSER_STARTUP_SECONDS + files * (kill_after + 5),
