@@ -241,6 +241,13 @@ class Placement(ConfigModel):
     topology_spread_constraints: tuple[TopologySpread, ...] = ()
     priority_class_name: DnsName | None = None
 
+    @model_validator(mode="after")
+    def _no_template_syntax(self) -> Placement:
+        """The bundled PostgreSQL's chart passes placement through Helm's tpl: ``{{`` would run."""
+        if "{{" in repr(self.affinity) + repr([c.label_selector for c in self.topology_spread_constraints]):
+            raise ValueError("affinity and labelSelector may not hold '{{', which Helm's tpl would run")
+        return self
+
     def to_values(self) -> dict[str, Any]:
         """The chart's keys of one component (each set only where given, so the chart's own stays)."""
         values: dict[str, Any] = {}

@@ -50,6 +50,9 @@ def placement_values(stack_wide: Placement, placements: dict[str, Placement]) ->
     """Placement values: the stack-wide one at the chart's top (the fallback of every pod), each
     component's under its key; a stack-wide priorityClassName goes to each component without one."""
     values: dict[str, Any] = {k: v for k, v in stack_wide.to_values().items() if k in _STACK_WIDE}
+    if stack_wide.to_values():
+        # The bundled PostgreSQL is a subchart of its own, which knows nothing of the chart's fallback.
+        values["postgresql"] = {"primary": stack_wide.to_values()}
     for stack_key, paths in PLACED.items():
         own = placements[stack_key].to_values()
         if stack_wide.priority_class_name is not None:

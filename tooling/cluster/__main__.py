@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from components.redact import redact
@@ -223,6 +224,8 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
 
             timeline.check("preview", preview, stop_on_failure=True)
             up_started = time.monotonic()
+            # The API server stamps objects in whole seconds, on this machine's clock.
+            up_wall_started = datetime.now(UTC).replace(microsecond=0)
             timeline.check("up", up, stop_on_failure=True)
             timeline.check("pods-ready-restricted", deployed.pods_ready)
             api_url = reach_api()
@@ -234,7 +237,7 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
             )
 
             def stack_settings() -> None:
-                placed = deployed.stack_settings()
+                placed = deployed.stack_settings(up_wall_started)
                 timeline.facts.append(
                     f"a task on each executor saw the stack file's connection, variable, option and "
                     f"environment; {placed} running pods carry its placement"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tooling.cluster.layout import S3_ENDPOINT
@@ -180,7 +181,7 @@ class Deployed:
             if f"s3://{BUCKET}/" not in log:
                 raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
 
-    def stack_settings(self) -> int:
+    def stack_settings(self, since: datetime) -> int:
         """See ``tooling/cluster/stack_settings.py``; the number of pods judged."""
         run = self.run_dag(SETTINGS_DAG)
         api = self.api
@@ -195,7 +196,7 @@ class Deployed:
             for task_id in ("reads_on_celery", "reads_in_a_pod")
         }
         pods = self.kubectl_json("get", "pods", "-n", self.namespace, "--field-selector=status.phase=Running")
-        return check_stack_settings(logs, api.call("GET", f"/api/v2/pools/{POOL}"), pods["items"])
+        return check_stack_settings(logs, api.call("GET", f"/api/v2/pools/{POOL}"), pods["items"], since)
 
     def bucket_keys(self) -> list[str]:
         """The task-log bucket's keys: a log read back through the API must also be here, not only on a

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime
 from typing import Any
 
 from tooling.cluster.timeline import CheckFailed
@@ -56,10 +57,13 @@ def set_stack_settings(workspace: Workspace) -> None:
         workspace.set_value(f'airflow:placement.nodeSelector["{key}"]', value, path=True)
 
 
-def check_stack_settings(logs: dict[str, str], pool: dict[str, Any], pods: list[dict[str, Any]]) -> int:
+def check_stack_settings(
+    logs: dict[str, str], pool: dict[str, Any], pods: list[dict[str, Any]], since: datetime
+) -> int:
     """Each task's log (task id -> log text) holds what the stack file set; the pool (as the API gives
-    it) has its slots; every running pod of the release carries the stack-wide nodeSelector. The number
-    of pods judged."""
+    it) has its slots; every running pod made ``since`` the ``up`` that set the placement, and not
+    stopping, carries the stack-wide nodeSelector (an older one is the earlier program's: a worker
+    finishing its task, a task pod it started). The number of pods judged."""
     if pool.get("slots") != POOL_SLOTS:
         raise CheckFailed(f"pool {POOL} is not as airflow:pools sets it ({POOL_SLOTS} slots): {pool}")
     for task_id, log in logs.items():
@@ -67,7 +71,12 @@ def check_stack_settings(logs: dict[str, str], pool: dict[str, Any], pods: list[
             raise CheckFailed(
                 f"{task_id} did not see the stack file's settings ({EXPECTED_LINE!r}): {log[-600:]}"
             )
-    airflow_pods = [pod for pod in pods if pod["metadata"].get("labels", {}).get("release") == "airflow"]
+    airflow_pods = [
+        pod
+        for pod in pods
+        if "deletionTimestamp" not in pod["metadata"]
+        and datetime.fromisoformat(pod["metadata"]["creationTimestamp"].replace("Z", "+00:00")) >= since
+    ]
     missing = [
         pod["metadata"]["name"]
         for pod in airflow_pods

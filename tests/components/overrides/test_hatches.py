@@ -80,6 +80,12 @@ def test_placement_per_component_and_stack_wide(hatches: Deployment) -> None:
     assert task["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
     statsd = _pod(hatches, "statsd")
     assert statsd["tolerations"] == [toleration]
+    # The bundled PostgreSQL's subchart has no fallback of its own: the stack-wide placement reaches it.
+    (postgresql,) = [
+        s for s in hatches.of_kind("StatefulSet") if s["metadata"]["name"] == "airflow-postgresql"
+    ]
+    assert postgresql["spec"]["template"]["spec"]["tolerations"] == [toleration]
+    assert postgresql["spec"]["template"]["spec"]["priorityClassName"] == "airflow-standard"
     jobs = [job["spec"]["template"]["spec"] for job in hatches.of_kind("Job")]
     assert jobs
     assert {job["priorityClassName"] for job in jobs} == {"airflow-batch"}

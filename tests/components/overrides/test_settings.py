@@ -107,6 +107,10 @@ def _refusal(raw: dict[str, Any]) -> str:
             "airflow:tasks.placement.topologySpreadConstraints.0.maxSkew in Pulumi.test.yaml",
         ),
         (
+            {"placement": {"affinity": {"nodeAffinity": {"x": "{{ .Release.Name }}"}}}},
+            "airflow:placement in Pulumi.test.yaml: affinity and labelSelector may not hold '{{'",
+        ),
+        (
             {"secretEnv": {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://a:b@c/d"}},
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is the program's: set airflow:database",
         ),
