@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -24,6 +25,7 @@ import yaml
 from components.config import raw_from_config
 from components.observability.settings import MonitoringSettings
 from components.stack_file import stack_file_path
+from components.validation import parse_settings
 from tooling.cluster.layout import wait_for
 from tooling.cluster.node import Node
 from tooling.offline.render import load_stack_config
@@ -54,9 +56,11 @@ _POD_LABELS = {"airflow-stack.test/prometheus": NAME}
 
 
 def stack_monitoring(project: Path, stack: str) -> MonitoringSettings:
-    """``airflow:monitoring`` as the stack file sets it (defaults where it does not)."""
-    config, _ = load_stack_config(stack_file_path(project, stack))
-    return MonitoringSettings.model_validate(raw_from_config(config).get("monitoring", {}))
+    """``airflow:monitoring`` as the stack file sets it (defaults where it does not); a ConfigError
+    naming the key, as the program's own, for a stack the program would refuse."""
+    path = stack_file_path(project, stack)
+    config, _ = load_stack_config(path)
+    return parse_settings(raw_from_config(config), source=path.name, offline=True).monitoring
 
 
 def prometheus_objects(monitoring: MonitoringSettings) -> list[dict[str, Any]]:
@@ -122,10 +126,15 @@ class PrometheusApi:
         url = f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}"
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
-                body = json.loads(response.read().decode())
+                text = response.read().decode(errors="replace")
         except urllib.error.HTTPError as err:
-            body = json.loads(err.read().decode() or "{}")
-        if body.get("status") != "success":
+            text = err.read().decode(errors="replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise RuntimeError(f"Prometheus {path}: not an API answer: {text[:200]!r}") from None
+        if not isinstance(body, dict) or body.get("status") != "success":
+            body = body if isinstance(body, dict) else {}
             raise RuntimeError(f"Prometheus {path}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]
 
