@@ -43,6 +43,7 @@ ALERT_WINDOWS = {
     "airflow:monitoring.alerts.failedDagRunsWindow": "3m",
     "airflow:monitoring.alerts.taskFailuresWindow": "3m",
 }
+FAILURE_WINDOW = ALERT_WINDOWS["airflow:monitoring.alerts.failedDagRunsWindow"]
 RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 FAILING_DAG = "cluster_probe_fails"  # tooling/cluster/dags/cluster_probe.py
 FAILING_TASK = "fails"
@@ -217,13 +218,14 @@ def check_alerts(
     finally:
         kubectl("scale", "deployment", SCHEDULER, "-n", namespace, f"--replicas={replicas}")
     restarted_resolved = watch.wait("AirflowSchedulerHeartbeatMissing", {}, None, 420)
-    # Both failure alerts look back one window (3m) from the failure.
+    # Both failure alerts look back one window (FAILURE_WINDOW) from the failure.
     watch.wait("AirflowDagRunFailed", dag, None, 420)
     watch.wait("AirflowTaskFailures", dag | {"task_id": FAILING_TASK}, None, 420)
     resolved = time.monotonic() - failed_at
     return (
         f"a failed run fired AirflowDagRunFailed in {run_fired:.0f} s and AirflowTaskFailures "
-        f"{task_fired:.0f} s after it, both resolved {resolved:.0f} s after the failure (window 3m); "
+        f"{task_fired:.0f} s after it, both resolved {resolved:.0f} s after the failure "
+        f"(window {FAILURE_WINDOW}); "
         f"a stopped scheduler fired AirflowSchedulerHeartbeatMissing in {stopped_fired:.0f} s, "
         f"resolved {restarted_resolved:.0f} s after its restart"
     )

@@ -313,3 +313,17 @@ def test_a_query_that_answers_after_the_probes_run_passes(monkeypatch: pytest.Mo
     )
     assert runs == ["run"]
     assert "each answered" in done
+
+
+def test_the_windows_the_check_sets_are_keys_of_the_alert_settings() -> None:
+    """Each key the alerts check sets is one the program reads (a misspelt one would be refused at
+    the preview, after the cluster started), and both failure windows are the same."""
+    from components.observability.settings import AlertSettings
+    from tooling.cluster.alerts_check import ALERT_WINDOWS, FAILURE_WINDOW
+
+    aliases = {field.alias for field in AlertSettings.model_fields.values()}
+    for key, value in ALERT_WINDOWS.items():
+        assert key.startswith("airflow:monitoring.alerts.")
+        assert key.removeprefix("airflow:monitoring.alerts.") in aliases
+        AlertSettings.model_validate({key.rsplit(".", 1)[-1]: value})
+    assert set(ALERT_WINDOWS.values()) - {"30s"} == {FAILURE_WINDOW}
