@@ -108,6 +108,8 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             named_by_values=[*secrets.secrets, *environment.secrets, *dags.dependencies, *backups],
         ),
     )
+    # The program's own Jobs are placed as the chart's are: the jobs' placement, else the stack's.
+    job_placement = own_pod_placement(settings.jobs.placement, settings.placement)
     FernetRotation(
         _NAME,
         FernetRotationArgs(
@@ -117,7 +119,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             release=airflow.release,
             job_resources=settings.jobs.resources,
             grace_period_seconds=settings.tasks.grace_period_seconds,
-            placement=own_pod_placement(settings.jobs.placement, settings.placement),
+            placement=job_placement,
         ),
     )
     PoolsJob(
@@ -128,7 +130,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
             metadata_secret=names.metadata_connection,
             release=airflow.release,
             resources=settings.jobs.resources,
-            placement=own_pod_placement(settings.jobs.placement, settings.placement),
+            placement=job_placement,
         ),
     )
     AirflowNetworkPolicies(
