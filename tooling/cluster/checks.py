@@ -161,40 +161,43 @@ class Deployed:
         ):
             raise CheckFailed(f"the tasks did not run on the executors they name: {executors}")
         expected = {"on_celery": "cluster-probe: on a Celery worker", "in_a_pod": "21 doubled is 42"}
-        # A task reports success before its supervisor uploads the log: the bucket has it moments later.
-        prefix = f"dag_id={PROBE_DAG}/run_id={run}/"
+        for task_id, log in self.task_logs(PROBE_DAG, run, list(expected)).items():
+            if expected[task_id] not in log:
+                raise CheckFailed(
+                    f"{task_id}'s log does not read back with {expected[task_id]!r}: {log[:400]}"
+                )
+            if f"s3://{BUCKET}/" not in log:
+                raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
+
+    def task_logs(self, dag_id: str, run: str, task_ids: list[str]) -> dict[str, str]:
+        """Each task's log of ``run``, read back through the REST API once it is in the bucket: a task
+        reports success before its supervisor uploads the log (the api-server cannot reach a worker's
+        own log server), so it is there moments later."""
+        api = self.api
+        assert api is not None
+        prefix = f"dag_id={dag_id}/run_id={run}/"
 
         def uploaded() -> bool:
             keys = [key for key in self.bucket_keys() if prefix in key]
-            return all(any(f"task_id={task_id}/" in key for key in keys) for task_id in expected)
+            return all(any(f"task_id={task_id}/" in key for key in keys) for task_id in task_ids)
 
         wait_until(uploaded, f"every task's log of {run} in the bucket", 120, 3)
-        for task_id, needle in expected.items():
-            log = json.dumps(
+        return {
+            task_id: json.dumps(
                 api.call(
                     "GET",
-                    f"/api/v2/dags/{PROBE_DAG}/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
+                    f"/api/v2/dags/{dag_id}/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
                 )
             )
-            if needle not in log:
-                raise CheckFailed(f"{task_id}'s log does not read back with {needle!r}: {log[:400]}")
-            if f"s3://{BUCKET}/" not in log:
-                raise CheckFailed(f"{task_id}'s log was not read from the bucket: {log[:400]}")
+            for task_id in task_ids
+        }
 
     def stack_settings(self, since: datetime) -> int:
         """See ``tooling/cluster/stack_settings.py``; the number of pods judged."""
         run = self.run_dag(SETTINGS_DAG)
         api = self.api
         assert api is not None
-        logs = {
-            task_id: json.dumps(
-                api.call(
-                    "GET",
-                    f"/api/v2/dags/{SETTINGS_DAG}/dagRuns/{run}/taskInstances/{task_id}/logs/1?full_content=true",
-                )
-            )
-            for task_id in ("reads_on_celery", "reads_in_a_pod")
-        }
+        logs = self.task_logs(SETTINGS_DAG, run, ["reads_on_celery", "reads_in_a_pod"])
         pods = self.kubectl_json("get", "pods", "-n", self.namespace, "--field-selector=status.phase=Running")
         return check_stack_settings(logs, api.call("GET", f"/api/v2/pools/{POOL}"), pods["items"], since)
 
