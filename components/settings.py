@@ -122,6 +122,11 @@ class StackSettings(ConfigModel):
         return "KubernetesExecutor" in self.executor
 
     @property
+    def builds_an_image(self) -> bool:
+        """Whether the program pushes an image of its own: the DAG image, or the DAG packages' image."""
+        return isinstance(self.dags, ImageDags) or self.dags.packages is not None
+
+    @property
     def backs_up(self) -> bool:
         """Whether the migration Job dumps the database first: ``backup.enabled``, or else as the
         stack protects its stateful resources."""
@@ -252,7 +257,7 @@ class StackSettings(ConfigModel):
         """Secret config keys the chosen DAG delivery needs but the stack does not set."""
         dags = self.dags
         needed = []
-        if isinstance(dags, ImageDags) and self.registry_password is None:
+        if self.builds_an_image and self.registry_password is None:
             needed.append("registryPassword")
         if dags.git and dags.git.uses_ssh and not self.git_ssh_key:
             needed.append("gitSshKey")
@@ -295,13 +300,18 @@ class StackSettings(ConfigModel):
         # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
         offline = bool(info.context and info.context.get(OFFLINE))
         needed_by = {"brokerUrl": "airflow:redis.mode 'external'"}
+        if dags.packages is not None:
+            needed_by["registryPassword"] = "airflow:dags.packagesImage"
         problems = [
             f"{needed_by.get(key, f'airflow:dags.delivery {dags.delivery!r}')} needs the secret config value "
             f"airflow:{key}; set it with '{_SET_SECRET[key]}'"
             for key in ([] if offline else self.missing_secrets())
         ]
-        if self.registry_password is not None and not isinstance(dags, ImageDags):
-            problems.append("airflow:registryPassword is only used with airflow:dags.delivery 'image'")
+        if self.registry_password is not None and not self.builds_an_image:
+            problems.append(
+                "airflow:registryPassword is only used with airflow:dags.delivery 'image' or "
+                "airflow:dags.packagesImage"
+            )
         git = dags.git
         if self.git_ssh_key is not None and not (git and git.uses_ssh):
             problems.append(

@@ -16,7 +16,7 @@ from components.connections.environment import AirflowEnvironment, AirflowEnviro
 from components.connections.pools import PoolsJob, PoolsJobArgs
 from components.dags.delivery import DagDelivery, DagDeliveryArgs
 from components.dags.folder import DagFolder
-from components.dags.settings import GitBundleDags, GitSyncDags, ImageDags
+from components.dags.settings import GitBundleDags, GitSyncDags
 from components.kube import RELEASE_NAME
 from components.network.namespace import AirflowNamespace, AirflowNamespaceArgs
 from components.network.policies import AirflowNetworkPolicies, AirflowNetworkPoliciesArgs
@@ -192,7 +192,7 @@ def secret_names(settings: StackSettings) -> SecretNames:
         broker_url=name("broker") if settings.uses_celery else None,
         pgbouncer_config=name("pgbouncer-config") if pgbouncer else None,
         pgbouncer_stats=name("pgbouncer-stats") if pgbouncer else None,
-        registry=REGISTRY_SECRET if isinstance(dags, ImageDags) else None,
+        registry=REGISTRY_SECRET if settings.builds_an_image else None,
         git_ssh_key=name("git-ssh") if git_ssh else None,
         git_connection=GIT_CONNECTION_SECRET if isinstance(dags, GitBundleDags) else None,
         task_logs_connection=settings.remote_logs.connection_secret_name

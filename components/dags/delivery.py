@@ -30,6 +30,7 @@ import pulumi_docker as docker
 from pydantic import SecretStr
 
 from components.dags.folder import DagFolder, content_tag
+from components.dags.packages import packages_tag, write_packages_context
 from components.dags.settings import (
     DagSettings,
     GitBundleDags,
@@ -91,26 +92,39 @@ class DagDelivery(pulumi.ComponentResource):
                 self._git_bundle(git)
             case _:
                 self._configmap()
-        self.values = delivery_values(settings, args.names, args.dags, digest)
+        dags = args.dags
+        if settings.packages is not None and dags is not None and dags.requirements:
+            digest = self._packages(settings.packages, dags)
+        self.values = delivery_values(settings, args.names, dags, digest)
         self.register_outputs({"image_ref": self.image_ref})
 
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
     def _image(self, image: ImageSettings) -> pulumi.Output[str | None]:
-        """Builds and pushes the image, with its pull Secret; the digest the registry gave it."""
+        """Builds and pushes the DAG image, with its pull Secret; the digest the registry gave it."""
         dags = self._args.dags
-        # All present: StackSettings and dags_for_delivery checked them before any resource.
-        assert dags is not None
+        assert dags is not None  # dags_for_delivery reads the folder of the image mode
+        return self._push("dags-image", image, content_tag(dags), dags.folder)
+
+    def _packages(self, image: ImageSettings, dags: DagFolder) -> pulumi.Output[str | None]:
+        """Builds and pushes the image of the folder's packages (``packages.py``); its digest."""
+        context = write_packages_context(dags.project, dags.requirements)
+        return self._push("packages-image", image, packages_tag(dags.requirements), context)
+
+    def _push(self, role: str, image: ImageSettings, tag: str, context: str) -> pulumi.Output[str | None]:
+        """Builds ``context`` (its Dockerfile) as ``repository:tag``, pushes it and writes the pull
+        Secret; the digest the registry gave it."""
+        # Present: StackSettings checked it before any resource.
         assert self._args.registry_password is not None
         password = pulumi.Output.secret(self._args.registry_password.get_secret_value())
         built = docker.Image(
-            f"{self._name}-dags-image",
-            image_name=f"{image.repository}:{content_tag(dags)}",
+            f"{self._name}-{role}",
+            image_name=f"{image.repository}:{tag}",
             # Relative paths: Pulumi runs the program in the project folder, and the render stays
             # identical on every machine.
             build=docker.DockerBuildArgs(
-                context=dags.folder, dockerfile=f"{dags.folder}/Dockerfile", platform=image.platform
+                context=context, dockerfile=f"{context}/Dockerfile", platform=image.platform
             ),
             registry=docker.RegistryArgs(server=image.registry, username=image.username, password=password),
             skip_push=False,

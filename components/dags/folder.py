@@ -78,6 +78,7 @@ class DagFolder:
     folder: str  # as configured, relative to the project
     files: tuple[DagFile, ...]  # sorted by path
     requirements: tuple[str, ...]  # the pinned lines of requirements.txt
+    project: Path = Path()  # the project folder ``folder`` is relative to (where builds are made)
 
     def largest(self, count: int = 3) -> list[DagFile]:
         """The biggest files, named in the message when the folder outgrows a ConfigMap."""
@@ -97,9 +98,16 @@ def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
 
     git-sync and git-bundle pull from the repository, so a local folder is optional; when there is one
     (this project deploying its own ``dags/``), it is checked all the same, since that is what will be
-    pushed.
+    pushed. Its packages (``requirements.txt``) reach the pods only in an image: the DAG image, or
+    ``packagesImage`` where the files come from git or a ConfigMap.
     """
+    packages = settings.packages
     if settings.git is not None and not (project / settings.folder).is_dir():
+        if packages is not None:
+            raise DagFolderError(
+                f"airflow:dags.packagesImage builds the packages of {settings.folder}/{REQUIREMENTS}, which "
+                "is not in this checkout; deploy from a checkout holding the DAG folder"
+            )
         return None
     dags = load_dag_folder(project, settings.folder)
     problems = []
@@ -110,6 +118,13 @@ def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
             for name in (DOCKERFILE, REQUIREMENTS)
             if not dags.has(name)
         ]
+    elif dags.requirements and packages is None:
+        problems.append(
+            f"{dags.folder}/{REQUIREMENTS}: lists {len(dags.requirements)} package(s), which reach the pods "
+            f"only in an image: set airflow:dags.packagesImage {{registry, repository, username}} (and "
+            f"airflow:registryPassword) so the program builds one, use airflow:dags.delivery 'image', or "
+            "empty the file"
+        )
     if isinstance(settings, ConfigMapDags):
         problems += configmap_problems(dags)
     if problems:
@@ -149,7 +164,7 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     requirements = _requirements(folder, files, problems)
     if problems:
         raise DagFolderError("\n".join(problems))
-    return DagFolder(folder=folder, files=tuple(files), requirements=requirements)
+    return DagFolder(folder=folder, files=tuple(files), requirements=requirements, project=project)
 
 
 def _check(shown: str, relative: str, content: bytes) -> list[str]:
@@ -201,7 +216,7 @@ def _requirements(folder: str, files: list[DagFile], problems: list[str]) -> tup
 
 
 def configmap_problems(dags: DagFolder) -> list[str]:
-    """Why this folder cannot be one ConfigMap, or nothing: names, encoding, requirements and size."""
+    """Why this folder cannot be one ConfigMap, or nothing: names, encoding and size."""
     problems = []
     keys: dict[str, str] = {}
     for f in dags.delivered_by_configmap():
@@ -222,11 +237,6 @@ def configmap_problems(dags: DagFolder) -> list[str]:
             f.content.decode("utf-8")
         except UnicodeDecodeError:
             problems.append(f"{shown}: is not UTF-8 text, which a ConfigMap's data cannot hold")
-    if dags.requirements:
-        problems.append(
-            f"{dags.folder}/{REQUIREMENTS}: lists {len(dags.requirements)} package(s), which only "
-            "airflow:dags.delivery 'image' installs; use it, or empty the file"
-        )
     size = configmap_bytes(dags)
     if size > CONFIGMAP_LIMIT_BYTES:
         largest = ", ".join(f"{f.path} ({len(f.content)} bytes)" for f in dags.largest())

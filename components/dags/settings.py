@@ -219,6 +219,24 @@ class _DagModeSettings(ConfigModel):
         """The repository a git mode reads; None for the modes that deliver local files."""
         return None
 
+    @property
+    def packages(self) -> ImageSettings | None:
+        """Where the image of the folder's packages (``requirements.txt``) is pushed, in the modes that
+        deliver DAG files without an image of their own; None otherwise."""
+        return None
+
+
+class _PackagesSettings(_DagModeSettings):
+    """``packagesImage``: the DAG files come from git or a ConfigMap, but the packages they import
+    (``requirements.txt``) can only come from an image. The program builds ``apache/airflow`` with them
+    (and nothing else, so a DAG change rebuilds nothing) and every Airflow pod and task pod runs it."""
+
+    packages_image: ImageSettings | None = None
+
+    @property
+    def packages(self) -> ImageSettings | None:
+        return self.packages_image
+
 
 def _needs(data: Any, key: str, message: str) -> Any:
     """Refuses a mode without its settings in words that show the fix (pydantic would say "Field
@@ -245,7 +263,7 @@ class ImageDags(_DagModeSettings):
         )
 
 
-class _GitModeSettings(_DagModeSettings):
+class _GitModeSettings(_PackagesSettings):
     """What both git modes share: a repository under the mode's own key (``git_key``), required."""
 
     git_key: ClassVar[str]  # the config key of the mode's settings, for messages
@@ -283,7 +301,7 @@ class GitSyncDags(_GitModeSettings):
         return self.git_sync
 
 
-class ConfigMapDags(_DagModeSettings):
+class ConfigMapDags(_PackagesSettings):
     """``configmap``, the default because it needs nothing outside the stack: the folder in one
     ConfigMap (1 MiB at most) mounted wherever DAGs are parsed or run."""
 

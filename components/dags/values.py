@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.dags.folder import DagFolder, content_tag
+from components.dags.packages import packages_tag
 from components.dags.settings import (
     DagSettings,
     GitBundleDags,
@@ -181,9 +182,17 @@ def delivery_values(
     dags: DagFolder | None,
     digest: pulumi.Input[str | None] = None,
 ) -> dict[str, Any]:
-    """The chosen mode's share of the Helm values; ``digest`` is the pushed image's, where known."""
+    """The chosen mode's share of the Helm values; ``digest`` is the pushed image's (the DAG image, or
+    the packages' image of ``packagesImage``), where known."""
     bundles = {"dagProcessor": {"dagBundleConfigList": bundle_config(settings)}}
-    return merge_values(bundles, _mode_values(settings, names, dags, digest))
+    values = merge_values(bundles, _mode_values(settings, names, dags, digest))
+    packages = settings.packages
+    if packages is not None and dags is not None and dags.requirements:
+        # Every Airflow pod and task pod runs Airflow with the packages; the DAG files come as before.
+        values = merge_values(
+            values, image_values(packages, packages_tag(dags.requirements), digest, REGISTRY_SECRET)
+        )
+    return values
 
 
 def _mode_values(

@@ -183,9 +183,42 @@ def test_configmap_over_one_mebibyte_names_total_and_largest_files(tmp_path: Pat
     )
 
 
-def test_configmap_refuses_requirements_it_cannot_install(tmp_path: Path) -> None:
-    message = _error(tmp_path, {"a.py": GOOD_DAG, "requirements.txt": "pendulum==3.1.0\n"})
-    assert "lists 1 package(s), which only airflow:dags.delivery 'image' installs" in message
+@pytest.mark.parametrize("mode", ["configmap", "git-sync"])
+def test_packages_without_an_image_to_carry_them_are_refused(tmp_path: Path, mode: str) -> None:
+    message = _error(tmp_path, {"a.py": GOOD_DAG, "requirements.txt": "pendulum==3.1.0\n"}, mode)
+    assert message == (
+        "dags/requirements.txt: lists 1 package(s), which reach the pods only in an image: set "
+        "airflow:dags.packagesImage {registry, repository, username} (and airflow:registryPassword) so the "
+        "program builds one, use airflow:dags.delivery 'image', or empty the file"
+    )
+
+
+def test_with_a_packages_image_the_requirements_are_taken(tmp_path: Path) -> None:
+    settings = TypeAdapter(DagSettings).validate_python(
+        {
+            "delivery": "configmap",
+            "packagesImage": {"registry": "ghcr.io", "repository": "ghcr.io/acme/p", "username": "ci"},
+        }
+    )
+    dags = dags_for_delivery(
+        settings, _folder(tmp_path, {"a.py": GOOD_DAG, "requirements.txt": "pendulum==3.1.0\n"})
+    )
+    assert dags is not None
+    assert dags.requirements == ("pendulum==3.1.0",)
+
+
+def test_a_packages_image_without_the_folder_here_is_refused(tmp_path: Path) -> None:
+    settings = TypeAdapter(DagSettings).validate_python(
+        {
+            "delivery": "git-bundle",
+            "gitBundle": {"repo": "https://github.com/acme/dags.git"},
+            "packagesImage": {"registry": "ghcr.io", "repository": "ghcr.io/acme/p", "username": "ci"},
+        }
+    )
+    with pytest.raises(
+        DagFolderError, match=r"airflow:dags\.packagesImage builds the packages of dags/requirements\.txt"
+    ):
+        dags_for_delivery(settings, tmp_path)
 
 
 def test_configmap_keys_that_would_collide_are_refused(tmp_path: Path) -> None:
