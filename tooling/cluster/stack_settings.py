@@ -12,6 +12,7 @@ tasks on the real cluster. Set on ``local`` before the upgrade's ``up``, as a us
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -68,8 +69,10 @@ def check_stack_settings(
         raise CheckFailed(f"pool {POOL} is not as airflow:pools sets it ({POOL_SLOTS} slots): {pool}")
     for task_id, log in logs.items():
         if EXPECTED_LINE not in log:
+            seen = re.findall(r"cluster-probe: connection[^\"]*", log)
+            printed = seen[-1] if seen else "nothing"
             raise CheckFailed(
-                f"{task_id} did not see the stack file's settings ({EXPECTED_LINE!r}): {log[-600:]}"
+                f"{task_id} did not see the stack file's settings: it printed {printed!r}, not {EXPECTED_LINE!r}"
             )
     airflow_pods = [
         pod

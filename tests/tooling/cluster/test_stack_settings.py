@@ -69,7 +69,10 @@ def test_settings_seen_by_each_task_and_every_pod_placed_pass() -> None:
 
 
 def test_a_task_that_did_not_see_them_fails_the_check() -> None:
-    with pytest.raises(CheckFailed, match="reads_in_a_pod did not see"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"reads_in_a_pod did not see the stack file's settings: it printed .*parallelism 32",
+    ):
         check_stack_settings(
             LOGS | {"reads_in_a_pod": EXPECTED_LINE.replace("48", "32")},
             GOOD_POOL,
