@@ -72,7 +72,8 @@ def check_stack_settings(
             seen = re.findall(r"cluster-probe: connection[^\"]*", log)
             printed = seen[-1] if seen else "nothing"
             raise CheckFailed(
-                f"{task_id} did not see the stack file's settings: it printed {printed!r}, not {EXPECTED_LINE!r}"
+                f"{task_id} did not see the stack file's settings: it printed {printed!r}, "
+                f"not {EXPECTED_LINE!r}"
             )
     airflow_pods = [
         pod
