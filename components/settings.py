@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, model_validator
 
+from components.auth.settings import AuthSettings
 from components.backup.settings import BackupSettings
 from components.broker.settings import RedisSettings, broker_url_problem
 from components.connections.settings import Connections, Pools, Variables
@@ -52,6 +53,7 @@ SECRET_KEYS = frozenset(
         "gitSshKey",
         "brokerUrl",
         "remoteLogsConnection",
+        "oidcClientSecret",
         "secretEnv",
         "connections",
     }
@@ -62,6 +64,7 @@ _SET_SECRET = {
     "registryPassword": "pulumi config set --secret airflow:registryPassword <token with push access>",
     "gitSshKey": "pulumi config set --secret airflow:gitSshKey < ~/.ssh/airflow_deploy_key",
     "brokerUrl": "pulumi config set --secret airflow:brokerUrl <the rediss:// URL, password included>",
+    "oidcClientSecret": "pulumi config set --secret airflow:oidcClientSecret <the client's secret>",
 }
 
 
@@ -109,7 +112,10 @@ class StackSettings(ConfigModel):
     # Airflow connections and variables as code (connections/settings.py), from one Secret; pools.
     connections: Connections = Field(default_factory=dict)
     variables: Variables = Field(default_factory=dict)
-    pools: Pools = Field(default_factory=dict)  # applied by a Job after migrations (connections/pools.py)
+    pools: Pools = Field(default_factory=dict)
+    # Sign-in through the organization's identity provider (auth/settings.py), its client's secret.
+    auth: AuthSettings = AuthSettings()
+    oidc_client_secret: SecretStr | None = None  # applied by a Job after migrations (connections/pools.py)
     extra_values: ExtraValues = Field(default_factory=dict)
     placement: Placement = Placement()  # every pod's, unless its component has its own
 
@@ -263,6 +269,8 @@ class StackSettings(ConfigModel):
             needed.append("gitSshKey")
         if self.redis.mode == "external" and self.uses_celery and self.broker_url is None:
             needed.append("brokerUrl")
+        if self.auth.oidc is not None and self.oidc_client_secret is None:
+            needed.append("oidcClientSecret")
         return needed
 
     @model_validator(mode="after")
@@ -299,7 +307,7 @@ class StackSettings(ConfigModel):
         dags = self.dags
         # The offline render fills missing secrets with placeholders, so it asks which ones are missing.
         offline = bool(info.context and info.context.get(OFFLINE))
-        needed_by = {"brokerUrl": "airflow:redis.mode 'external'"}
+        needed_by = {"brokerUrl": "airflow:redis.mode 'external'", "oidcClientSecret": "airflow:auth.oidc"}
         if dags.packages is not None:
             needed_by["registryPassword"] = "airflow:dags.packagesImage"
         problems = [
@@ -312,6 +320,8 @@ class StackSettings(ConfigModel):
                 "airflow:registryPassword is only used with airflow:dags.delivery 'image' or "
                 "airflow:dags.packagesImage"
             )
+        if self.oidc_client_secret is not None and self.auth.oidc is None:
+            problems.append("airflow:oidcClientSecret is only used with airflow:auth.oidc")
         git = dags.git
         if self.git_ssh_key is not None and not (git and git.uses_ssh):
             problems.append(

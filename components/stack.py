@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
+from components.auth.values import CLIENT_SECRET_ENV
 from components.backup.volume import BackupVolume, BackupVolumeArgs
 from components.broker.settings import REDIS_CA_FILE
 from components.connections.environment import AirflowEnvironment, AirflowEnvironmentArgs
@@ -61,7 +64,7 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
         AirflowEnvironmentArgs(
             namespace=ns.name,
             secret_name=names.environment,
-            secret_env=settings.secret_env,
+            secret_env=secret_environment(settings),
             connections=settings.connections,
             variables=settings.variables,
         ),
@@ -164,6 +167,13 @@ def build_stack(settings: StackSettings, dag_folder: DagFolder | None) -> dict[s
     }
 
 
+def secret_environment(settings: StackSettings) -> dict[str, SecretStr]:
+    """``airflow:secretEnv``, and the OIDC client's secret where sign-in goes through it."""
+    oidc_secret = settings.oidc_client_secret
+    extra = {CLIENT_SECRET_ENV: oidc_secret} if settings.auth.oidc is not None and oidc_secret else {}
+    return {**settings.secret_env, **extra}
+
+
 def secret_names(settings: StackSettings) -> SecretNames:
     """Fixed names, distinct from the ones the chart would generate (``airflow-fernet-key``...), so a
     chart-made Secret can never be mistaken for ours."""
@@ -200,6 +210,6 @@ def secret_names(settings: StackSettings) -> SecretNames:
         else None,
         backup_connection=name("db-backup") if settings.backs_up and pgbouncer else None,
         environment=name("environment")
-        if settings.secret_env or settings.connections or settings.variables
+        if secret_environment(settings) or settings.connections or settings.variables
         else None,
     )

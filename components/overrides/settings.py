@@ -83,6 +83,7 @@ OWNED_VALUES: dict[str, str] = {
     "secret": "set airflow:secretEnv instead",
     "extraSecrets": "set airflow:secretEnv instead",
     "airflowPodAnnotations": "airflow:fernet restarts pods through it",
+    "apiServer.apiServerConfig": "set airflow:auth.oidc instead (it writes the api-server's config)",
     "createUserJob.defaultUser": "set airflow:admin instead",
     "createUserJob.args": "set airflow:admin instead",
     "createUserJob.env": "set airflow:admin instead",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from components.auth.values import auth_values
 from components.backup.values import CHART_POSTGRESQL_IMAGE, backup_key, migration_backup_values
 from components.broker.values import broker_values, redis_values
 from components.database.pgbouncer import AIRFLOW_LOCAL_SETTINGS, ASYNC_CONNECT_ARGS
@@ -129,6 +130,7 @@ def build_helm_values(
         pinned_image_values(settings.images),
         dag_values or {},
         placement_values(settings.placement, _placements(settings)),
+        auth_values(settings.auth.oidc),
     ):
         values = merge_values(values, extra)
     _task_pods_by_digest(values)
