@@ -39,14 +39,17 @@ def load_settings() -> StackSettings:
         key for key in SECRET_KEYS & raw.keys() if not runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
     )
     if plain_text:
-        raise ConfigError(
-            "\n".join(
-                f"{NAMESPACE}:{key} in {source} is stored in plain text; remove it and set it with "
-                f"'pulumi config set --secret {NAMESPACE}:{key} <value>'"
-                for key in plain_text
-            )
-        )
+        raise ConfigError("\n".join(_stored_in_plain_text(key, source) for key in plain_text))
     return parse_settings(raw, source=source, namespace=NAMESPACE)
+
+
+def _stored_in_plain_text(key: str, source: str) -> str:
+    """How to set a secret key that the stack file holds in plain text: a mapping entry by entry."""
+    if key in SECRET_MAPPINGS:
+        how = f"set each entry with 'pulumi config set --secret --path {NAMESPACE}:{key}.<name> <value>'"
+    else:
+        how = f"set it with 'pulumi config set --secret {NAMESPACE}:{key} <value>'"
+    return f"{NAMESPACE}:{key} in {source} is stored in plain text; remove it and {how}"
 
 
 def check_namespaces(config: dict[str, Any], source: str) -> None:

@@ -42,21 +42,23 @@ __all__ = ["EXECUTORS", "OFFLINE", "SECRET_KEYS", "SECRET_MAPPINGS", "ConfigErro
 EXECUTORS = ("KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor")
 Executor = Literal["KubernetesExecutor", "CeleryExecutor", "CeleryExecutor,KubernetesExecutor"]
 
+# Secret keys whose value is a mapping of secrets, each set with `pulumi config set --secret --path`.
+# Variables too: they reach a Secret, and a plain config value is kept in the state's history as text.
+SECRET_MAPPINGS = frozenset({"secretEnv", "connections", "variables"})
 # Keys whose values must never be echoed back, not even in an error message, and that are refused when
 # stored in plain text.
-# Secret keys whose value is a mapping of secrets, each set with `pulumi config set --secret --path`.
-SECRET_MAPPINGS = frozenset({"secretEnv", "connections"})
-SECRET_KEYS = frozenset(
-    {
-        "metadataConnection",
-        "registryPassword",
-        "gitSshKey",
-        "brokerUrl",
-        "remoteLogsConnection",
-        "oidcClientSecret",
-        "secretEnv",
-        "connections",
-    }
+SECRET_KEYS = (
+    frozenset(
+        {
+            "metadataConnection",
+            "registryPassword",
+            "gitSshKey",
+            "brokerUrl",
+            "remoteLogsConnection",
+            "oidcClientSecret",
+        }
+    )
+    | SECRET_MAPPINGS
 )
 # Validation context key: check everything except that required secret values are present.
 OFFLINE = "offline"

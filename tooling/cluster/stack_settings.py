@@ -2,7 +2,7 @@
 tasks on the real cluster. Set on ``local`` before the upgrade's ``up``, as a user sets them:
 
 - a connection (``pulumi config set --secret --path airflow:connections.cluster_probe_db``) and a
-  variable (``airflow:variables.cluster_probe_greeting``), read by a task on each executor;
+  variable (``airflow:variables.cluster_probe_greeting``, a secret too), read by a task on each executor;
 - a pool (``airflow:pools.cluster_probe_pool``) the Celery task runs in, read back through the API;
 - an ``airflow.cfg`` option (``airflow:config.core.parallelism``) and an environment variable
   (``airflow:env``), read the same way;
@@ -50,7 +50,15 @@ def set_stack_settings(workspace: Workspace) -> None:
     workspace.run(
         "config", "set", "--secret", "--path", "airflow:connections.cluster_probe_db", stdin=url, check=True
     )
-    workspace.set_value("airflow:variables.cluster_probe_greeting", _GREETING, path=True)
+    workspace.run(
+        "config",
+        "set",
+        "--secret",
+        "--path",
+        "airflow:variables.cluster_probe_greeting",
+        stdin=_GREETING,
+        check=True,
+    )
     workspace.set_value("airflow:config.core.parallelism", str(_PARALLELISM), path=True)
     workspace.set_value("airflow:env.CLUSTER_PROBE_ENV", _ENV, path=True)
     workspace.set_value(f"airflow:pools.{POOL}.slots", str(POOL_SLOTS), path=True)

@@ -19,7 +19,7 @@ ENTRIES: dict[str, Any] = {
     "variables": {"greeting": "hello", "limits": {"rows": 10, "cols": 2}, "dry_run": True},
     "secretEnv": {"AIRFLOW__SMTP__SMTP_PASSWORD": "smtp-s3cret"},
 }
-SECRET_KEYS = ["airflow:connections", "airflow:secretEnv"]
+SECRET_KEYS = ["airflow:connections", "airflow:secretEnv", "airflow:variables"]
 
 
 def _run(**entries: Any) -> Recording:
@@ -81,8 +81,16 @@ def test_without_entries_there_is_no_secret_and_no_annotation() -> None:
         (
             {"connections": {"reports_db": URL}},
             [],
-            "airflow:connections in Pulumi.dev.yaml is stored in plain text; remove it and set it with "
-            "'pulumi config set --secret airflow:connections <value>'",
+            "airflow:connections in Pulumi.dev.yaml is stored in plain text; remove it and set each entry "
+            "with 'pulumi config set --secret --path airflow:connections.<name> <value>'",
+        ),
+        (
+            # Found on the cluster: a plain variable's value sat in the state's history in plain text,
+            # while the Secret it went to says it is one.
+            {"variables": {"greeting": "hello"}},
+            [],
+            "airflow:variables in Pulumi.dev.yaml is stored in plain text; remove it and set each entry "
+            "with 'pulumi config set --secret --path airflow:variables.<name> <value>'",
         ),
         (
             {"connections": {"reports_db": "r3p0rts-s3cret"}},
@@ -94,7 +102,11 @@ def test_without_entries_there_is_no_secret_and_no_annotation() -> None:
             SECRET_KEYS[:1],
             "airflow:connections.Reports-DB in Pulumi.dev.yaml: must be a connection id of lowercase letters",
         ),
-        ({"variables": {"x": None}}, [], "airflow:variables.x in Pulumi.dev.yaml: must be text, a number"),
+        (
+            {"variables": {"x": None}},
+            SECRET_KEYS[2:],
+            "airflow:variables.x in Pulumi.dev.yaml: must be text, a number",
+        ),
     ],
 )
 def test_bad_entries_are_refused_in_one_line_without_their_value(
