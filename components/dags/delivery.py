@@ -30,7 +30,7 @@ import pulumi_docker as docker
 from pydantic import SecretStr
 
 from components.dags.folder import DagFolder, content_tag
-from components.dags.packages import packages_tag, write_packages_context
+from components.dags.packages import PACKAGES_CONTEXT, packages_tag
 from components.dags.settings import (
     DagSettings,
     GitBundleDags,
@@ -109,8 +109,8 @@ class DagDelivery(pulumi.ComponentResource):
 
     def _packages(self, image: ImageSettings, dags: DagFolder) -> pulumi.Output[str | None]:
         """Builds and pushes the image of the folder's packages (``packages.py``); its digest."""
-        context = write_packages_context(dags.project, dags.requirements)
-        return self._push("packages-image", image, packages_tag(dags.requirements), context)
+        # dags_for_delivery wrote the context before any resource.
+        return self._push("packages-image", image, packages_tag(dags.requirements), PACKAGES_CONTEXT)
 
     def _push(self, role: str, image: ImageSettings, tag: str, context: str) -> pulumi.Output[str | None]:
         """Builds ``context`` (its Dockerfile) as ``repository:tag``, pushes it and writes the pull

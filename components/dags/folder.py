@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.dags.entries import entries
+from components.dags.packages import PACKAGES_CONTEXT, write_packages_context
 from components.dags.settings import ConfigMapDags, DagSettings, ImageDags
 from components.model import ConfigError
 
@@ -129,7 +130,21 @@ def dags_for_delivery(settings: DagSettings, project: Path) -> DagFolder | None:
         problems += configmap_problems(dags)
     if problems:
         raise DagFolderError("\n".join(problems))
+    if packages is not None and dags.requirements:
+        _write_packages_context(project, dags.requirements)
     return dags
+
+
+def _write_packages_context(project: Path, requirements: tuple[str, ...]) -> None:
+    """The packages image's build context, written before any resource: a project folder ``pulumi up``
+    cannot write to is one line, not a traceback halfway through the deploy."""
+    try:
+        write_packages_context(project, requirements)
+    except OSError as err:
+        raise DagFolderError(
+            f"{PACKAGES_CONTEXT}: cannot write the packages image's build context there "
+            f"({err.strerror or err}); pulumi up needs the project folder writable"
+        ) from None
 
 
 def load_dag_folder(project: Path, folder: str) -> DagFolder:

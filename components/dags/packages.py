@@ -41,9 +41,9 @@ def packages_tag(requirements: tuple[str, ...]) -> str:
     return f"packages-{digest.hexdigest()[:20]}"
 
 
-def write_packages_context(project: Path, requirements: tuple[str, ...]) -> str:
-    """Writes the build context under ``project`` (only files whose content differs); its path relative
-    to the project, as the build is given it."""
+def write_packages_context(project: Path, requirements: tuple[str, ...]) -> None:
+    """Writes the build context under ``project`` (only files whose content differs), at
+    ``PACKAGES_CONTEXT``, the path the build is given."""
     context = project / PACKAGES_CONTEXT
     context.mkdir(parents=True, exist_ok=True)
     for name, text in (
@@ -53,4 +53,3 @@ def write_packages_context(project: Path, requirements: tuple[str, ...]) -> str:
         path = context / name
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
-    return PACKAGES_CONTEXT

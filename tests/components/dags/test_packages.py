@@ -96,7 +96,7 @@ def test_without_requirements_no_image_is_built() -> None:
         registryPassword=PASSWORD,
     )
     assert recording.of_type(IMAGE_TYPE) == []
-    assert "images" not in release_values(recording) or "airflow" not in release_values(recording)["images"]
+    assert "airflow" not in release_values(recording).get("images", {})
 
 
 def test_the_image_mode_has_no_packages_image_of_its_own() -> None:
@@ -124,3 +124,16 @@ def test_a_registry_password_nothing_pushes_with_is_refused() -> None:
         "airflow:dags.packagesImage" in str(caught.value)
     )
     assert PASSWORD not in str(caught.value)
+
+
+def test_a_build_folder_that_cannot_be_written_is_one_line_before_any_resource(tmp_path: Path) -> None:
+    """``pulumi up`` writes the packages image's context into the project; where it cannot (here a file
+    named ``build`` stands in the way, as a read-only checkout would), one line names the folder."""
+    project = _project(tmp_path, {"delivery": "configmap", "packagesImage": PACKAGES})
+    (project / "build").write_text("not a folder\n")
+    with pytest.raises(pulumi.RunError) as raised:
+        _run(project)
+    message = str(raised.value)
+    assert message.startswith(f"{PACKAGES_CONTEXT}: cannot write the packages image's build context")
+    assert "\n" not in message
+    assert "Traceback" not in message
