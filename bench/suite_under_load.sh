@@ -14,5 +14,7 @@ stress-ng --cpu "$(nproc)" --quiet &
 hog=$!
 trap 'kill "$hog" 2>/dev/null || true; wait "$hog" 2>/dev/null || true' EXIT
 started=$(date +%s)
-PULUMI_CLI="${AIRFLOW_STACK_CACHE:-/var/cache/airflow-stack}/bin/pulumi" .venv-dev/bin/python -m pytest -q "$@"
-echo "suite beside stress-ng --cpu $(nproc): $(( $(date +%s) - started )) s"
+status=0
+PULUMI_CLI="${AIRFLOW_STACK_CACHE:-/var/cache/airflow-stack}/bin/pulumi" .venv-dev/bin/python -m pytest -rfE "$@" || status=$?
+echo "suite beside stress-ng --cpu $(nproc): $(( $(date +%s) - started )) s, pytest exit $status"
+exit "$status"

@@ -47,18 +47,8 @@ def set_stack_settings(workspace: Workspace) -> None:
     """The connection (a secret, with a password made here), variable, option, environment variable and
     placement, set with ``pulumi config set`` as a user sets them."""
     url = f"postgresql://probe:{secrets.token_urlsafe(16)}@{_HOST}:{_PORT}/probe"
-    workspace.run(
-        "config", "set", "--secret", "--path", "airflow:connections.cluster_probe_db", stdin=url, check=True
-    )
-    workspace.run(
-        "config",
-        "set",
-        "--secret",
-        "--path",
-        "airflow:variables.cluster_probe_greeting",
-        stdin=_GREETING,
-        check=True,
-    )
+    workspace.set_secret("airflow:connections.cluster_probe_db", url, path=True)
+    workspace.set_secret("airflow:variables.cluster_probe_greeting", _GREETING, path=True)
     workspace.set_value("airflow:config.core.parallelism", str(_PARALLELISM), path=True)
     workspace.set_value("airflow:env.CLUSTER_PROBE_ENV", _ENV, path=True)
     workspace.set_value(f"airflow:pools.{POOL}.slots", str(POOL_SLOTS), path=True)

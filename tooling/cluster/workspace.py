@@ -217,10 +217,11 @@ class Workspace:
             )
         return result
 
-    def set_secret(self, key: str, value: str) -> None:
-        """``pulumi config set --secret``, as a user sets a credential."""
+    def set_secret(self, key: str, value: str, *, path: bool = False) -> None:
+        """``pulumi config set --secret`` (``--path`` for an entry of a secret mapping), as a user sets a
+        credential."""
         # On stdin: a secret never on a command line.
-        self.run("config", "set", "--secret", key, stdin=value, check=True)
+        self.run("config", "set", "--secret", *(["--path"] if path else []), key, stdin=value, check=True)
 
     def set_value(self, key: str, value: str, *, path: bool = False) -> None:
         """``pulumi config set`` of a plain value (``--path`` for a nested key)."""
