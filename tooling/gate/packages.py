@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["PackagesError", "dag_packages", "pinned_requirements"]
+__all__ = ["PackagesError", "dag_packages", "installed_dag_packages", "pinned_requirements"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "constraints.txt"
@@ -47,17 +47,31 @@ def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "airflow-stack" / "dag-packages"
 
 
+def _target(requirements: list[str]) -> Path:
+    """Where one set of requirements is installed: keyed by them, the constraints and the Python."""
+    key = hashlib.sha256(
+        "\n".join([sys.version, CONSTRAINTS.read_text(), *sorted(requirements)]).encode()
+    ).hexdigest()[:16]
+    return _cache_root() / key
+
+
+def installed_dag_packages(folder: Path) -> Path | None:
+    """The folder holding ``folder``'s requirements if the gate has installed them already; None when
+    it lists none or they are not installed yet (nothing is installed here)."""
+    requirements = pinned_requirements(folder)
+    target = _target(requirements) if requirements else None
+    return target if target is not None and (target / ".complete").is_file() else None
+
+
 def dag_packages(folder: Path) -> Path | None:
     """The folder holding ``folder``'s requirements installed, or None when it lists none."""
     requirements = pinned_requirements(folder)
     if not requirements:
         return None
-    key = hashlib.sha256(
-        "\n".join([sys.version, CONSTRAINTS.read_text(), *sorted(requirements)]).encode()
-    ).hexdigest()[:16]
-    target = _cache_root() / key
+    target = _target(requirements)
     if (target / ".complete").is_file():
         return target
+    key = target.name
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=target.parent))
     listed = partial / REQUIREMENTS

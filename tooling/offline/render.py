@@ -24,10 +24,13 @@ import pulumi
 import yaml
 
 from components.config import NAMESPACE, raw_from_config
+from components.dags.folder import load_dag_folder
 from components.model import ConfigError
 from components.stack_file import engine_config, read_stack_file, stack_file_path
 from components.validation import parse_settings
 from tooling.cli import add_debug_flag, guarded, signals_held
+from tooling.gate.imports import import_problems
+from tooling.gate.packages import installed_dag_packages
 from tooling.offline.documents import (
     IMAGE_TYPE,
     RELEASE_TYPE,
@@ -101,6 +104,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     config, secret_keys = load_stack_config(stack_file)
     missing = fill_missing_secrets(stack, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
+    _check_dag_imports(project_dir, stack, config)
     staging = _staging_folder(out)
     try:
         summary = _write_render(stack, staging, recording, config, missing)
@@ -111,6 +115,27 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return recording, summary
+
+
+def _check_dag_imports(project_dir: Path, stack: str, config: dict[str, str]) -> None:
+    """Fails where the DAG gate would on an import or a syntax error of the stack's local DAG folder
+    (``tooling/gate/imports.py``); a note where its requirements are not installed yet."""
+    settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+    folder = project_dir / settings.dags.folder
+    if not folder.is_dir():  # a git mode without a local copy: the gate has nothing to parse either
+        return
+    dags = load_dag_folder(project_dir, settings.dags.folder)
+    packages = installed_dag_packages(folder)
+    pending = bool(dags.requirements) and packages is None
+    problem = import_problems(dags.folder, {f.path: f.content for f in dags.files}, packages, pending)
+    if problem is not None:
+        raise RenderError(problem)
+    if pending:
+        print(
+            f"render: the imports of {dags.folder}/ are not checked: the gate has not installed its "
+            f"requirements.txt yet (python -m tooling.gate --stack {stack})",
+            file=sys.stderr,
+        )
 
 
 def _check_out(out: Path) -> None:

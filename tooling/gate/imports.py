@@ -1,0 +1,128 @@
+"""What the offline render can tell of a DAG folder without Airflow: each module-level import of a DAG
+file must resolve where the gate parses it, or the gate fails the file (``No module named ...``) and the
+render fails with it, in one line pointing at the gate.
+
+The render runs in the program's environment, which has no Airflow, so the modules of the gate's
+environment (Airflow 3.2.2 and its providers, ``requirements-dev.txt``) are a list kept in
+``image_modules.txt``; a test holds it to the environment the gate parses in
+(``python -m tooling.gate.imports --write`` makes it anew). A module resolves when it is the standard
+library's, the folder's own (the DAG folder is on ``sys.path``, as in Airflow), in that list, or in the
+folder's installed requirements (``dag_packages``' cache, which the gate fills). Requirements the gate has
+not installed yet cannot be read here: then an import nothing else provides is not judged, and the
+render says so.
+
+Only unconditional module-level imports count: one inside ``try``, ``if`` or a function runs at parse
+time only when the DAG's own code decides, and the gate judges those.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+__all__ = ["IMAGE_MODULES", "environment_modules", "import_problems", "unresolved_imports"]
+
+IMAGE_MODULES = Path(__file__).resolve().with_name("image_modules.txt")
+_SKIPPED = {"__pycache__", "__future__"}
+
+
+def _top_level_names(folder: Path) -> set[str]:
+    """The importable top-level names a ``site-packages``-like folder holds: packages (namespace ones
+    too), modules and extension modules."""
+    names = set()
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        name = entry.name
+        if entry.is_dir():
+            if "." not in name and name not in _SKIPPED and name.isidentifier():
+                names.add(name)
+        elif name.endswith((".py", ".so", ".pyd")):
+            module = name.split(".", 1)[0]
+            if module.isidentifier():
+                names.add(module)
+    return names
+
+
+def environment_modules(site_packages: Iterable[str]) -> list[str]:
+    """The third-party top-level modules of an environment, sorted: what ``image_modules.txt`` holds."""
+    names = set().union(*(_top_level_names(Path(p)) for p in site_packages)) - set(sys.stdlib_module_names)
+    return sorted(n for n in names if not n.startswith("_"))
+
+
+def _image_modules() -> frozenset[str]:
+    return frozenset(IMAGE_MODULES.read_text().split())
+
+
+def _module_imports(source: bytes) -> Iterator[tuple[int, str]]:
+    """(line, top-level module) of each unconditional absolute import at module level."""
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".", 1)[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.split(".", 1)[0]
+
+
+def unresolved_imports(
+    files: dict[str, bytes], packages: Path | None, *, requirements_pending: bool
+) -> list[tuple[str, int, str]]:
+    """(path, line, why) for each import of ``files`` (path in the folder -> bytes) that resolves
+    nowhere the gate parses, and for each Python file the gate could not parse at all.
+
+    ``packages``: the folder the gate installed the requirements into, if it has; with
+    ``requirements_pending`` (requirements listed, not installed yet) only syntax is judged, since any
+    import might be theirs."""
+    local = {p.split("/", 1)[0].removesuffix(".py") for p in files}
+    known = _image_modules() | set(sys.stdlib_module_names) | local
+    if packages is not None:
+        known |= _top_level_names(packages)
+    found = []
+    for path, content in sorted(files.items()):
+        if not path.endswith(".py"):
+            continue
+        try:
+            imports = list(_module_imports(content))
+        except (SyntaxError, ValueError) as err:
+            found.append(
+                (path, getattr(err, "lineno", None) or 0, f"is not Python ({getattr(err, 'msg', err)})")
+            )
+            continue
+        if not requirements_pending:
+            found += [(path, line, f"imports {module}") for line, module in imports if module not in known]
+    return found
+
+
+def import_problems(folder: str, files: dict[str, bytes], packages: Path | None, pending: bool) -> str | None:
+    """The render's one line for a folder the gate would fail on an import or a syntax error, or None."""
+    unresolved = unresolved_imports(files, packages, requirements_pending=pending)
+    if not unresolved:
+        return None
+    path, line, why = unresolved[0]
+    if why.startswith("imports "):
+        why += f", which neither the Airflow image nor {folder}/requirements.txt provides"
+    more = f" (and {len(unresolved) - 1} more)" if len(unresolved) > 1 else ""
+    return (
+        f"{folder}/{path}:{line}: {why}{more}; the DAG gate fails it too "
+        "(python -m tooling.gate --stack <stack> shows each)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tooling.gate.imports --write``: ``image_modules.txt`` from this environment."""
+    import argparse
+    import site
+
+    parser = argparse.ArgumentParser(prog="python -m tooling.gate.imports", description=main.__doc__)
+    parser.add_argument("--write", action="store_true", help="rewrite image_modules.txt")
+    args = parser.parse_args(argv)
+    modules = environment_modules(site.getsitepackages())
+    if args.write:
+        IMAGE_MODULES.write_text("\n".join(modules) + "\n")
+    print(f"{len(modules)} modules{' written to ' + str(IMAGE_MODULES) if args.write else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
