@@ -79,7 +79,6 @@ class DagFolder:
     folder: str  # as configured, relative to the project
     files: tuple[DagFile, ...]  # sorted by path
     requirements: tuple[str, ...]  # the pinned lines of requirements.txt
-    project: Path = Path()  # the project folder ``folder`` is relative to (where builds are made)
 
     def largest(self, count: int = 3) -> list[DagFile]:
         """The biggest files, named in the message when the folder outgrows a ConfigMap."""
@@ -179,7 +178,7 @@ def load_dag_folder(project: Path, folder: str) -> DagFolder:
     requirements = _requirements(folder, files, problems)
     if problems:
         raise DagFolderError("\n".join(problems))
-    return DagFolder(folder=folder, files=tuple(files), requirements=requirements, project=project)
+    return DagFolder(folder=folder, files=tuple(files), requirements=requirements)
 
 
 def _check(shown: str, relative: str, content: bytes) -> list[str]:

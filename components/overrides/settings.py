@@ -15,6 +15,7 @@ too: a hatch's values are plain text in the Helm values and the state.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr
@@ -170,23 +171,22 @@ def _env_problem(name: str) -> str | None:
     return None
 
 
-def _check_secret_env(env: dict[str, Any]) -> dict[str, Any]:
-    for name in sorted(env):
-        if (problem := _env_problem(name)) is not None:
-            raise ValueError(problem)
-    return env
+def _env_checker(*, plain: bool) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The check of ``airflow:env`` (``plain``: its values are plain text in the Helm values, so a
+    credential-looking name is refused) or of ``airflow:secretEnv``."""
 
+    def check(env: dict[str, Any]) -> dict[str, Any]:
+        for name in sorted(env):
+            if (problem := _env_problem(name)) is not None:
+                raise ValueError(problem)
+            if plain and _SECRET_NAME.search(name):
+                raise ValueError(
+                    f"{name} looks like a credential, and airflow:env is plain text in the Helm values; "
+                    "set it with airflow:secretEnv (a Pulumi secret) instead"
+                )
+        return env
 
-def _check_env(env: dict[str, str]) -> dict[str, str]:
-    for name in sorted(env):
-        if (problem := _env_problem(name)) is not None:
-            raise ValueError(problem)
-        if _SECRET_NAME.search(name):
-            raise ValueError(
-                f"{name} looks like a credential, and airflow:env is plain text in the Helm values; "
-                "set it with airflow:secretEnv (a Pulumi secret) instead"
-            )
-    return env
+    return check
 
 
 def extra_values_problem(values: Any, path: str = "") -> str | None:
@@ -221,6 +221,6 @@ def _check_extra_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 AirflowConfig = Annotated[dict[SectionName, dict[OptionName, ConfigScalar]], AfterValidator(_check_config)]
-EnvVars = Annotated[dict[EnvName, PlainText], AfterValidator(_check_env)]
-SecretEnvVars = Annotated[dict[EnvName, SecretStr], AfterValidator(_check_secret_env)]
+EnvVars = Annotated[dict[EnvName, PlainText], AfterValidator(_env_checker(plain=True))]
+SecretEnvVars = Annotated[dict[EnvName, SecretStr], AfterValidator(_env_checker(plain=False))]
 ExtraValues = Annotated[dict[str, Any], AfterValidator(_check_extra_values)]

@@ -42,11 +42,12 @@ def release_values(recording: Recording) -> dict[str, Any]:
     return plain(recording.release().inputs)["values"]
 
 
-def image_stack(**overrides: Any) -> Recording:
+def image_stack(dags: dict[str, Any] | None = None, **overrides: Any) -> Recording:
+    """dev building and pushing an image: the DAG image, or the image of ``dags``' settings."""
     return run_stack(
         "dev",
         secret_keys=["airflow:registryPassword"],
-        dags={"delivery": "image", "image": IMAGE},
+        dags=dags or {"delivery": "image", "image": IMAGE},
         registryPassword=PASSWORD,
         **overrides,
     )

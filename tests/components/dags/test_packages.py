@@ -13,7 +13,7 @@ import pulumi
 import pytest
 
 from components.dags.packages import PACKAGES_CONTEXT, packages_dockerfile
-from tests.components.dags.stacks import IMAGE, IMAGE_TYPE, PASSWORD, release_values
+from tests.components.dags.stacks import IMAGE, IMAGE_TYPE, PASSWORD, image_stack, release_values
 from tests.conftest import run_project, run_stack
 from tooling.offline.runtime import Recording, plain
 from tooling.offline.trial import THROWAWAY_STACK, project_copy
@@ -89,12 +89,7 @@ def test_packages_image_needs_the_registry_password() -> None:
 
 
 def test_without_requirements_no_image_is_built() -> None:
-    recording = run_stack(
-        "dev",
-        secret_keys=["airflow:registryPassword"],
-        dags={"delivery": "configmap", "packagesImage": PACKAGES},
-        registryPassword=PASSWORD,
-    )
+    recording = image_stack({"delivery": "configmap", "packagesImage": PACKAGES})
     assert recording.of_type(IMAGE_TYPE) == []
     assert "airflow" not in release_values(recording).get("images", {})
 
@@ -103,12 +98,7 @@ def test_the_image_mode_has_no_packages_image_of_its_own() -> None:
     with pytest.raises(
         pulumi.RunError, match=re.escape("airflow:dags.packagesImage in Pulumi.dev.yaml is not a known key")
     ):
-        run_stack(
-            "dev",
-            secret_keys=["airflow:registryPassword"],
-            dags={"delivery": "image", "image": IMAGE, "packagesImage": PACKAGES},
-            registryPassword=PASSWORD,
-        )
+        image_stack({"delivery": "image", "image": IMAGE, "packagesImage": PACKAGES})
 
 
 def test_a_registry_password_nothing_pushes_with_is_refused() -> None:
