@@ -10,12 +10,13 @@ two gates never share a half-made one.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from tooling.cache_dir import cache_root
 
 __all__ = ["PackagesError", "dag_packages", "installed_dag_packages", "pinned_requirements"]
 
@@ -39,20 +40,12 @@ def pinned_requirements(folder: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def _cache_root() -> Path:
-    """The toolchain's cache where this user may write, else the user's own (as .ci/setup chooses)."""
-    shared = Path(os.environ.get("AIRFLOW_STACK_CACHE", "/var/cache/airflow-stack"))
-    if os.access(shared, os.W_OK) or (not shared.exists() and os.access(shared.parent, os.W_OK)):
-        return shared / "dag-packages"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "airflow-stack" / "dag-packages"
-
-
 def _target(requirements: list[str]) -> Path:
     """Where one set of requirements is installed: keyed by them, the constraints and the Python."""
     key = hashlib.sha256(
         "\n".join([sys.version, CONSTRAINTS.read_text(), *sorted(requirements)]).encode()
     ).hexdigest()[:16]
-    return _cache_root() / key
+    return cache_root() / "dag-packages" / key
 
 
 def installed_dag_packages(folder: Path) -> Path | None:
