@@ -74,6 +74,7 @@ CHECKS = (
     "fernet-rotation",
     "alerts",
     "dashboards",
+    "git-bundle-packages",
     "protected-stack-refuses-destroy",
     "destroy-leaves-nothing",
     "recreate-after-destroy",

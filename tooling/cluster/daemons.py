@@ -42,6 +42,12 @@ class Daemons:
     def _save(self) -> None:
         self.layout.state.write_text(json.dumps({"processes": self._pids}, indent=1))
 
+    def serve(self, name: str, command: Sequence[str], port: int) -> None:
+        """``command``, a server of the test's own, started inside the namespace (stopped with the
+        cluster); returns once it accepts connections on 127.0.0.1:``port`` there."""
+        process = self._start(name, command)
+        wait_for(name, lambda: self._port(port), 30, process, self.layout.logs / f"{name}.log")
+
     def run_inside(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         """``command`` run to its end inside the node's network namespace, its output captured."""
         return subprocess.run(in_netns(command), check=check, capture_output=True, text=True)

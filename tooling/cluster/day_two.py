@@ -2,8 +2,8 @@
 deploy from an earlier commit that the working tree then upgrades, the checks after the deploy (no
 changes, drift, DAG edits, a deploy while tasks run, the backup before a migration and its restore,
 the deploy history and a rollback, a scheduler's loss, the Fernet rotation, the alerts firing and the
-dashboards answering on a Prometheus the operator runs), and the teardown (a
-protected stack refuses, destroy leaves nothing, the stack comes back)."""
+dashboards answering on a Prometheus the operator runs, the DAGs moved to git with their packages in
+an image), and the teardown (a protected stack refuses, destroy leaves nothing, the stack comes back)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tooling.cluster.checks import Deployed
 from tooling.cluster.deploy_history import HistoryCommand, check_history, check_rollback
 from tooling.cluster.drift import check_drift
 from tooling.cluster.fernet_rotation import check_fernet_rotation
+from tooling.cluster.git_bundle import deploy_from_git
 from tooling.cluster.mid_run import WAITING_DAG, check_deploy_mid_run, check_scheduler_loss
 from tooling.cluster.node import Node
 from tooling.cluster.probe_edits import PROBE_DAG
@@ -97,6 +98,8 @@ class DayTwo:
         if self.prometheus is not None:
             timeline.check("alerts", self._alerts)
             timeline.check("dashboards", self._dashboards)
+        # Last: it moves the stack's DAGs to git for good (the teardown's checks run on it so).
+        timeline.check("git-bundle-packages", self._git_bundle_packages)
 
     def teardown(self) -> None:
         self.timeline.check("protected-stack-refuses-destroy", self.deployed.protected_refuses)
@@ -175,6 +178,9 @@ class DayTwo:
             lambda: self.deployed.run_dag(PROBE_DAG),
         )
         self.timeline.facts.append(f"dashboards on live series: {done}")
+
+    def _git_bundle_packages(self) -> None:
+        self.timeline.facts.append(deploy_from_git(self.node, self.workspace, self.deployed))
 
     def _recreate(self) -> None:
         """The same stack again after its destroy: nothing a destroy leaves behind (a volume, a release

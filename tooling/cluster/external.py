@@ -12,11 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.redact import redact
 from tooling.cluster.node import Node
 from tooling.rehearsal.certificates import server_tls
 from tooling.rehearsal.services import wait_until
 
-__all__ = ["EXTERNAL_NAMESPACE", "External", "prod_overrides", "start_external_services"]
+__all__ = [
+    "EXTERNAL_NAMESPACE",
+    "External",
+    "apply_outside",
+    "pod_object",
+    "prod_overrides",
+    "secret_object",
+    "service_object",
+    "start_external_services",
+    "wait_ready",
+]
 
 EXTERNAL_NAMESPACE = "external-services"
 _POSTGRES_HOST = f"postgres.{EXTERNAL_NAMESPACE}.svc.cluster.local"
@@ -41,7 +52,8 @@ def _resources() -> dict[str, Any]:
     return {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}}
 
 
-def _service(name: str, port: int) -> dict[str, Any]:
+def service_object(name: str, port: int) -> dict[str, Any]:
+    """A Service in the outside world's namespace, in front of the pod of the same name."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -50,7 +62,10 @@ def _service(name: str, port: int) -> dict[str, Any]:
     }
 
 
-def _pod(name: str, container: dict[str, Any], user: int, volumes: list[dict[str, Any]]) -> dict[str, Any]:
+def pod_object(
+    name: str, container: dict[str, Any], user: int, volumes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A pod of one container running as ``user``, labelled for its Service."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -63,7 +78,8 @@ def _pod(name: str, container: dict[str, Any], user: int, volumes: list[dict[str
     }
 
 
-def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+def secret_object(name: str, data: dict[str, str]) -> dict[str, Any]:
+    """A Secret in the outside world's namespace."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -92,8 +108,8 @@ def start_external_services(node: Node, folder: Path) -> External:
     }
     objects = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": EXTERNAL_NAMESPACE}},
-        _secret("postgres-env", postgres_env),
-        _secret(
+        secret_object("postgres-env", postgres_env),
+        secret_object(
             "redis",
             {
                 "redis.conf": redis_conf,
@@ -102,7 +118,7 @@ def start_external_services(node: Node, folder: Path) -> External:
                 "ca.crt": tls.ca.read_text(),
             },
         ),
-        _pod(
+        pod_object(
             "postgres",
             {
                 "image": "bitnamilegacy/postgresql:16.1.0-debian-11-r15",
@@ -113,8 +129,8 @@ def start_external_services(node: Node, folder: Path) -> External:
             1001,
             [{"name": "data", "emptyDir": {}}],
         ),
-        _service("postgres", 5432),
-        _pod(
+        service_object("postgres", 5432),
+        pod_object(
             "redis",
             {
                 "image": "redis:7.2-bookworm",
@@ -125,27 +141,71 @@ def start_external_services(node: Node, folder: Path) -> External:
             999,
             [{"name": "conf", "secret": {"secretName": "redis", "defaultMode": 0o440}}],
         ),
-        _service("redis", _REDIS_TLS_PORT),
+        service_object("redis", _REDIS_TLS_PORT),
     ]
-    manifest = folder / "external-services.json"
-    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
-    manifest.chmod(0o600)
-    node.kubectl("apply", "-f", str(manifest))
-    manifest.unlink()
-
-    def ready() -> bool:
-        pods = json.loads(node.kubectl("get", "pods", "-n", EXTERNAL_NAMESPACE, "-o", "json"))["items"]
-        return len(pods) == 2 and all(
-            any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
-            for p in pods
-        )
-
-    wait_until(ready, "the external PostgreSQL and Redis Ready", 180, 2)
+    apply_outside(node, folder, "external-services", objects)
+    wait_ready(node, ("postgres", "redis"), "the external PostgreSQL and Redis")
     return External(
         metadata_connection=f"postgresql://airflow:{db_password}@{_POSTGRES_HOST}:5432/airflow",
         broker_url=f"rediss://:{redis_password}@{_REDIS_HOST}:{_REDIS_TLS_PORT}/0",
         redis_ca=tls.ca.read_text(),
     )
+
+
+def apply_outside(node: Node, folder: Path, name: str, objects: list[dict[str, Any]]) -> None:
+    """``objects`` applied as the admin, through a file only the test reads (they hold passwords and
+    keys), removed once applied."""
+    manifest = folder / f"{name}.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    manifest.chmod(0o600)
+    try:
+        node.kubectl("apply", "-f", str(manifest))
+    finally:
+        manifest.unlink()
+
+
+def wait_ready(node: Node, pods: tuple[str, ...], what: str) -> None:
+    """Waits until each of ``pods`` in the outside world's namespace is Ready."""
+
+    def ready() -> bool:
+        items = json.loads(node.kubectl("get", "pods", "-n", EXTERNAL_NAMESPACE, "-o", "json"))["items"]
+        found = {
+            p["metadata"]["name"]
+            for p in items
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        }
+        return set(pods) <= found
+
+    try:
+        wait_until(ready, f"{what} Ready", 180, 2)
+    except RuntimeError as err:
+        raise RuntimeError(f"{err}; {_last_words(node, pods)}") from None
+
+
+def _last_words(node: Node, pods: tuple[str, ...]) -> str:
+    """Each pod's phase, container states and last log lines (masked), for a pod that never got Ready."""
+    said = []
+    for pod in pods:
+        found = node.kubectl_result(
+            node.layout.component_kubeconfig("admin"),
+            "get",
+            "pod",
+            "-n",
+            EXTERNAL_NAMESPACE,
+            pod,
+            "-o",
+            "json",
+        )
+        states = (
+            [c.get("state") for c in json.loads(found.stdout)["status"].get("containerStatuses", [])]
+            if found.returncode == 0
+            else found.stderr.strip()
+        )
+        logs = node.kubectl_result(
+            node.layout.component_kubeconfig("admin"), "logs", "-n", EXTERNAL_NAMESPACE, pod, "--tail=15"
+        )
+        said.append(f"{pod}: {states}; log: {' | '.join((logs.stdout + logs.stderr).strip().splitlines())}")
+    return redact("; ".join(said))[:3000]
 
 
 def prod_overrides() -> list[tuple[str, str]]:
