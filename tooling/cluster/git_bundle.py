@@ -51,6 +51,7 @@ __all__ = [
     "git_bundle_settings",
     "git_server",
     "git_server_objects",
+    "import_errors",
     "package_index",
     "packages_images",
     "ssh_key_pair",
@@ -281,9 +282,12 @@ def deploy_from_git(node: Node, workspace: Workspace, deployed: Deployed) -> str
     # The API server stamps objects in whole seconds, on this machine's clock.
     up_started = datetime.now(UTC).replace(microsecond=0)
     workspace.run("up", "--yes", "--skip-preview", check=True)
-    run = deployed.run_dag(PACKAGES_DAG)
     api = deployed.api
     assert api is not None
+    try:
+        run = deployed.run_dag(PACKAGES_DAG)
+    except RuntimeError as err:  # never parsed: say what Airflow said of the file
+        raise CheckFailed(f"{err}; {import_errors(api.call('GET', '/api/v2/importErrors'))}") from None
     logs = deployed.task_logs(PACKAGES_DAG, run, ["counts_on_celery", "counts_in_a_pod"])
     check_counted(logs, api.call("GET", f"/api/v2/dags/{PACKAGES_DAG}/dagRuns/{run}"), commit)
     images = packages_images(
@@ -293,6 +297,16 @@ def deploy_from_git(node: Node, workspace: Workspace, deployed: Deployed) -> str
         f"{PACKAGES_DAG} passed the gate with {REQUIREMENT}, and ran from commit {commit[:12]} of the git "
         f"server on both executors; Airflow pods on the packages image: {images}"
     )
+
+
+def import_errors(listed: dict[str, Any]) -> str:
+    """The last line of each import error Airflow holds for the packages DAG's file (``/importErrors``)."""
+    lines = [
+        f"{error['filename']}: {((error.get('stack_trace') or '').strip().splitlines() or ['?'])[-1]}"
+        for error in listed.get("import_errors", [])
+        if PACKAGES_DAG in error.get("filename", "")
+    ]
+    return "import errors: " + ("; ".join(lines) if lines else "none for its file")
 
 
 def packages_images(pods: list[dict[str, Any]], since: datetime) -> int:

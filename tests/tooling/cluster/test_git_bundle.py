@@ -184,3 +184,19 @@ def test_no_airflow_pod_on_the_packages_image_fails() -> None:
         packages_images(
             [_pod("airflow-statsd-0", "statsd", "quay.io/prometheus/statsd-exporter:v0.30.0")], SINCE
         )
+
+
+def test_a_dag_that_never_parsed_is_told_by_its_import_error() -> None:
+    listed = {
+        "import_errors": [
+            {"filename": "dags/other.py", "stack_trace": "SyntaxError: x"},
+            {
+                "filename": "dags/cluster_probe_packages.py",
+                "stack_trace": "Traceback ...\nModuleNotFoundError: No module named 'toolz'\n",
+            },
+        ]
+    }
+    assert git_bundle.import_errors(listed) == (
+        "import errors: dags/cluster_probe_packages.py: ModuleNotFoundError: No module named 'toolz'"
+    )
+    assert git_bundle.import_errors({"import_errors": []}) == "import errors: none for its file"
