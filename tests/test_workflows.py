@@ -128,7 +128,7 @@ def _first_deploy(tmp_path: Path, resources: list[dict[str, str]]) -> subprocess
     fake = tmp_path / "bin" / "pulumi"
     fake.parent.mkdir(parents=True)
     export = json.dumps({"version": 3, "deployment": {"resources": resources}})
-    fake.write_text(f"#!/bin/sh\ncat <<'JSON'\n{export}\nJSON\n")
+    fake.write_text(f"#!/bin/sh\n[ \"$2\" = export ] || exit 0\ncat <<'JSON'\n{export}\nJSON\n")
     fake.chmod(0o755)
     return subprocess.run(
         ["bash", str(ROOT / ".ci" / "first-deploy"), "staging"],
@@ -152,3 +152,42 @@ def test_credentials_come_from_secrets_never_from_files() -> None:
             for line in text.splitlines():
                 if f"{name}:" in line:
                     assert re.search(r"\$\{\{ secrets[.\[]", line), f"{path.name}: {line.strip()}"
+
+
+def test_a_stack_added_by_copying_its_file_deploys_first_time(tmp_path: Path) -> None:
+    """The README's way to add a stack (copy a stack file, commit it): the deploy job's first step on it
+    runs against a backend that has never heard of it, with the real CLI. The copied secret must still
+    read (same passphrase, the file's own salt)."""
+    pulumi = Path(os.environ.get("PULUMI_CLI", "/var/cache/airflow-stack/bin/pulumi"))
+    if not pulumi.is_file():
+        if "PULUMI_CLI" in os.environ:
+            pytest.fail(f"PULUMI_CLI={pulumi} does not exist")
+        pytest.skip(f"no Pulumi CLI at {pulumi}; bash .ci/toolchain builds it")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: airflow\nruntime: python\n")
+    env = {
+        "PATH": f"{pulumi.parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PULUMI_HOME": str(tmp_path / "home"),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "a passphrase",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, cwd=tmp_path, env=env, input=stdin, capture_output=True, text=True)
+
+    assert run("pulumi", "stack", "init", "prod").returncode == 0
+    assert (
+        run(
+            "pulumi", "config", "set", "--secret", "--stack", "prod", "airflow:token", stdin="s3cr3t"
+        ).returncode
+        == 0
+    )
+    shutil.copy(tmp_path / "Pulumi.prod.yaml", tmp_path / "Pulumi.staging.yaml")
+    first = run("bash", str(ROOT / ".ci" / "first-deploy"), "staging")
+    assert (first.returncode, first.stdout) == (0, "PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true\n"), first.stderr
+    assert "Traceback" not in first.stderr
+    assert run("pulumi", "config", "get", "--stack", "staging", "airflow:token").stdout.strip() == "s3cr3t"
+    again = run("bash", str(ROOT / ".ci" / "first-deploy"), "staging")
+    assert (again.returncode, again.stdout) == (0, "PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true\n")
