@@ -78,6 +78,7 @@ CHECKS = (
     "protected-stack-refuses-destroy",
     "destroy-leaves-nothing",
     "recreate-after-destroy",
+    "copied-stack-through-the-deploy-job",
 )
 
 

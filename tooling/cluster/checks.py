@@ -285,11 +285,13 @@ class Deployed:
 
         wait_until(stopped, "the Celery workers stopped before the destroy", 300, 3)
 
-    def destroy(self) -> None:
-        """``destroy`` of the unprotected stack leaves nothing of it in the cluster, namespace included,
-        as README "Destroying safely" says: the Celery workers scaled to none first."""
+    def destroy(self, stack: str | None = None) -> None:
+        """``destroy`` of the unprotected stack (the workspace's, or ``stack``) leaves nothing of it in the
+        cluster, namespace included, as README "Destroying safely" says: the Celery workers scaled to none
+        first."""
         self.stop_celery_workers()
-        self.workspace.run("destroy", "--yes", "--skip-preview", check=True)
+        named = ["--stack", stack] if stack else []
+        self.workspace.run("destroy", "--yes", "--skip-preview", *named, check=True)
 
         def gone() -> bool:
             done = self.node.kubectl_result(

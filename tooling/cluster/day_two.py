@@ -3,7 +3,8 @@ deploy from an earlier commit that the working tree then upgrades, the checks af
 changes, drift, DAG edits, a deploy while tasks run, the backup before a migration and its restore,
 the deploy history and a rollback, a scheduler's loss, the Fernet rotation, the alerts firing and the
 dashboards answering on a Prometheus the operator runs, the DAGs moved to git with their packages in
-an image), and the teardown (a protected stack refuses, destroy leaves nothing, the stack comes back)."""
+an image), and the teardown (a protected stack refuses, destroy leaves nothing, the stack comes back,
+a copy of its stack file deploys through the deploy workflow's own steps)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ from tooling.cluster.restore_check import check_restore
 from tooling.cluster.timeline import Timeline
 from tooling.cluster.upgrade import PROBE_ID as UPGRADE_PROBE
 from tooling.cluster.upgrade import UpgradeProbe
+from tooling.cluster.workflow_deploy import COPIED_STACK, deploy_copied_stack
 from tooling.cluster.workspace import Workspace
 from tooling.rehearsal.api import Api
 
 __all__ = ["DayTwo"]
+
+COPIED_NAMESPACE = "airflow-staging"
 
 
 @dataclass
@@ -105,6 +109,7 @@ class DayTwo:
         self.timeline.check("protected-stack-refuses-destroy", self.deployed.protected_refuses)
         self.timeline.check("destroy-leaves-nothing", self.deployed.destroy)
         self.timeline.check("recreate-after-destroy", self._recreate)
+        self.timeline.check("copied-stack-through-the-deploy-job", self._copied_stack)
 
     def _dag_edit(self) -> None:
         seconds = self.deployed.dag_edit()
@@ -178,6 +183,18 @@ class DayTwo:
             lambda: self.deployed.run_dag(PROBE_DAG),
         )
         self.timeline.facts.append(f"dashboards on live series: {done}")
+
+    def _copied_stack(self) -> None:
+        """See ``tooling/cluster/workflow_deploy.py``: a stack added by copying a file deploys through
+        the deploy job's own steps; every pod Ready, then destroyed, leaving nothing."""
+        matrix, ran = deploy_copied_stack(self.workspace, COPIED_NAMESPACE)
+        copied = Deployed(self.node, self.workspace, COPIED_NAMESPACE, self.deployed.tools_python)
+        copied.pods_ready()
+        copied.destroy(COPIED_STACK)
+        self.timeline.facts.append(
+            f"{COPIED_STACK}, copied from {self.workspace.stack}'s file: in the deploy matrix ({matrix}); "
+            f"the deploy job's steps run: {'; '.join(ran)}; every pod Ready, then destroyed"
+        )
 
     def _git_bundle_packages(self) -> None:
         self.timeline.facts.append(deploy_from_git(self.node, self.workspace, self.deployed))
