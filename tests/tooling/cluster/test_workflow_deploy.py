@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,20 @@ def _given(kubeconfig_b64: str) -> dict[str, dict[str, str]]:
     }
 
 
+def _checkout(tmp_path: Path) -> Path:
+    """The project's .ci scripts, but a .ci/setup that only records its run: the suite reaches no index."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / ".ci", checkout / ".ci")
+    (checkout / ".ci" / "setup").write_text(f"#!/usr/bin/env bash\ntouch {tmp_path / 'setup-ran'}\n")
+    return checkout
+
+
 def test_the_deploy_job_creates_adopts_and_deploys_the_matrix_stack(tmp_path: Path) -> None:
     bin_dir, calls = _fake_pulumi(tmp_path)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
-    ran = run_deploy_job(deploy_job(DEPLOY), "staging", env, _given("a3ViZWNvbmZpZw=="), ROOT)
+    ran = run_deploy_job(deploy_job(DEPLOY), "staging", env, _given("a3ViZWNvbmZpZw=="), _checkout(tmp_path))
     assert "A first deploy adopts the namespace and Secrets made before it" in ran
+    assert (tmp_path / "setup-ran").exists()  # the .venv Pulumi.yaml names
     recorded = [json.loads(line) for line in calls.read_text().splitlines()]
     assert recorded[0]["args"] == ["stack", "select", "--create", "staging"]
     up = recorded[-1]
@@ -72,7 +82,7 @@ def test_the_deploy_job_creates_adopts_and_deploys_the_matrix_stack(tmp_path: Pa
 def test_a_stack_without_cluster_credentials_is_skipped(tmp_path: Path) -> None:
     bin_dir, calls = _fake_pulumi(tmp_path)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
-    ran = run_deploy_job(deploy_job(DEPLOY), "local", env, _given(""), ROOT)
+    ran = run_deploy_job(deploy_job(DEPLOY), "local", env, _given(""), _checkout(tmp_path))
     assert ran == ["Skip a stack without cluster credentials"]
     assert not calls.exists()
 

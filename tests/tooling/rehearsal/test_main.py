@@ -63,13 +63,17 @@ def _processes_under(folder: Path) -> list[str]:
 def test_sigterm_stops_every_server_it_started_and_removes_its_folder() -> None:
     """A cancelled CI job sends SIGTERM: the rehearsal must not leave PostgreSQL, PgBouncer or Redis
     running, nor its temporary folder behind."""
-    before = set(Path(tempfile.gettempdir()).glob("airflow-rehearsal-*"))
+    # A temporary folder of its own: another run of the suite beside this one (the fork trial in
+    # .ci/run) makes rehearsal folders too.
+    tmp = Path(tempfile.mkdtemp(prefix="rehearsal-sigterm-"))
+    tmp.chmod(0o1777)  # as /tmp: the servers run as users of their own
+    before = set(tmp.glob("airflow-rehearsal-*"))
     process = subprocess.Popen(
         [sys.executable, "-m", "tooling.rehearsal", "--stack", "prod"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)},
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
@@ -77,7 +81,7 @@ def test_sigterm_stops_every_server_it_started_and_removes_its_folder() -> None:
         deadline = time.monotonic() + 180
         while not lines.get(timeout=max(1, deadline - time.monotonic())).startswith("- S3 (moto)"):
             pass  # PostgreSQL, PgBouncer and Redis are up once the S3 step starts
-        (root,) = set(Path(tempfile.gettempdir()).glob("airflow-rehearsal-*")) - before
+        (root,) = set(tmp.glob("airflow-rehearsal-*")) - before
         assert _processes_under(root)  # the servers run
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -87,3 +91,4 @@ def test_sigterm_stops_every_server_it_started_and_removes_its_folder() -> None:
     time.sleep(1)
     assert _processes_under(root) == []
     assert not root.exists()
+    shutil.rmtree(tmp, ignore_errors=True)
