@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A render of prod (python -m tooling.offline.render) against `helm template` of the same chart with the
 # values that render wrote, pair by pair with farm-bench: what a reviewer waits for, beside the tool it
-# stands beside.
+# stands beside. Twice: as Python runs by default (it writes the bytecode of the project's own modules
+# once, here into a prefix outside the clone), then under PYTHONDONTWRITEBYTECODE=1 (as on CI machines),
+# where every render compiles those modules again.
 #   bash bench/render_vs_helm.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +15,11 @@ trap 'rm -rf "$work"' EXIT
   "$work/render/releases/airflow.yaml" "$work/values.yaml"
 helm=$(.venv-dev/bin/python -c 'from tooling.helm import helm_binary; print(helm_binary())')
 chart=$(.venv-dev/bin/python -c 'from tooling.helm import chart_path; print(chart_path())')
-farm-bench -n "$runs" --timeout 600 --vs "$helm template airflow $chart -f $work/values.yaml" -- \
+echo "== Python writes bytecode (its default; the prefix keeps the clone clean)"
+env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$work/pycache" \
+  farm-bench -n "$runs" --timeout 600 --vs "$helm template airflow $chart -f $work/values.yaml" -- \
+  .venv-dev/bin/python -m tooling.offline.render --stack prod --out "$work/again"
+echo "== PYTHONDONTWRITEBYTECODE=1"
+PYTHONDONTWRITEBYTECODE=1 \
+  farm-bench -n "$runs" --timeout 600 --vs "$helm template airflow $chart -f $work/values.yaml" -- \
   .venv-dev/bin/python -m tooling.offline.render --stack prod --out "$work/again"

@@ -5,21 +5,24 @@
 - Ctrl-C and SIGTERM are one line and exit 130; the command's own cleanup (``finally``) runs first.
 - Anything unexpected is one line naming the command and its input, masked, with the traceback behind
   ``--debug``, and exits 2.
+- A command people wait for (the render, the diff) runs without the cycle collector (``exit_with``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from components.redact import safe_to_print
 
-__all__ = ["Interrupted", "add_debug_flag", "guarded", "signals_held"]
+__all__ = ["Interrupted", "add_debug_flag", "exit_with", "guarded", "signals_held"]
 
 INTERRUPTED_EXIT = 130  # as a shell reports a command stopped by SIGINT
 FAILED_EXIT = 2
@@ -58,6 +61,23 @@ def guarded(run: Callable[[], int], *, command: str, what: str, debug: bool, aft
         return FAILED_EXIT
     finally:
         _on_sigterm(previous)
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """Runs a short-lived command's ``main`` and exits with its code, without Python's cycle collector.
+
+    A render lives about a second and loads tens of thousands of long-lived objects (the generated
+    classes and typing objects of ``pulumi_kubernetes``, ``grafanalib``'s attrs classes). The collector
+    would scan them again and again while they load, and all of them once more at exit, for garbage
+    that reference counting already frees as the command goes: about 0.3 s of a 1.1 s render of prod
+    for 2 MB more memory (``bench/render_vs_helm.sh``). Frozen objects are skipped by the interpreter's
+    last collection; the process ends anyway. For ``__main__`` only: a test calling ``main()`` keeps
+    its collector.
+    """
+    gc.disable()
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import yaml
 
 from components.redact import safe_to_print
 from components.yaml_limits import AliasRefused, NoAliasLoader, TooDeep
-from tooling.cli import add_debug_flag, guarded
+from tooling.cli import add_debug_flag, exit_with, guarded
 
 __all__ = ["RenderDiff", "changed_paths", "diff_renders", "format_markdown", "format_text", "main"]
 
@@ -244,4 +244,4 @@ def _diff_command(before: Path, after: Path, title: str, *, markdown: bool) -> i
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -28,7 +28,7 @@ from components.dags.folder import load_dag_folder
 from components.model import ConfigError
 from components.stack_file import engine_config, read_stack_file, stack_file_path
 from components.validation import parse_settings
-from tooling.cli import add_debug_flag, guarded, signals_held
+from tooling.cli import add_debug_flag, exit_with, guarded, signals_held
 from tooling.gate.imports import import_problems
 from tooling.gate.packages import installed_dag_packages
 from tooling.offline.documents import (
@@ -38,6 +38,7 @@ from tooling.offline.documents import (
     release_document,
     resources_document,
 )
+from tooling.offline.on_demand import group_packages_on_demand
 from tooling.offline.runtime import ENGINE_CONFIG_ENV, SECRET, Recording, plain, run_program
 from tooling.offline.stand_ins import comments, example_keys, made_up_in, made_up_values
 from tooling.offline.summary import stack_summary
@@ -292,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     add_debug_flag(parser)
     args = parser.parse_args(argv)
     out = args.out or ROOT / "render" / args.stack
-    return guarded(
-        lambda: _render_command(args.stack, out),
-        command="render",
-        what=f"render of stack {args.stack!r}",
-        debug=args.debug,
-        after_interrupt=f"{out} is as it was",
-    )
+    with group_packages_on_demand():
+        return guarded(
+            lambda: _render_command(args.stack, out),
+            command="render",
+            what=f"render of stack {args.stack!r}",
+            debug=args.debug,
+            after_interrupt=f"{out} is as it was",
+        )
 
 
 def _render_command(stack: str, out: Path) -> int:
@@ -319,4 +321,4 @@ def _render_command(stack: str, out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)
