@@ -35,6 +35,11 @@ def test_an_import_nothing_provides_is_named_with_its_line() -> None:
     ]
 
 
+def test_only_python_files_and_folders_are_the_folders_own_modules() -> None:
+    files = {"etl.py": b"import NOTES\nimport helpers\n", "NOTES": b"", "helpers/a.py": b""}
+    assert unresolved_imports(files, None, requirements_pending=False) == [("etl.py", 1, "imports NOTES")]
+
+
 def test_a_guarded_or_relative_import_is_left_to_the_gate() -> None:
     source = b"try:\n    import toolz\nexcept ImportError:\n    toolz = None\nfrom . import sibling\n"
     source += b"def f():\n    import not_installed\n"

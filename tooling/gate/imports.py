@@ -74,7 +74,8 @@ def unresolved_imports(
     ``packages``: the folder the gate installed the requirements into, if it has; with
     ``requirements_pending`` (requirements listed, not installed yet) only syntax is judged, since any
     import might be theirs."""
-    local = {p.split("/", 1)[0].removesuffix(".py") for p in files}
+    # The folder's own modules: its top-level .py files and folders (requirements.txt is neither).
+    local = {p.split("/", 1)[0].removesuffix(".py") for p in files if "/" in p or p.endswith(".py")}
     known = _image_modules() | set(sys.stdlib_module_names) | local
     if packages is not None:
         known |= _top_level_names(packages)

@@ -26,6 +26,7 @@ import yaml
 from components.config import NAMESPACE, raw_from_config
 from components.dags.folder import load_dag_folder
 from components.model import ConfigError
+from components.settings import StackSettings
 from components.stack_file import engine_config, read_stack_file, stack_file_path
 from components.validation import parse_settings
 from tooling.cli import add_debug_flag, exit_with, guarded, signals_held
@@ -82,10 +83,20 @@ def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[s
     a template, and a render shows only ``[secret]`` for them anyway: the render still shows every
     resource, and the summary says which values ``pulumi up`` will ask for.
     """
+    settings = _offline_settings(stack, config)
+    return [] if settings is None else _fill_missing(settings, config, secret_keys)
+
+
+def _offline_settings(stack: str, config: dict[str, str]) -> StackSettings | None:
+    """The stack's settings as the program parses them offline; None where they are invalid: the program
+    itself reports it, the same way as under ``pulumi up``."""
     try:
-        settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
+        return parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
     except ConfigError:
-        return []  # the program itself reports it, the same way as under `pulumi up`
+        return None
+
+
+def _fill_missing(settings: StackSettings, config: dict[str, str], secret_keys: list[str]) -> list[str]:
     missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
     for key in missing:
         config[key] = _PLACEHOLDERS.get(key, _MISSING)
@@ -103,9 +114,11 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     stack_file = stack_file_path(project_dir, stack)
     _check_out(out)
     config, secret_keys = load_stack_config(stack_file)
-    missing = fill_missing_secrets(stack, config, secret_keys)
+    settings = _offline_settings(stack, config)
+    missing = [] if settings is None else _fill_missing(settings, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
-    _check_dag_imports(project_dir, stack, config)
+    if settings is not None:  # else the program has failed on them already
+        _check_dag_imports(project_dir, stack, settings.dags.folder)
     staging = _staging_folder(out)
     try:
         summary = _write_render(stack, staging, recording, config, missing)
@@ -118,14 +131,13 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     return recording, summary
 
 
-def _check_dag_imports(project_dir: Path, stack: str, config: dict[str, str]) -> None:
+def _check_dag_imports(project_dir: Path, stack: str, dag_folder: str) -> None:
     """Fails where the DAG gate would on an import or a syntax error of the stack's local DAG folder
     (``tooling/gate/imports.py``); a note where its requirements are not installed yet."""
-    settings = parse_settings(raw_from_config(config), source=f"Pulumi.{stack}.yaml", offline=True)
-    folder = project_dir / settings.dags.folder
+    folder = project_dir / dag_folder
     if not folder.is_dir():  # a git mode without a local copy: the gate has nothing to parse either
         return
-    dags = load_dag_folder(project_dir, settings.dags.folder)
+    dags = load_dag_folder(project_dir, dag_folder)
     packages = installed_dag_packages(folder)
     pending = bool(dags.requirements) and packages is None
     problem = import_problems(dags.folder, {f.path: f.content for f in dags.files}, packages, pending)
