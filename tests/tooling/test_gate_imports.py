@@ -4,12 +4,21 @@ installed requirements provide passes; requirements not installed yet are not gu
 
 from __future__ import annotations
 
-import site
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from tooling.gate.imports import IMAGE_MODULES, environment_modules, import_problems, unresolved_imports
+from tests.conftest import ROOT
+from tests.helpers import run_gate
+from tooling.gate.imports import (
+    IMAGE_MODULES,
+    TOOLING_ONLY,
+    image_modules_of_environment,
+    import_problems,
+    unresolved_imports,
+)
 from tooling.offline import render as render_module
 from tooling.offline.render import RenderError, render
 from tooling.offline.trial import IMAGE_STACK_YAML, THROWAWAY_STACK, project_copy
@@ -19,7 +28,42 @@ DAG = b"from airflow.sdk import dag\nimport os, json\nimport yaml\nfrom helpers.
 
 def test_the_image_module_list_is_the_environment_the_gate_parses_in() -> None:
     """Regenerate with python -m tooling.gate.imports --write after a dev requirement changes."""
-    assert IMAGE_MODULES.read_text().split() == environment_modules(site.getsitepackages())
+    assert IMAGE_MODULES.read_text().split() == image_modules_of_environment()
+
+
+def test_the_image_list_holds_airflow_and_what_it_requires_but_not_the_projects_tooling() -> None:
+    modules = set(IMAGE_MODULES.read_text().split())
+    assert {"airflow", "celery", "kubernetes", "statsd", "psycopg2", "pydantic", "yaml"} <= modules
+    assert modules.isdisjoint({"pytest", "hypothesis", "moto", "pulumi", "pulumi_kubernetes", "grafanalib"})
+
+
+def test_each_tooling_only_name_is_a_requirement_of_the_project() -> None:
+    """So the set does not outlive a requirement it names: a stale name would hide nothing, a renamed
+    one would let its modules into the image list."""
+    lines = [
+        line.split("#", 1)[0].strip()
+        for name in ("requirements.txt", "requirements-dev.txt")
+        for line in (ROOT / name).read_text().splitlines()
+    ]
+    named = {canonicalize_name(Requirement(line).name) for line in lines if line and not line.startswith("-")}
+    assert named >= TOOLING_ONLY
+
+
+def test_the_gate_refuses_a_module_only_its_own_environment_has(tmp_path: Path) -> None:
+    """The gate's parse finds pytest (its environment runs the tests); the apache/airflow image has no
+    pytest, so the cluster's parse would fail the file."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "probe.py").write_text(
+        "import json\nimport pytest\nfrom airflow.sdk import dag\n\n"
+        "@dag(tags=['probe'], default_args={'owner': 'data'})\ndef probe():\n    pass\n\nprobe()\n"
+    )
+    done = run_gate(dags)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "error: dags/probe.py:2: imports pytest, which the gate's environment has for the project's own "
+        "tooling but the apache/airflow image does not; list it in dags/requirements.txt"
+    )
 
 
 def test_airflow_the_standard_library_the_folder_and_the_image_resolve() -> None:

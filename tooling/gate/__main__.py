@@ -3,7 +3,8 @@
     python -m tooling.gate --stack dev    # Pulumi.dev.yaml: its folder, executors, delivery
     python -m tooling.gate dags --executor CeleryExecutor [--max-parse-seconds 2.0]
 
-Checks, per file: no import error; no task sent to an executor the stack does not run (Airflow refuses
+Checks, per file: no import error, and no module-level import that only the gate's own environment
+resolves (pytest, the Pulumi SDKs: the image lacks them); no task sent to an executor the stack does not run (Airflow refuses
 such a DAG when the cluster parses it); every DAG has tags and every task an owner other than Airflow's
 default; no network connection or subprocess at import time (that work runs on every parse loop of
 every dag-processor); no task that needs ``pods/exec`` unless the stack grants it; and a parse under
@@ -192,7 +193,7 @@ def _gate_command(args: argparse.Namespace) -> int:
         print(f"error: {safe_to_print(str(err))}", file=sys.stderr)
         return 2
     report = gate_report(folder, parsed, args.max_parse_seconds)
-    report.problems = problems + report.problems
+    report.problems = problems + report.problems + _tooling_only_imports(folder)
     dag_count = sum(len(ids) for ids in report.dags.values())
     print(_line(f"dag gate: {folder.name}: {dag_count} DAGs in {len(parsed)} files ({described})"))
     for shown, seconds in sorted(report.parse_seconds.items()):
@@ -200,6 +201,19 @@ def _gate_command(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(_line(f"error: {problem}"))
     return 1 if report.problems else 0
+
+
+def _tooling_only_imports(folder: Path) -> list[str]:
+    """Imports the parse here resolved but the apache/airflow image would not (``imports.py``)."""
+    from tooling.gate.imports import tooling_only_imports
+    from tooling.gate.packages import installed_dag_packages
+
+    files = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+    return tooling_only_imports(folder.name, files, installed_dag_packages(folder))
 
 
 def _line(text: str) -> str:
