@@ -294,9 +294,7 @@ class Deployed:
         self.workspace.run("destroy", "--yes", "--skip-preview", *named, check=True)
 
         def gone() -> bool:
-            done = self.node.kubectl_result(
-                self.node.layout.component_kubeconfig("admin"), "get", "namespace", self.namespace
-            )
+            done = self.node.admin_kubectl_result("get", "namespace", self.namespace)
             return done.returncode != 0 and "NotFound" in done.stderr
 
         wait_until(gone, f"namespace {self.namespace} deleted", 300, 3)

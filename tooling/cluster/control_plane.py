@@ -136,10 +136,9 @@ class ControlPlane(Daemons):
                 "--kubelet-preferred-address-types=InternalIP",
             ],
         )
-        admin = self.layout.component_kubeconfig("admin")
         wait_for(
             "kube-apiserver",
-            lambda: self.kubectl_result(admin, "get", "--raw=/readyz").returncode == 0,
+            lambda: self.admin_kubectl_result("get", "--raw=/readyz").returncode == 0,
             120,
             process,
             self.layout.logs / "kube-apiserver.log",

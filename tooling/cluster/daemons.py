@@ -62,10 +62,14 @@ class Daemons:
             str(self.layout.bin / "kubectl"), f"--kubeconfig={kubeconfig}", *args, check=False
         )
 
+    def admin_kubectl_result(self, *args: str) -> subprocess.CompletedProcess:
+        """kubectl as the admin inside the namespace; the caller reads its exit code."""
+        return self.kubectl_result(self.layout.component_kubeconfig("admin"), *args)
+
     def kubectl(self, *args: str) -> str:
         """kubectl as the admin inside the namespace; its output, or a RuntimeError with the end of its
         error."""
-        done = self.kubectl_result(self.layout.component_kubeconfig("admin"), *args)
+        done = self.admin_kubectl_result(*args)
         if done.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args[:3])}: {done.stderr.strip()[-800:]}")
         return done.stdout

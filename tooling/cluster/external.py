@@ -186,24 +186,13 @@ def _last_words(node: Node, pods: tuple[str, ...]) -> str:
     """Each pod's phase, container states and last log lines (masked), for a pod that never got Ready."""
     said = []
     for pod in pods:
-        found = node.kubectl_result(
-            node.layout.component_kubeconfig("admin"),
-            "get",
-            "pod",
-            "-n",
-            EXTERNAL_NAMESPACE,
-            pod,
-            "-o",
-            "json",
-        )
+        found = node.admin_kubectl_result("get", "pod", "-n", EXTERNAL_NAMESPACE, pod, "-o", "json")
         states = (
             [c.get("state") for c in json.loads(found.stdout)["status"].get("containerStatuses", [])]
             if found.returncode == 0
             else found.stderr.strip()
         )
-        logs = node.kubectl_result(
-            node.layout.component_kubeconfig("admin"), "logs", "-n", EXTERNAL_NAMESPACE, pod, "--tail=15"
-        )
+        logs = node.admin_kubectl_result("logs", "-n", EXTERNAL_NAMESPACE, pod, "--tail=15")
         said.append(f"{pod}: {states}; log: {' | '.join((logs.stdout + logs.stderr).strip().splitlines())}")
     return redact("; ".join(said))[:3000]
 

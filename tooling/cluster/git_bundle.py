@@ -34,6 +34,7 @@ from tooling.cluster.external import (
     service_object,
     wait_ready,
 )
+from tooling.cluster.mid_run import made_since, terminating
 from tooling.cluster.node import Node
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
@@ -318,9 +319,7 @@ def packages_images(pods: list[dict[str, Any]], since: datetime) -> int:
         metadata = pod["metadata"]
         if metadata.get("labels", {}).get("component") not in AIRFLOW_COMPONENTS:
             continue
-        if pod["status"].get("phase") != "Running" or "deletionTimestamp" in metadata:
-            continue
-        if datetime.fromisoformat(metadata["creationTimestamp"].replace("Z", "+00:00")) < since:
+        if pod["status"].get("phase") != "Running" or terminating(pod) or not made_since(pod, since):
             continue
         for container in pod["spec"]["containers"]:
             if "/airflow-packages" in container["image"]:

@@ -17,6 +17,7 @@ import time
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from components.release.settings import TaskSettings
@@ -160,6 +161,11 @@ class WaitingRun:
 def terminating(pod: dict[str, Any]) -> bool:
     """Told to stop: deleted, and still there for its grace period."""
     return "deletionTimestamp" in pod["metadata"]
+
+
+def made_since(pod: dict[str, Any], since: datetime) -> bool:
+    """Created at or after ``since`` (aware): a pod of this deploy, not of the one before it."""
+    return datetime.fromisoformat(pod["metadata"]["creationTimestamp"].replace("Z", "+00:00")) >= since
 
 
 def check_deploy_mid_run(

@@ -17,6 +17,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from tooling.cluster.mid_run import made_since, terminating
 from tooling.cluster.timeline import CheckFailed
 from tooling.cluster.workspace import Workspace
 
@@ -73,12 +74,7 @@ def check_stack_settings(
                 f"{task_id} did not see the stack file's settings: it printed {printed!r}, "
                 f"not {EXPECTED_LINE!r}"
             )
-    airflow_pods = [
-        pod
-        for pod in pods
-        if "deletionTimestamp" not in pod["metadata"]
-        and datetime.fromisoformat(pod["metadata"]["creationTimestamp"].replace("Z", "+00:00")) >= since
-    ]
+    airflow_pods = [pod for pod in pods if not terminating(pod) and made_since(pod, since)]
     missing = [
         pod["metadata"]["name"]
         for pod in airflow_pods
