@@ -3,7 +3,7 @@
 # values that render wrote, pair by pair with farm-bench: what a reviewer waits for, beside the tool it
 # stands beside. Twice: as Python runs by default (it writes the bytecode of the project's own modules
 # once, here into a prefix outside the clone), then under PYTHONDONTWRITEBYTECODE=1 (as on CI machines),
-# where every render compiles those modules again.
+# where a render reads the bytecode .ci/setup wrote (a module edited since is compiled on every render).
 #   bash bench/render_vs_helm.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
