@@ -4,14 +4,14 @@
     python -m tooling.gate dags --executor CeleryExecutor [--max-parse-seconds 2.0]
 
 Checks, per file: no import error, and no module-level import that only the gate's own environment
-resolves (pytest, the Pulumi SDKs: the image lacks them); no task sent to an executor the stack does not run (Airflow refuses
-such a DAG when the cluster parses it); every DAG has tags and every task an owner other than Airflow's
-default; no network connection or subprocess at import time (that work runs on every parse loop of
-every dag-processor); no task that needs ``pods/exec`` unless the stack grants it; and a parse under
-the limit in CPU time (its wall time would measure the machine's load as much as the DAG). With
-``--stack`` the folder is also checked for the stack's DAG delivery (the ConfigMap's 1 MiB, the image's
-Dockerfile). Prints the parse's CPU time of each file, then one line per problem, and exits 1 if there
-is any (2 for a stack it cannot read).
+resolves (pytest, the Pulumi SDKs: the image lacks them); no task sent to an executor the stack does
+not run (Airflow refuses such a DAG when the cluster parses it); every DAG has tags and every task an
+owner other than Airflow's default; no network connection or subprocess at import time (that work
+runs on every parse loop of every dag-processor); no task that needs ``pods/exec`` unless the stack
+grants it; and a parse under the limit in CPU time (its wall time would measure the machine's load as
+much as the DAG). With ``--stack`` the folder is also checked for the stack's DAG delivery (the
+ConfigMap's 1 MiB, the image's Dockerfile). Prints the parse's CPU time of each file, then one line per
+problem, and exits 1 if there is any (2 for a stack it cannot read).
 
 DAG code runs only in the sandbox (``sandbox.py``, ``parser.py``): a child process per file with a
 hard kill, a scrubbed environment and a temporary HOME; what the gate repeats of it is escaped and
