@@ -35,10 +35,25 @@ CHART_POSTGRESQL_IMAGE = "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r1
 # bash, in the PostgreSQL image: $1 the folder, $2 the version key, $3 how many dumps to keep; the
 # database URL in $DATABASE_URL (SQLAlchemy's driver suffix is dropped: libpq does not know it).
 # No Helm template markers: the chart passes extraInitContainers through `tpl`.
-# $DATABASE_URL as libpq takes it, in $url: SQLAlchemy's driver suffix (postgresql+psycopg2://) dropped.
-LIBPQ_URL = (
-    r"""url=$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[A-Za-z0-9_]+)?://#postgresql://#')"""
-)
+# $DATABASE_URL as libpq takes it, in $url: SQLAlchemy's driver suffix (postgresql+psycopg2://) dropped,
+# and its password moved to $PGPASSWORD (decoded: %40 is @), which libpq reads, so no command line
+# carries it: a process listing, or a runtime monitor that logs command lines, would show it. The user
+# part is read as libpq reads it: before the first '/', up to the first '@', the password after its
+# first ':'. printf and the expansions are bash's own, never a process of their own.
+LIBPQ_URL = r"""url=$(printf '%s' "$DATABASE_URL" | sed -E 's#^postgres(ql)?(\+[A-Za-z0-9_]+)?://#postgresql://#')
+rest="${url#postgresql://}"
+authority="${rest%%/*}"
+if [ "$rest" != "$url" ] && [[ "$authority" == *@* ]]; then
+  user="${authority%%@*}"
+  if [[ "$user" == *:* ]]; then
+    password="${user#*:}"
+    password="${password//\\/\\\\}"
+    printf -v PGPASSWORD '%b' "${password//%/\\x}"
+    export PGPASSWORD
+    url="postgresql://${user%%:*}@${rest#*@}"
+  fi
+  unset user password
+fi"""
 # Until the database answers, $answer then holding whether Airflow's schema is there (empty for a new
 # database). Found on the cluster: a new pod's first connection is refused while its NetworkPolicy
 # allowance is not yet in place, so one failed query must not read as "a new database". After the

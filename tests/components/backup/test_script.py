@@ -41,7 +41,7 @@ def tools(tmp_path: Path) -> Path:
         "esac; done\n"
         'printf "partial" > "$file"\n'
         '[ -n "$DUMP_FAILS" ] && { echo "pg_dump: error: connection failed" >&2; exit 1; }\n'
-        'printf "dump of %s" "$db" > "$file"\n'
+        'printf "dump of %s (password %s)" "$db" "${PGPASSWORD-unset}" > "$file"\n'
     )
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
@@ -85,8 +85,11 @@ def test_a_new_key_dumps_the_database_under_its_time_and_key(tools: Path, folder
     assert done.returncode == 0, done.stderr
     (dump,) = _dumps(folder)
     assert re.fullmatch(r"\d{8}T\d{6}Z-airflow-3\.2\.2-chart-1\.22\.0-g0\.dump", dump)
-    # libpq takes no SQLAlchemy driver suffix: the URL reaches pg_dump as postgresql://
-    assert (folder / dump).read_text() == "dump of " + URL.replace("postgresql+psycopg2://", "postgresql://")
+    # libpq takes no SQLAlchemy driver suffix: the URL reaches pg_dump as postgresql://, its password
+    # as $PGPASSWORD
+    assert (folder / dump).read_text() == (
+        "dump of postgresql://airflow@db.example:5432/airflow?sslmode=require (password s3cret-pass)"
+    )
     assert (folder / "last-backup-key").read_text() == "airflow-3.2.2-chart-1.22.0-g0"
     assert "s3cret-pass" not in done.stdout + done.stderr
 
@@ -145,3 +148,38 @@ def test_a_database_that_never_answers_fails_the_job_and_remembers_nothing(tools
     assert _dumps(folder) == []
     assert not (folder / "last-backup-key").exists()
     assert "s3cret-pass" not in done.stdout + done.stderr
+
+
+def test_no_command_line_carries_the_password(tools: Path, folder: Path) -> None:
+    """A process listing, or a runtime monitor that logs each command line, would show it."""
+    done = _backup(tools, folder, "k1")
+    assert done.returncode == 0, done.stderr
+    commands = (folder.parent / "tools.log").read_text()
+    assert "psql " in commands
+    assert "pg_dump " in commands
+    assert "s3cret-pass" not in commands
+
+
+@pytest.mark.parametrize(
+    ("url", "libpq_url", "password"),
+    [
+        # percent-encoded as a URL must be: libpq decodes the user, $PGPASSWORD takes it decoded
+        (
+            "postgresql://air%40flow:p%40ss%25w%5Cd@db:5432/airflow",
+            "postgresql://air%40flow@db:5432/airflow",
+            "p@ss%w\\d",
+        ),
+        ("postgres://airflow@db/airflow", "postgresql://airflow@db/airflow", "unset"),  # no password
+        ("postgresql://db/airflow?sslmode=require", "postgresql://db/airflow?sslmode=require", "unset"),
+        # libpq reads a user part only before the first '/': this '@' is the query's
+        ("postgresql://db/airflow?user=a@b", "postgresql://db/airflow?user=a@b", "unset"),
+        ("postgresql+asyncpg://a:b:c@db/airflow", "postgresql://a@db/airflow", "b:c"),
+    ],
+)
+def test_the_password_leaves_the_url_as_libpq_would_read_it(
+    tools: Path, folder: Path, url: str, libpq_url: str, password: str
+) -> None:
+    done = _backup(tools, folder, "k1", DATABASE_URL=url)
+    assert done.returncode == 0, done.stderr
+    (dump,) = _dumps(folder)
+    assert (folder / dump).read_text() == f"dump of {libpq_url} (password {password})"

@@ -143,7 +143,9 @@ def test_a_failed_restore_starts_airflow_again_and_says_so() -> None:
 def test_the_script_restores_in_one_transaction_with_a_libpq_url(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "pg_restore").write_text(f'#!/bin/bash\necho "$@" > {tmp_path}/args\n')
+    (bin_dir / "pg_restore").write_text(
+        f'#!/bin/bash\necho "$@" > {tmp_path}/args\necho "$PGPASSWORD" > {tmp_path}/password\n'
+    )
     (bin_dir / "pg_restore").chmod(0o755)
     (bin_dir / "psql").write_text("#!/bin/bash\necho alembic_version\n")  # the database answers
     (bin_dir / "psql").chmod(0o755)
@@ -160,6 +162,7 @@ def test_the_script_restores_in_one_transaction_with_a_libpq_url(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     args = (tmp_path / "args").read_text().split()
     assert {"--clean", "--if-exists", "--single-transaction", "--exit-on-error"} <= set(args)
-    assert "--dbname=postgresql://u:p@h/db" in args
+    assert "--dbname=postgresql://u@h/db" in args  # its password in $PGPASSWORD, on no command line
+    assert (tmp_path / "password").read_text() == "p\n"
     assert args[-1] == f"/backups/{DUMPS[0]}"
     assert "u:p@" not in done.stdout + done.stderr
