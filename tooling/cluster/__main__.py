@@ -233,7 +233,9 @@ def run(stack: str, keep: bool, only: frozenset[str] = frozenset()) -> int:
             api_url = reach_api()
             timeline.check("login", lambda: deployed.login(api_url), stop_on_failure=True)
             if day_two.upgrade is not None:
-                timeline.check("upgrade", day_two.upgraded)
+                # It releases the task the earlier commit's up left waiting: the restore waits for every
+                # task pod to finish (found with --only backup,restore: 300 s, then a failed check).
+                timeline.check("upgrade", day_two.upgraded, needed=True)
             timeline.check(
                 "dags-on-both-executors-logs-from-bucket", lambda: deployed.both_executors(up_started)
             )

@@ -42,10 +42,11 @@ class Timeline:
         self.phases.append((name, seconds))
         print(f"phase {name}: done in {seconds:.0f} s", flush=True)
 
-    def check(self, name: str, run, *, stop_on_failure: bool = False) -> bool:
+    def check(self, name: str, run, *, stop_on_failure: bool = False, needed: bool = False) -> bool:
         """Runs one check and prints ``check NAME: ok`` or its failure, masked; whether it passed (a check
-        ``--only`` leaves out is skipped, and reads as passed)."""
-        if self.only and name not in self.only and not stop_on_failure:
+        ``--only`` leaves out is skipped, and reads as passed). ``needed``: later checks rely on what it
+        does, so ``--only`` runs it too, though its failure does not stop the run."""
+        if self.only and name not in self.only and not (stop_on_failure or needed):
             print(f"check {name}: skipped (--only)", flush=True)
             self.skipped.append(name)
             return True
