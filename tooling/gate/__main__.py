@@ -21,6 +21,7 @@ masked. This process never imports Airflow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,15 +205,17 @@ def _gate_command(args: argparse.Namespace) -> int:
 
 
 def _tooling_only_imports(folder: Path) -> list[str]:
-    """Imports the parse here resolved but the apache/airflow image would not (``imports.py``)."""
+    """Imports the parse here resolved but the apache/airflow image would not (``imports.py``). A file
+    that cannot be read is left out: the parse has named it already."""
+    from components.dags.entries import entries
     from tooling.gate.imports import tooling_only_imports
     from tooling.gate.packages import installed_dag_packages
 
-    files = {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*.py"))
-        if "__pycache__" not in path.parts
-    }
+    files = {}
+    for path, relative, problem in entries(folder, folder.name):
+        if problem is None and relative.endswith(".py"):
+            with contextlib.suppress(OSError):
+                files[relative] = path.read_bytes()
     return tooling_only_imports(folder.name, files, installed_dag_packages(folder))
 
 

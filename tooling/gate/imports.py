@@ -159,24 +159,30 @@ def unresolved_imports(
     ``packages``: the folder the gate installed the requirements into, if it has; with
     ``requirements_pending`` (requirements listed, not installed yet) only syntax is judged, since any
     import might be theirs."""
+    return [(path, line, why) for path, line, why, _ in _judged(files, packages, requirements_pending)]
+
+
+def _judged(
+    files: dict[str, bytes], packages: Path | None, requirements_pending: bool
+) -> list[tuple[str, int, str, str | None]]:
+    """``unresolved_imports``' rows, each with the module it names (None for a file that is not Python)."""
     # The folder's own modules: its top-level .py files and folders (requirements.txt is neither).
     local = {p.split("/", 1)[0].removesuffix(".py") for p in files if "/" in p or p.endswith(".py")}
     known = _image_modules() | set(sys.stdlib_module_names) | local
     if packages is not None:
         known |= _top_level_names(packages)
-    found = []
+    found: list[tuple[str, int, str, str | None]] = []
     for path, content in sorted(files.items()):
         if not path.endswith(".py"):
             continue
         try:
             imports = list(_module_imports(content))
         except (SyntaxError, ValueError) as err:
-            found.append(
-                (path, getattr(err, "lineno", None) or 0, f"is not Python ({getattr(err, 'msg', err)})")
-            )
+            why = f"is not Python ({getattr(err, 'msg', err)})"
+            found.append((path, getattr(err, "lineno", None) or 0, why, None))
             continue
         if not requirements_pending:
-            found += [(path, line, f"imports {module}") for line, module in imports if module not in known]
+            found += [(path, line, f"imports {m}", m) for line, m in imports if m not in known]
     return found
 
 
@@ -185,15 +191,10 @@ def tooling_only_imports(folder: str, files: dict[str, bytes], packages: Path | 
     resolves only because the gate's environment holds the project's tooling (``TOOLING_ONLY``), which
     the apache/airflow image does not."""
     here = set(environment_modules(_site_packages()))
-    found = [
-        (path, line, why.removeprefix("imports "))
-        for path, line, why in unresolved_imports(files, packages, requirements_pending=False)
-        if why.startswith("imports ")
-    ]
     return [
         f"{folder}/{path}:{line}: imports {module}, which the gate's environment has for the project's own "
         f"tooling but the apache/airflow image does not; list it in {folder}/requirements.txt"
-        for path, line, module in found
+        for path, line, _, module in _judged(files, packages, requirements_pending=False)
         if module in here
     ]
 
@@ -206,13 +207,13 @@ def _site_packages() -> list[str]:
 
 def import_problems(folder: str, files: dict[str, bytes], packages: Path | None, pending: bool) -> str | None:
     """The render's one line for a folder the gate would fail on an import or a syntax error, or None."""
-    unresolved = unresolved_imports(files, packages, requirements_pending=pending)
-    if not unresolved:
+    judged = _judged(files, packages, pending)
+    if not judged:
         return None
-    path, line, why = unresolved[0]
-    if why.startswith("imports "):
+    path, line, why, module = judged[0]
+    if module is not None:
         why += f", which neither the Airflow image nor {folder}/requirements.txt provides"
-    more = f" (and {len(unresolved) - 1} more)" if len(unresolved) > 1 else ""
+    more = f" (and {len(judged) - 1} more)" if len(judged) > 1 else ""
     return (
         f"{folder}/{path}:{line}: {why}{more}; the DAG gate fails it too "
         "(python -m tooling.gate --stack <stack> shows each)"
