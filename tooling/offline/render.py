@@ -83,8 +83,7 @@ def fill_missing_secrets(stack: str, config: dict[str, str], secret_keys: list[s
     a template, and a render shows only ``[secret]`` for them anyway: the render still shows every
     resource, and the summary says which values ``pulumi up`` will ask for.
     """
-    settings = _offline_settings(stack, config)
-    return [] if settings is None else _fill_missing(settings, config, secret_keys)
+    return _fill_missing(_offline_settings(stack, config), config, secret_keys)
 
 
 def _offline_settings(stack: str, config: dict[str, str]) -> StackSettings | None:
@@ -96,7 +95,11 @@ def _offline_settings(stack: str, config: dict[str, str]) -> StackSettings | Non
         return None
 
 
-def _fill_missing(settings: StackSettings, config: dict[str, str], secret_keys: list[str]) -> list[str]:
+def _fill_missing(
+    settings: StackSettings | None, config: dict[str, str], secret_keys: list[str]
+) -> list[str]:
+    if settings is None:
+        return []
     missing = [f"{NAMESPACE}:{key}" for key in settings.missing_secrets()]
     for key in missing:
         config[key] = _PLACEHOLDERS.get(key, _MISSING)
@@ -115,7 +118,7 @@ def render(stack: str, out: Path, project_dir: Path = ROOT) -> tuple[Recording, 
     _check_out(out)
     config, secret_keys = load_stack_config(stack_file)
     settings = _offline_settings(stack, config)
-    missing = [] if settings is None else _fill_missing(settings, config, secret_keys)
+    missing = _fill_missing(settings, config, secret_keys)
     recording = run_program(project_dir / "__main__.py", stack=stack, config=config, secret_keys=secret_keys)
     if settings is not None:  # else the program has failed on them already
         _check_dag_imports(project_dir, stack, settings.dags.folder)
